@@ -1,0 +1,307 @@
+#include "common/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+namespace psrec {
+namespace {
+
+namespace pb = google::protobuf;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The numeric ranges the schema documents as [range ...]. Bounds are inclusive unless the
+// *_open flag says otherwise.
+struct RangeRule {
+  const char* path;
+  double min;
+  double max;
+  bool min_open = false;
+  bool max_open = false;
+};
+
+const RangeRule kRangeRules[] = {
+    {"data.split.test_fraction", 0, 1, true, true},
+    {"data.split.leave_last_k", 1, kInf},
+    {"data.synthetic.num_users", 1, kInf},
+    {"data.synthetic.num_items", 1, kInf},
+    {"data.synthetic.rank", 1, 1024},
+    {"data.synthetic.factor_std", 0, kInf},
+    {"data.synthetic.bias_std", 0, kInf},
+    {"data.synthetic.noise_std", 0, kInf},
+    {"data.synthetic.zipf_exponent", 0, kInf},
+    {"data.synthetic.ratings_per_user", 1, kInf},
+    {"data.synthetic.test_fraction", 0, 1, false, true},
+    {"model.dim", 1, 4096},
+    {"model.l2_factors", 0, kInf},
+    {"model.l2_bias", 0, kInf},
+    {"model.init_std", 0, kInf},
+    {"user_table.optimizer.learning_rate", 0, kInf, true},
+    {"user_table.optimizer.lr_decay", 0, 1, true},
+    {"user_table.optimizer.initial_accumulator", 0, kInf},
+    {"user_table.optimizer.epsilon", 0, kInf, true},
+    {"item_table.optimizer.learning_rate", 0, kInf, true},
+    {"item_table.optimizer.lr_decay", 0, 1, true},
+    {"item_table.optimizer.initial_accumulator", 0, kInf},
+    {"item_table.optimizer.epsilon", 0, kInf, true},
+    {"training.epochs", 1, kInf},
+    {"training.batch_size", 1, kInf},
+    {"training.staleness", 0, kInf},
+    {"training.clock_every", 1, kInf},
+    {"training.pipeline_depth", 1, 64},
+    {"training.eval_train_sample", 0, kInf},
+    {"cluster.servers", 1, 4096},
+    {"cluster.workers", 1, 4096},
+    {"cluster.base_port", 0, 65535},
+    {"cluster.rpc_timeout_ms", 1, kInf},
+    {"cluster.connect_timeout_ms", 1, kInf},
+    {"cluster.max_frame_bytes", 1024, 1 << 30},
+    {"simulation.latency_us", 0, kInf},
+    {"simulation.bandwidth_mbps", 0, kInf},
+    {"simulation.straggler_worker", -1, kInf},
+    {"simulation.straggler_factor", 1, kInf},
+    {"checkpoint.every_epochs", 0, kInf},
+    {"checkpoint.every_seconds", 0, kInf},
+    {"checkpoint.keep_last", 1, kInf},
+};
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  std::stringstream in(path);
+  std::string part;
+  while (std::getline(in, part, '.')) parts.push_back(part);
+  return parts;
+}
+
+// Walks `path` from `root`; returns the message holding the last field and the field, or
+// an error naming the first unknown component. Creates nothing when `mutate` is false.
+Status ResolveField(const std::string& path, pb::Message* root, bool mutate,
+                    pb::Message** holder, const pb::FieldDescriptor** field) {
+  std::vector<std::string> parts = SplitPath(path);
+  if (parts.empty()) return Status::InvalidArgument("empty field path");
+  pb::Message* msg = root;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const pb::FieldDescriptor* f = msg->GetDescriptor()->FindFieldByName(parts[i]);
+    if (f == nullptr) {
+      return Status::InvalidArgument("no field '" + parts[i] + "' in " +
+                                     msg->GetDescriptor()->name());
+    }
+    if (f->is_repeated()) return Status::InvalidArgument("repeated field '" + parts[i] + "'");
+    if (i + 1 == parts.size()) {
+      *holder = msg;
+      *field = f;
+      return Status::OK();
+    }
+    if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      return Status::InvalidArgument("'" + parts[i] + "' is not a message");
+    }
+    msg = mutate ? msg->GetReflection()->MutableMessage(msg, f)
+                 : const_cast<pb::Message*>(&msg->GetReflection()->GetMessage(*msg, f));
+  }
+  return Status::Internal("unreachable");
+}
+
+double NumericValue(const pb::Message& msg, const pb::FieldDescriptor* f) {
+  const pb::Reflection* r = msg.GetReflection();
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_INT32: return r->GetInt32(msg, f);
+    case pb::FieldDescriptor::CPPTYPE_INT64: return static_cast<double>(r->GetInt64(msg, f));
+    case pb::FieldDescriptor::CPPTYPE_UINT32: return r->GetUInt32(msg, f);
+    case pb::FieldDescriptor::CPPTYPE_UINT64: return static_cast<double>(r->GetUInt64(msg, f));
+    case pb::FieldDescriptor::CPPTYPE_FLOAT: return r->GetFloat(msg, f);
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE: return r->GetDouble(msg, f);
+    default: CHECK(false) << "not numeric: " << f->full_name(); return 0;
+  }
+}
+
+std::string FormatBound(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+// Locates a field path in the parse tree of the config file.
+using Locator = std::function<std::string(const std::string& path)>;
+
+Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) {
+  auto fail = [&](const std::string& path, const std::string& reason) {
+    std::string where = locate ? locate(path) : "";
+    return Status::InvalidArgument((where.empty() ? "" : where + ": ") + path + ": " + reason);
+  };
+  for (const RangeRule& rule : kRangeRules) {
+    pb::Message* holder = nullptr;
+    const pb::FieldDescriptor* field = nullptr;
+    CHECK(ResolveField(rule.path, const_cast<config::JobConfig*>(&job), false, &holder, &field)
+              .ok())
+        << "range rule names an unknown field: " << rule.path;
+    double v = NumericValue(*holder, field);
+    bool low = rule.min_open ? !(v > rule.min) : !(v >= rule.min);
+    bool high = rule.max_open ? !(v < rule.max) : !(v <= rule.max);
+    if (std::isnan(v) || low || high) {
+      std::string range = std::string(rule.min_open ? "(" : "[") + FormatBound(rule.min) + ", " +
+                          (rule.max == kInf ? "inf" : FormatBound(rule.max)) +
+                          (rule.max_open || rule.max == kInf ? ")" : "]");
+      return fail(rule.path, "value " + FormatBound(v) + " is outside " + range);
+    }
+  }
+  if (job.item_table().placement() == config::TableConfig::LOCAL) {
+    return fail("item_table.placement",
+                "item tables always live on the servers; only user_table may be LOCAL");
+  }
+  if (job.data().min_rating() > job.data().max_rating()) {
+    return fail("data.min_rating", "greater than data.max_rating");
+  }
+  if (job.data().train_path().empty() && !job.data().has_synthetic()) {
+    return fail("data.train_path", "set data.train_path or data.synthetic");
+  }
+  const auto& cols = job.data().delimited();
+  if (job.data().format() == config::DELIMITED && cols.delimiter().empty()) {
+    return fail("data.delimited.delimiter", "must not be empty");
+  }
+  return Status::OK();
+}
+
+class CollectFirstError : public pb::io::ErrorCollector {
+ public:
+  explicit CollectFirstError(std::string source) : source_(std::move(source)) {}
+  void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
+    if (!first_.empty()) return;
+    first_ = source_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " +
+             message;
+  }
+  void AddWarning(int, pb::io::ColumnNumber, const std::string&) override {}
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string source_;
+  std::string first_;
+};
+
+void FillDefaults(pb::Message* msg) {
+  const pb::Descriptor* d = msg->GetDescriptor();
+  const pb::Reflection* r = msg->GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    if (f->is_repeated()) continue;
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_MESSAGE: FillDefaults(r->MutableMessage(msg, f)); break;
+      case pb::FieldDescriptor::CPPTYPE_INT32: r->SetInt32(msg, f, r->GetInt32(*msg, f)); break;
+      case pb::FieldDescriptor::CPPTYPE_INT64: r->SetInt64(msg, f, r->GetInt64(*msg, f)); break;
+      case pb::FieldDescriptor::CPPTYPE_UINT32: r->SetUInt32(msg, f, r->GetUInt32(*msg, f)); break;
+      case pb::FieldDescriptor::CPPTYPE_UINT64: r->SetUInt64(msg, f, r->GetUInt64(*msg, f)); break;
+      case pb::FieldDescriptor::CPPTYPE_FLOAT: r->SetFloat(msg, f, r->GetFloat(*msg, f)); break;
+      case pb::FieldDescriptor::CPPTYPE_DOUBLE: r->SetDouble(msg, f, r->GetDouble(*msg, f)); break;
+      case pb::FieldDescriptor::CPPTYPE_BOOL: r->SetBool(msg, f, r->GetBool(*msg, f)); break;
+      case pb::FieldDescriptor::CPPTYPE_ENUM: r->SetEnum(msg, f, r->GetEnum(*msg, f)); break;
+      case pb::FieldDescriptor::CPPTYPE_STRING: r->SetString(msg, f, r->GetString(*msg, f)); break;
+    }
+  }
+}
+
+}  // namespace
+
+Status ApplyOverride(const std::string& assignment, config::JobConfig* job) {
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return Status::InvalidArgument("--set " + assignment + ": expected field.path=value");
+  }
+  std::string path = assignment.substr(0, eq);
+  std::string value = assignment.substr(eq + 1);
+  pb::Message* holder = nullptr;
+  const pb::FieldDescriptor* field = nullptr;
+  Status s = ResolveField(path, job, true, &holder, &field);
+  if (!s.ok()) return Status::InvalidArgument("--set " + assignment + ": " + s.message());
+  if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+    return Status::InvalidArgument("--set " + assignment + ": " + path +
+                                   " is a message; set one of its fields");
+  }
+  // Strings may be given bare on a command line; quote them for the text-format parser.
+  if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING &&
+      (value.empty() || value.front() != '"')) {
+    std::string quoted = "\"";
+    for (char c : value) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    value = quoted + "\"";
+  }
+  if (!pb::TextFormat::ParseFieldValueFromString(value, field, holder)) {
+    return Status::InvalidArgument("--set " + assignment + ": " + path + ": '" +
+                                   assignment.substr(eq + 1) + "' is not a valid " +
+                                   field->cpp_type_name() + " value");
+  }
+  return Status::OK();
+}
+
+Result<config::JobConfig> ParseJobConfig(const std::string& text, const std::string& source,
+                                         const std::vector<std::string>& overrides) {
+  config::JobConfig job;
+  pb::TextFormat::Parser parser;
+  CollectFirstError errors(source);
+  parser.RecordErrorsTo(&errors);
+  pb::TextFormat::ParseInfoTree tree;
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(text, &job)) {
+    return Status::InvalidArgument(errors.first().empty() ? source + ": not a valid JobConfig"
+                                                          : errors.first());
+  }
+  std::vector<std::string> overridden;
+  for (const std::string& o : overrides) {
+    RETURN_IF_ERROR(ApplyOverride(o, &job));
+    overridden.push_back(o);
+  }
+  Locator locate = [&](const std::string& path) -> std::string {
+    for (auto it = overridden.rbegin(); it != overridden.rend(); ++it) {
+      if (it->compare(0, path.size() + 1, path + "=") == 0) return "--set " + *it;
+    }
+    const pb::TextFormat::ParseInfoTree* node = &tree;
+    const pb::Message* msg = &job;
+    std::vector<std::string> parts = SplitPath(path);
+    for (size_t i = 0; i < parts.size() && node != nullptr; ++i) {
+      const pb::FieldDescriptor* f = msg->GetDescriptor()->FindFieldByName(parts[i]);
+      if (f == nullptr) return "";
+      if (i + 1 == parts.size()) {
+        pb::TextFormat::ParseLocation loc = node->GetLocation(f, -1);
+        if (loc.line < 0) return "";
+        return source + ":" + std::to_string(loc.line + 1) + ":" + std::to_string(loc.column + 1);
+      }
+      node = node->GetTreeForNested(f, -1);
+      msg = &msg->GetReflection()->GetMessage(*msg, f);
+    }
+    return "";
+  };
+  RETURN_IF_ERROR(ValidateWithLocator(job, locate));
+  return job;
+}
+
+Result<config::JobConfig> LoadJobConfig(const std::string& path,
+                                        const std::vector<std::string>& overrides) {
+  std::string text;
+  if (!path.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Status::NotFound(path + ": cannot open config file");
+    std::stringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
+  }
+  return ParseJobConfig(text, path.empty() ? "<defaults>" : path, overrides);
+}
+
+Status ValidateJobConfig(const config::JobConfig& job) { return ValidateWithLocator(job, nullptr); }
+
+std::string EffectiveConfigText(const config::JobConfig& job) {
+  config::JobConfig full = job;
+  FillDefaults(&full);
+  std::string out;
+  pb::TextFormat::PrintToString(full, &out);
+  return out;
+}
+
+}  // namespace psrec
