@@ -16,7 +16,6 @@ struct Subcommand {
 };
 
 const Subcommand kSubcommands[] = {
-    {"data", "generate, prepare, split and describe rating data", psrec::launcher::RunDataCommand},
     {"config", "print or check a job config", psrec::launcher::RunConfigCommand},
 };
 
