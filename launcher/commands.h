@@ -6,5 +6,13 @@ namespace psrec::launcher {
 
 int RunDataCommand(int argc, char** argv);    // psrec data synth|prepare|stats|split
 int RunConfigCommand(int argc, char** argv);  // psrec config print|check
+int RunTrainCommand(int argc, char** argv);   // psrec train (one MPI rank)
+int RunSimCommand(int argc, char** argv);     // psrec sim (a whole job in one process)
+int RunBenchCommand(int argc, char** argv);   // psrec bench ingest|pushpull|train
+
+// psrec bench <name>
+int RunBenchIngest(int argc, char** argv);
+int RunBenchPushPull(int argc, char** argv);
+int RunBenchTrain(int argc, char** argv);
 
 }  // namespace psrec::launcher
