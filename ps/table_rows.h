@@ -1,0 +1,59 @@
+// TableRows: a read-only view of a table's rows in storage order, and TableSnapshot: an
+// owning copy of them. Checkpoint writers take a TableRows, so they can write either a live
+// table (when nothing else writes it) or a snapshot taken at a clock boundary and written
+// by a background thread while training goes on.
+//
+// Layout: row r is rows[r * row_floats() .. +row_floats()) = dim payload floats followed by
+// state_floats optimizer-state floats; keys[r] is its key. No padding between rows.
+//
+// Thread safety: a TableRows is valid while its source is alive and unmodified. A
+// TableSnapshot is an immutable value once taken; several threads may read it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/table_spec.h"
+
+namespace psrec::ps {
+
+struct TableRows {
+  const TableSpec* spec = nullptr;
+  int dim = 0;
+  int state_floats = 0;
+  std::span<const uint64_t> keys;
+  const float* rows = nullptr;  // keys.size() * row_floats() floats
+
+  int row_floats() const { return dim + state_floats; }
+  size_t size() const { return keys.size(); }
+  const float* row(size_t r) const { return rows + r * static_cast<size_t>(row_floats()); }
+};
+
+class TableSnapshot {
+ public:
+  TableSnapshot() = default;
+  // Copies the rows that `source` views.
+  explicit TableSnapshot(const TableRows& source)
+      : spec_(*source.spec),
+        dim_(source.dim),
+        state_floats_(source.state_floats),
+        keys_(source.keys.begin(), source.keys.end()),
+        rows_(source.rows, source.rows + source.size() * source.row_floats()) {}
+
+  TableRows rows() const {
+    return TableRows{&spec_, dim_, state_floats_, keys_, rows_.data()};
+  }
+  const TableSpec& spec() const { return spec_; }
+  size_t size() const { return keys_.size(); }
+
+ private:
+  TableSpec spec_;
+  int dim_ = 0;
+  int state_floats_ = 0;
+  std::vector<uint64_t> keys_;
+  std::vector<float> rows_;
+};
+
+}  // namespace psrec::ps
