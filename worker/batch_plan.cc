@@ -1,0 +1,47 @@
+#include "worker/batch_plan.h"
+
+#include <algorithm>
+
+namespace psrec::worker {
+
+BatchPlanner::BatchPlanner(std::span<const uint64_t> user_ids,
+                           std::span<const uint64_t> item_ids)
+    : user_ids_(user_ids), item_ids_(item_ids) {
+  users_.stamp.assign(user_ids.size(), 0);
+  users_.slot.resize(user_ids.size());
+  items_.stamp.assign(item_ids.size(), 0);
+  items_.slot.resize(item_ids.size());
+}
+
+uint32_t BatchPlanner::SlotOf(uint32_t dense, uint32_t serial, Slots* slots,
+                              std::span<const uint64_t> ids, std::vector<uint64_t>* keys) {
+  if (slots->stamp[dense] != serial) {
+    slots->stamp[dense] = serial;
+    slots->slot[dense] = static_cast<uint32_t>(keys->size());
+    keys->push_back(ids[dense]);
+  }
+  return slots->slot[dense];
+}
+
+void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32_t> user_index,
+                         std::span<const uint32_t> item_index, std::span<const float> rating,
+                         BatchPlan* plan) {
+  if (++serial_ == 0) {  // wrapped: old stamps could alias the new serial
+    std::fill(users_.stamp.begin(), users_.stamp.end(), 0);
+    std::fill(items_.stamp.begin(), items_.stamp.end(), 0);
+    serial_ = 1;
+  }
+  plan->user_keys.clear();
+  plan->item_keys.clear();
+  plan->user_slot.resize(order.size());
+  plan->item_slot.resize(order.size());
+  plan->rating.resize(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    uint32_t r = order[i];
+    plan->user_slot[i] = SlotOf(user_index[r], serial_, &users_, user_ids_, &plan->user_keys);
+    plan->item_slot[i] = SlotOf(item_index[r], serial_, &items_, item_ids_, &plan->item_keys);
+    plan->rating[i] = rating[r];
+  }
+}
+
+}  // namespace psrec::worker
