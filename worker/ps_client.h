@@ -1,0 +1,104 @@
+// PsClient: a worker's connection to every parameter server of a job.
+//
+// Pull groups a batch's keys by server (ServerOf), sends one request per server, all in
+// flight together, and returns a ticket at once; Wait(ticket) blocks until every part has
+// arrived and been scattered into the caller's buffer. Several pulls may be in flight (the
+// trainer pipelines batches); replies may arrive out of order. Push and AdvanceClock are
+// fire-and-forget: acks are tracked in the background and Flush waits for them.
+//
+//   ASSIGN_OR_RETURN(auto client, PsClient::Connect(options));
+//   ASSIGN_OR_RETURN(PsClient::Ticket t, client->Pull(kItemTable, keys, dim, rows, clock));
+//   ... compute the previous batch ...
+//   RETURN_IF_ERROR(client->Wait(t));
+//   RETURN_IF_ERROR(client->Push(kItemTable, keys, dim, grads, lr));
+//   RETURN_IF_ERROR(client->Finish());
+//
+// Failures are sticky: once a server closes the connection, replies with an Error, sends a
+// bad frame or leaves a request unanswered for rpc_timeout, every later call (and every
+// pending Wait) returns that first error, which names the server ("server 1 (host:port):
+// ..."). The worker is expected to stop; there is no reconnection.
+//
+// Threading: one I/O thread inside the client owns the sockets. The methods are meant for
+// one caller thread (the trainer); stats() may be called from any thread.
+// Ownership: the client owns its sockets and thread; destroying it closes the connections
+// without Finish (servers then see the worker disappear).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/keys.h"
+#include "common/status.h"
+#include "worker/network_faults.h"
+
+namespace psrec::worker {
+
+struct PsClientOptions {
+  int worker_id = 0;
+  int num_workers = 1;
+  std::vector<std::string> servers;  // "host:port", index = server id
+  std::string job_id, token;         // sent in the handshake; the server checks both
+  std::chrono::milliseconds rpc_timeout{30000}, connect_timeout{10000};
+  size_t max_frame_bytes = 256 << 20;
+  NetworkFaults faults;
+};
+
+struct ClientStats {
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  double pull_wait_sec = 0;  // time the caller spent blocked inside Wait
+  int max_staleness = 0;     // max over pull replies of (pull clock - slowest worker clock)
+  uint64_t requests = 0;     // requests sent (pull parts, pushes, clocks, finishes)
+  double blocked_sec = 0;    // time the servers parked this worker's pulls (consistency)
+};
+
+class PsClient {
+ public:
+  using Ticket = uint64_t;
+
+  // Connects and handshakes with every server. Connection attempts are retried until
+  // connect_timeout, since servers may still be starting. Errors name the server.
+  static Result<std::unique_ptr<PsClient>> Connect(const PsClientOptions& options);
+
+  ~PsClient();
+  PsClient(const PsClient&) = delete;
+  PsClient& operator=(const PsClient&) = delete;
+
+  // Pulls the rows of `keys` of `table` into `out` (keys.size() * dim floats, in key order).
+  // REQUIRES: keys are unique; keys and out stay valid until Wait(ticket) returns.
+  Result<Ticket> Pull(TableId table, std::span<const uint64_t> keys, int dim, float* out,
+                      int clock);
+
+  // Blocks until every part of the pull arrived and was scattered to its `out`. Fails when a
+  // server failed or did not answer within rpc_timeout. Each ticket is waited for once.
+  Status Wait(Ticket ticket);
+
+  // Sends gradients (keys.size() * dim floats) of unique keys, grouped per server. The data
+  // is copied: caller buffers are free on return. Acks are awaited by Flush.
+  Status Push(TableId table, std::span<const uint64_t> keys, int dim,
+              std::span<const float> grads, float learning_rate);
+
+  // Tells every server this worker entered `clock`. On each connection it goes after this
+  // worker's earlier pushes, so they are applied before the clock counts.
+  Status AdvanceClock(int clock);
+
+  // Waits until every push and clock sent so far is acknowledged.
+  Status Flush();
+
+  // Flush, then tells every server this worker is done and waits for their acks.
+  Status Finish();
+
+  ClientStats stats() const;
+
+  class Impl;  // worker/ps_client.cc
+
+ private:
+  explicit PsClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace psrec::worker
