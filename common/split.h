@@ -1,0 +1,37 @@
+// Train/test splits of a ratings set, deterministic for a seed and independent of the order
+// in which workers see the data, so every worker of a job agrees on which rating is test.
+//
+//  RANDOM: rating r goes to test when Mix64(seed, user key, item key) / 2^64 < test_fraction.
+//    A repeated (user, item) pair lands on one side, so a pair never leaks across the split;
+//    the test share is test_fraction in expectation.
+//  LEAVE_LAST_OUT: each user's last leave_last_k ratings by timestamp (ties broken by item
+//    key, then by position) go to test; a user keeps at least one training rating, so users
+//    with at most leave_last_k ratings stay entirely in train. Needs timestamps.
+//  GIVEN: not a split of one set; an InvalidArgument here (the caller reads test_path).
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/proto/config.pb.h"
+#include "common/ratings.h"
+#include "common/status.h"
+
+namespace psrec::data {
+
+struct SplitResult {
+  RatingColumns train, test;
+};
+
+// Splits `all` by split.kind. Both results keep the input order of ratings and hold only the
+// users and items that occur in them.
+Result<SplitResult> SplitRatings(RatingColumns all, const config::SplitConfig& split);
+
+// The ratings r of `all` with keep[r] set, in order, re-encoded so that the dictionaries hold
+// only the users and items that occur (in order of their index in `all`).
+// REQUIRES: keep.size() == all.size().
+RatingColumns SelectRatings(const RatingColumns& all, const std::vector<bool>& keep);
+
+}  // namespace psrec::data
