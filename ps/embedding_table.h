@@ -1,10 +1,10 @@
 // EmbeddingTable: one shard of one parameter table.
 //
 // Storage: an absl::flat_hash_map from key to row number, a vector of keys by row number, and
-// one contiguous, 64-byte aligned arena of rows. A row is dim payload floats followed by the
-// optimizer's state floats (row_floats() in all, no padding, so a checkpoint writes the arena
-// as it is). The arena doubles when full (amortized O(1) insert, no per-row allocation);
-// Reserve avoids the copies when the row count is known (checkpoint load).
+// one contiguous, page-aligned arena of rows (ps/row_arena.h). A row is dim payload floats
+// followed by the optimizer's state floats (row_floats() in all, no padding, so a checkpoint
+// writes the arena as it is). The arena doubles its capacity when full (mremap: no copy, no
+// per-row allocation); Reserve sizes it and the index at once when the row count is known.
 //
 // Rows are created on first Pull, or on Push/UpsertRow of an unknown key, with the value
 // InitializeRow(spec, seed, key) (ps/row_initializer.h) and the optimizer's initial state.
@@ -23,7 +23,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <span>
 #include <vector>
@@ -32,6 +31,7 @@
 
 #include "common/table_spec.h"
 #include "ps/optimizer.h"
+#include "ps/row_arena.h"
 #include "ps/table_rows.h"
 
 namespace psrec::ps {
@@ -88,7 +88,7 @@ class EmbeddingTable {
   // All rows in storage order, for checkpoint writers and tools (valid until the next
   // mutating call).
   TableRows rows() const {
-    return TableRows{&spec_, dim_, state_floats_, keys_, arena_.get()};
+    return TableRows{&spec_, dim_, state_floats_, keys_, arena_.data()};
   }
   // A copy of every row: the in-memory snapshot a background checkpoint writer consumes.
   TableSnapshot Snapshot() const { return TableSnapshot(rows()); }
@@ -97,16 +97,15 @@ class EmbeddingTable {
   size_t MemoryBytes() const;
 
  private:
-  struct FreeDeleter {
-    void operator()(float* p) const { std::free(p); }
-  };
-
   // Returns the row number of key, creating and initializing the row when missing.
   uint32_t FindOrCreate(uint64_t key);
   void Grow(size_t min_rows);
-  float* RowAt(size_t r) { return arena_.get() + r * static_cast<size_t>(row_floats_); }
+  // Calls fn(i, row of keys[i]) for every i in order, creating rows and prefetching ahead.
+  template <typename Fn>
+  void ForEachKeyBlocked(std::span<const uint64_t> keys, int prefetch_floats, Fn&& fn);
+  float* RowAt(size_t r) { return arena_.data() + r * static_cast<size_t>(row_floats_); }
   const float* RowAt(size_t r) const {
-    return arena_.get() + r * static_cast<size_t>(row_floats_);
+    return arena_.data() + r * static_cast<size_t>(row_floats_);
   }
 
   TableSpec spec_;
@@ -117,7 +116,7 @@ class EmbeddingTable {
   int row_floats_;
   absl::flat_hash_map<uint64_t, uint32_t> index_;
   std::vector<uint64_t> keys_;  // keys_[r] is the key of row r
-  std::unique_ptr<float[], FreeDeleter> arena_;
+  RowArena arena_;
   size_t capacity_rows_ = 0;
 };
 

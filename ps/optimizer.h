@@ -8,9 +8,10 @@
 // in MakeOptimizer; tables and checkpoints only see state_floats.
 //
 // The kernels are pure functions over contiguous floats (Eigen maps, vectorized by Eigen).
-// The virtual call costs one indirect branch per row, which bench/table_bench.cc measures
-// against calling the kernel directly (see BM_Optimizer*): at dim 33 the difference is
-// within noise, so the interface stays virtual.
+// The virtual call costs one indirect branch per row. bench/table_bench.cc measures it
+// against calling the kernel directly on cache-resident rows (dim 33, 2-core VM): AdaGrad
+// 52M vs 57M rows/s, SGD 181M vs 194M rows/s; a push to a 1M-row table runs at 13-19M
+// rows/s, bound by memory, so the dispatch is invisible there and the interface stays virtual.
 //
 // Thread safety: optimizers are immutable after construction; UpdateRow may run on several
 // threads at once for different rows. The caller guarantees one writer per row.

@@ -3,8 +3,10 @@
 // creates the row, or on the order in which keys arrive.
 //
 // Generator: counter-based splitmix64. base = seed ^ Mix64(key ^ TableSeed(table)); the i-th
-// 64-bit draw is Mix64(base + (i + 1) * 0x9e3779b97f4a7c15). Pairs of draws become pairs of
-// standard normals by Box-Muller (in double, rounded to float once), scaled by init_std.
+// 64-bit draw is Mix64(base + (i + 1) * 0x9e3779b97f4a7c15); its top 24 bits make a uniform.
+// Draws 2j+1, 2j+2 become floats 2j, 2j+1 by Box-Muller (float, Eigen's vectorized
+// log/sqrt/sin/cos), scaled by init_std. Values are reproducible for a given build; a
+// different compiler or -march may change the last bits.
 // The last zero_tail floats (biases) are 0.
 //
 // Thread safety: pure function.
