@@ -1,0 +1,141 @@
+#include "ps/connection.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/write.hpp>
+#include <glog/logging.h>
+
+#include "common/frame_codec.h"
+
+namespace psrec::ps {
+
+namespace asio = boost::asio;
+
+Connection::Connection(asio::ip::tcp::socket socket, FrameSink* sink, size_t max_frame_bytes,
+                       ServerCounters* counters)
+    : socket_(std::move(socket)),
+      sink_(sink),
+      max_frame_bytes_(max_frame_bytes),
+      counters_(counters) {
+  boost::system::error_code ec;
+  const auto endpoint = socket_.remote_endpoint(ec);
+  peer_ = ec ? "unknown peer" : endpoint.address().to_string() + ":" +
+                                    std::to_string(endpoint.port());
+  in_.Grow(kHeaderAt);
+}
+
+void Connection::Start() { ReadMore(); }
+
+void Connection::ReadMore() {
+  if (closed_ || closing_ || reading_) return;
+  if (out_.size() + sending_.size() > kMaxPendingOut) return;  // resumed by OnWritten
+  reading_ = true;
+  const size_t want = std::max(kReadChunk, frame_needs_);
+  uint8_t* at = in_.Grow(want);
+  socket_.async_read_some(
+      asio::buffer(at, want),
+      [self = shared_from_this(), want](const boost::system::error_code& ec, size_t n) {
+        self->OnRead(ec, want, n);
+      });
+}
+
+void Connection::OnRead(const boost::system::error_code& ec, size_t requested, size_t n) {
+  reading_ = false;
+  in_.Shrink(requested - n);
+  if (closed_) return;
+  if (ec) {
+    if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+      VLOG(1) << "connection from " << peer_ << " closed by the peer";
+    } else if (ec != asio::error::operation_aborted) {
+      LOG(INFO) << "connection from " << peer_ << ": read failed: " << ec.message();
+    }
+    Close();
+    return;
+  }
+  ServerCounters::Add(counters_->bytes_in, n);
+  if (!HandleFrames()) return;
+  Flush();
+  ReadMore();
+}
+
+bool Connection::HandleFrames() {
+  size_t at = kHeaderAt;
+  frame_needs_ = 0;
+  while (in_.size() - at >= wire::kFrameHeaderBytes) {
+    Result<wire::FrameHeader> header = wire::ParseFrameHeader(in_.data() + at, max_frame_bytes_);
+    if (!header.ok()) {
+      Fail(header.status());
+      return false;
+    }
+    const size_t frame_bytes = wire::kFrameHeaderBytes + header->body_bytes;
+    if (in_.size() - at < frame_bytes) {
+      frame_needs_ = frame_bytes - (in_.size() - at);
+      break;
+    }
+    const std::span<const uint8_t> body(in_.data() + at + wire::kFrameHeaderBytes,
+                                        header->body_bytes);
+    Status status = sink_->OnFrame(*this, header->type, body);
+    if (!status.ok()) {
+      Fail(status.WithContext(std::string(wire::MessageTypeName(header->type)) + " frame"));
+      return false;
+    }
+    if (closed_ || closing_) return false;
+    at += frame_bytes;
+  }
+  // Move the partial frame (if any) back so that its body lands on an 8-byte boundary.
+  in_.Consume(at, kHeaderAt);
+  return true;
+}
+
+void Connection::Flush() {
+  if (closed_ || writing_ || out_.empty()) return;
+  writing_ = true;
+  sending_.Swap(out_);  // out_ takes the previous (cleared) send buffer: no allocation
+  asio::async_write(socket_, asio::buffer(sending_.data(), sending_.size()),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                      self->OnWritten(ec, n);
+                    });
+}
+
+void Connection::OnWritten(const boost::system::error_code& ec, size_t n) {
+  writing_ = false;
+  sending_.Clear();
+  if (closed_) return;
+  if (ec) {
+    if (ec != asio::error::operation_aborted) {
+      LOG(INFO) << "connection from " << peer_ << ": write failed: " << ec.message();
+    }
+    Close();
+    return;
+  }
+  ServerCounters::Add(counters_->bytes_out, n);
+  if (closing_ && out_.empty()) {
+    Close();
+    return;
+  }
+  Flush();
+  ReadMore();
+}
+
+void Connection::Fail(const Status& why) {
+  if (closed_ || closing_) return;
+  LOG(WARNING) << "closing connection from " << peer_ << ": " << why.ToString();
+  ServerCounters::Add(counters_->connections_dropped, 1);
+  closing_ = true;
+  wire::AppendError(0, why, &out_);
+  Flush();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  sink_->OnClosed(*this);
+}
+
+}  // namespace psrec::ps

@@ -1,0 +1,74 @@
+// Server: one parameter server. It listens on TCP (Boost.Asio), and one io thread owns
+// everything else: the accepted connections, the tables, the clocks. Every table operation
+// runs on that thread, so each row has exactly one writer and no table needs a lock.
+//
+// Usage:
+//   ServerOptions options;
+//   options.job = job;  options.num_workers = 2;
+//   ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(options));
+//   ... workers dial server->port() ...
+//   server->Stop();
+//
+// Failures: Start returns InvalidArgument for inconsistent options and Unavailable when the
+// address cannot be bound. After Start, nothing a peer sends stops the server: a failed
+// handshake or a malformed frame closes that peer's connection with a LOG(WARNING) naming
+// the peer and the reason.
+//
+// Thread safety: port(), stats(), Stop() and RunOnTableThread() may be called from any
+// thread except the server's own io thread. Stop() is idempotent and prompt: it closes the
+// listener and every connection (parked pulls are dropped unanswered) and joins the thread;
+// the destructor calls it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "common/status.h"
+#include "ps/server_options.h"
+#include "ps/server_stats.h"
+#include "ps/shard_service.h"
+
+namespace psrec::ps {
+
+class Server {
+ public:
+  // Listening when it returns.
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  int port() const { return port_; }
+  int server_id() const { return options_.server_id; }
+  void Stop();
+  ServerStats stats() const { return counters_.Snapshot(); }
+
+  // Runs fn on the io thread, between two requests, with the tables (indexed by TableId,
+  // null where not served), and waits for it. For checkpoints and tests. Returns Aborted
+  // (without running fn) once the server is stopping.
+  // REQUIRES: not called on the io thread (it would wait for itself).
+  Status RunOnTableThread(const std::function<void(ServedTables& tables)>& fn);
+
+ private:
+  explicit Server(const ServerOptions& options);
+  Status Listen();
+  void Accept();
+
+  ServerOptions options_;
+  ServerCounters counters_;
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<ShardService> service_;  // used on the io thread only
+  int port_ = 0;
+  std::thread thread_;
+
+  std::mutex stop_mu_;
+  bool stopping_ = false;  // guarded by stop_mu_
+};
+
+}  // namespace psrec::ps

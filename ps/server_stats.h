@@ -1,0 +1,77 @@
+// ServerStats: what a parameter server counts, for metrics lines and benchmarks.
+// ServerCounters: the live counters, written by the server's io thread and read (as a
+// ServerStats snapshot) from any thread; relaxed atomics, so a snapshot is not one instant
+// but every field is a value the counter held.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace psrec::ps {
+
+struct ServerStats {
+  uint64_t connections_accepted = 0;
+  uint64_t handshakes_refused = 0;  // wrong version, job id, token or worker count
+  // Closed by the server: refused handshake, malformed frame or protocol violation.
+  uint64_t connections_dropped = 0;
+  uint64_t requests = 0;             // frames handled after the handshake
+  uint64_t pulls = 0;
+  uint64_t pushes = 0;
+  uint64_t clocks = 0;
+  uint64_t rows_pulled = 0;
+  uint64_t rows_pushed = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t pulls_parked = 0;   // pulls that waited for the consistency model
+  uint64_t blocked_us = 0;     // total time pulls were parked
+  int64_t max_staleness = 0;   // max over answered pulls of (pull clock - slowest clock)
+};
+
+class ServerCounters {
+ public:
+  static void Add(std::atomic<uint64_t>& c, uint64_t n) {
+    c.fetch_add(n, std::memory_order_relaxed);
+  }
+  void RaiseMaxStaleness(int64_t s) {
+    int64_t cur = max_staleness.load(std::memory_order_relaxed);
+    while (s > cur && !max_staleness.compare_exchange_weak(cur, s, std::memory_order_relaxed)) {
+    }
+  }
+
+  ServerStats Snapshot() const {
+    auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    ServerStats s;
+    s.connections_accepted = get(connections_accepted);
+    s.handshakes_refused = get(handshakes_refused);
+    s.connections_dropped = get(connections_dropped);
+    s.requests = get(requests);
+    s.pulls = get(pulls);
+    s.pushes = get(pushes);
+    s.clocks = get(clocks);
+    s.rows_pulled = get(rows_pulled);
+    s.rows_pushed = get(rows_pushed);
+    s.bytes_in = get(bytes_in);
+    s.bytes_out = get(bytes_out);
+    s.pulls_parked = get(pulls_parked);
+    s.blocked_us = get(blocked_us);
+    s.max_staleness = max_staleness.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> handshakes_refused{0};
+  std::atomic<uint64_t> connections_dropped{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> pulls{0};
+  std::atomic<uint64_t> pushes{0};
+  std::atomic<uint64_t> clocks{0};
+  std::atomic<uint64_t> rows_pulled{0};
+  std::atomic<uint64_t> rows_pushed{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+  std::atomic<uint64_t> pulls_parked{0};
+  std::atomic<uint64_t> blocked_us{0};
+  std::atomic<int64_t> max_staleness{0};
+};
+
+}  // namespace psrec::ps

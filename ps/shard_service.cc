@@ -1,0 +1,233 @@
+#include "ps/shard_service.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include <glog/logging.h>
+
+#include "common/table_spec.h"
+
+namespace psrec::ps {
+
+using wire::MessageType;
+
+ShardService::ShardService(const ServerOptions& options, ServerCounters* counters)
+    : options_(options),
+      counters_(counters),
+      max_frame_bytes_(static_cast<size_t>(options.job.cluster().max_frame_bytes())),
+      clocks_(options.job.training().consistency(), options.job.training().staleness(),
+              options.num_workers) {
+  for (const TableSpec& spec : TableSpecsForJob(options.job)) {
+    if (spec.placement != config::TableConfig::REMOTE) continue;
+    if (tables_.size() <= spec.id) tables_.resize(spec.id + 1);
+    tables_[spec.id] = std::make_unique<EmbeddingTable>(spec, options.job.training().seed());
+  }
+}
+
+ShardService::~ShardService() { CloseAll(); }
+
+void ShardService::AddConnection(std::shared_ptr<Connection> conn) {
+  Connection* key = conn.get();
+  connections_.emplace(key, std::move(conn));
+}
+
+void ShardService::CloseAll() {
+  parked_.clear();
+  // Close() calls OnClosed, which erases from connections_: iterate over a copy.
+  auto connections = std::move(connections_);
+  connections_.clear();
+  for (auto& [ptr, conn] : connections) conn->Close();
+}
+
+void ShardService::OnClosed(Connection& conn) { connections_.erase(&conn); }
+
+Status ShardService::OnFrame(Connection& conn, MessageType type,
+                             std::span<const uint8_t> body) {
+  if (!conn.session().handshake_done) {
+    if (type != MessageType::kHandshake) {
+      ServerCounters::Add(counters_->handshakes_refused, 1);
+      return Status::InvalidArgument(std::string("expected a Handshake first, got ") +
+                                     wire::MessageTypeName(type));
+    }
+    return HandleHandshake(conn, body);
+  }
+  ServerCounters::Add(counters_->requests, 1);
+  switch (type) {
+    case MessageType::kPull: return HandlePull(conn, body);
+    case MessageType::kPush: return HandlePush(conn, body);
+    case MessageType::kClock: return HandleClock(conn, body);
+    case MessageType::kFinish: return HandleFinish(conn, body);
+    default:
+      return Status::InvalidArgument(std::string("a server does not accept ") +
+                                     wire::MessageTypeName(type) + " messages");
+  }
+}
+
+Status ShardService::HandleHandshake(Connection& conn, std::span<const uint8_t> body) {
+  wire::Handshake hs;
+  Status status = wire::DecodeControl(body, &hs);
+  if (status.ok() && hs.protocol_version() != wire::kProtocolVersion) {
+    status = Status::InvalidArgument("protocol version " +
+                                     std::to_string(hs.protocol_version()) +
+                                     ", this server speaks " +
+                                     std::to_string(wire::kProtocolVersion));
+  } else if (status.ok() && hs.job_id() != options_.job.job_id()) {
+    status = Status::InvalidArgument("job id '" + hs.job_id() + "' is not this job's '" +
+                                     options_.job.job_id() + "'");
+  } else if (status.ok() && hs.token() != options_.job.cluster().token()) {
+    status = Status::InvalidArgument("wrong token");  // never echo secrets
+  } else if (status.ok() && hs.num_workers() != options_.num_workers) {
+    status = Status::InvalidArgument("peer counts " + std::to_string(hs.num_workers()) +
+                                     " workers, this server " +
+                                     std::to_string(options_.num_workers));
+  } else if (status.ok()) {
+    status = CheckWorker(hs.worker_id());
+  }
+  if (!status.ok()) {
+    ServerCounters::Add(counters_->handshakes_refused, 1);
+    return status.WithContext("handshake refused");
+  }
+  conn.session().handshake_done = true;
+  conn.session().worker_id = hs.worker_id();
+  wire::HandshakeReply reply;
+  reply.set_protocol_version(wire::kProtocolVersion);
+  reply.set_server_id(options_.server_id);
+  reply.set_num_servers(options_.num_servers);
+  wire::AppendHandshakeReply(reply, &conn.out());
+  VLOG(1) << "server " << options_.server_id << ": worker " << hs.worker_id() << " at "
+          << conn.peer() << " connected";
+  return Status::OK();
+}
+
+Status ShardService::CheckWorker(int worker_id) const {
+  if (worker_id >= 0 && worker_id < options_.num_workers) return Status::OK();
+  return Status::InvalidArgument("worker id " + std::to_string(worker_id) +
+                                 " outside [0, " + std::to_string(options_.num_workers) + ")");
+}
+
+Result<EmbeddingTable*> ShardService::TableFor(TableId table) {
+  if (table < tables_.size() && tables_[table] != nullptr) return tables_[table].get();
+  return Status::NotFound("table " + std::to_string(table) + " is not served here");
+}
+
+Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body) {
+  wire::PullRequestView pull;
+  RETURN_IF_ERROR(wire::DecodePullRequest(body, &scratch_, &pull));
+  ASSIGN_OR_RETURN(EmbeddingTable * table, TableFor(pull.table));
+  ServerCounters::Add(counters_->pulls, 1);
+  // A reply the client could not read is that request's error, not a broken connection.
+  const size_t value_bytes = pull.keys.size() * table->dim() * sizeof(float);
+  if (value_bytes + 64 > max_frame_bytes_) {
+    wire::AppendError(pull.request_id,
+                      Status::InvalidArgument("a pull of " + std::to_string(pull.keys.size()) +
+                                              " rows exceeds max_frame_bytes " +
+                                              std::to_string(max_frame_bytes_)),
+                      &conn.out());
+    return Status::OK();
+  }
+  if (clocks_.CanAnswer(pull.clock)) {
+    AnswerPull(conn, pull.request_id, *table, pull.clock, pull.keys, 0);
+    return Status::OK();
+  }
+  // The keys live in the read buffer, which the next read reuses: copy them.
+  ParkedPull parked;
+  parked.conn = conn.weak_from_this();
+  parked.request_id = pull.request_id;
+  parked.table = pull.table;
+  parked.clock = pull.clock;
+  parked.keys.assign(pull.keys.begin(), pull.keys.end());
+  parked.since = SteadyClock::now();
+  parked_.emplace(clocks_.Park(pull.clock), std::move(parked));
+  ServerCounters::Add(counters_->pulls_parked, 1);
+  return Status::OK();
+}
+
+void ShardService::AnswerPull(Connection& conn, uint64_t request_id, EmbeddingTable& table,
+                              int32_t clock, std::span<const uint64_t> keys,
+                              int64_t blocked_us) {
+  const int64_t slowest = clocks_.slowest_clock();
+  const int32_t slowest32 = static_cast<int32_t>(
+      std::min<int64_t>(slowest, std::numeric_limits<int32_t>::max()));
+  if (slowest != ClockTracker::kAllFinished) {
+    counters_->RaiseMaxStaleness(std::max<int64_t>(0, clock - slowest));
+  }
+  float* values = wire::AppendPullReply(request_id, slowest32, blocked_us,
+                                        keys.size() * table.dim(), &conn.out());
+  table.Pull(keys, values);
+  ServerCounters::Add(counters_->rows_pulled, keys.size());
+}
+
+Status ShardService::HandlePush(Connection& conn, std::span<const uint8_t> body) {
+  wire::PushRequestView push;
+  RETURN_IF_ERROR(wire::DecodePushRequest(body, &scratch_, &push));
+  ASSIGN_OR_RETURN(EmbeddingTable * table, TableFor(push.table));
+  const size_t expected = push.keys.size() * static_cast<size_t>(table->dim());
+  if (push.grads.size() != expected) {
+    return Status::InvalidArgument("push of " + std::to_string(push.keys.size()) +
+                                   " keys to table " + std::to_string(push.table) +
+                                   " (dim " + std::to_string(table->dim()) + ") carries " +
+                                   std::to_string(push.grads.size()) + " gradients");
+  }
+  if (!std::isfinite(push.learning_rate)) {
+    return Status::InvalidArgument("push with a non-finite learning rate");
+  }
+  table->Push(push.keys, push.grads.data(), push.learning_rate);
+  ServerCounters::Add(counters_->pushes, 1);
+  ServerCounters::Add(counters_->rows_pushed, push.keys.size());
+  wire::AppendAck(push.request_id, &conn.out());
+  return Status::OK();
+}
+
+Status ShardService::HandleClock(Connection& conn, std::span<const uint8_t> body) {
+  wire::ClockRequest msg;
+  RETURN_IF_ERROR(wire::DecodeControl(body, &msg));
+  if (msg.worker_id() != conn.session().worker_id) {
+    // Clocks must arrive on the connection that carried the worker's pushes (ordering).
+    return Status::InvalidArgument("clock of worker " + std::to_string(msg.worker_id()) +
+                                   " on the connection of worker " +
+                                   std::to_string(conn.session().worker_id));
+  }
+  ServerCounters::Add(counters_->clocks, 1);
+  wire::AppendAck(msg.request_id(), &conn.out());
+  if (clocks_.SetClock(msg.worker_id(), msg.clock())) ReleaseParked();
+  return Status::OK();
+}
+
+Status ShardService::HandleFinish(Connection& conn, std::span<const uint8_t> body) {
+  wire::FinishRequest msg;
+  RETURN_IF_ERROR(wire::DecodeControl(body, &msg));
+  if (msg.worker_id() != conn.session().worker_id) {
+    return Status::InvalidArgument("finish of worker " + std::to_string(msg.worker_id()) +
+                                   " on the connection of worker " +
+                                   std::to_string(conn.session().worker_id));
+  }
+  wire::AppendAck(msg.request_id(), &conn.out());
+  if (clocks_.Finish(msg.worker_id())) ReleaseParked();
+  return Status::OK();
+}
+
+void ShardService::ReleaseParked() {
+  ready_tickets_.clear();
+  clocks_.TakeAnswerable(&ready_tickets_);
+  const auto now = SteadyClock::now();
+  for (uint64_t ticket : ready_tickets_) {
+    auto it = parked_.find(ticket);
+    if (it == parked_.end()) continue;
+    ParkedPull parked = std::move(it->second);
+    parked_.erase(it);
+    const int64_t blocked_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(now - parked.since).count();
+    ServerCounters::Add(counters_->blocked_us, static_cast<uint64_t>(blocked_us));
+    std::shared_ptr<Connection> conn = parked.conn.lock();
+    if (conn == nullptr || conn->closed()) continue;  // the worker left; nobody to answer
+    // The table exists: HandlePull checked it and tables are never removed.
+    AnswerPull(*conn, parked.request_id, *tables_[parked.table], parked.clock, parked.keys,
+               blocked_us);
+    conn->Flush();
+  }
+}
+
+}  // namespace psrec::ps

@@ -1,0 +1,91 @@
+// ShardService: the request logic of one parameter server: the tables it serves, the clocks
+// of the workers (ClockTracker), the pulls parked by the consistency model, the handshake
+// check, and the set of open connections. It is the FrameSink of every connection.
+//
+// Requests of one connection are handled in arrival order, so a worker's pushes are applied
+// before its following ClockRequest counts. Pulls are answered from the table directly into
+// the connection's send buffer; a pull the consistency model holds back is copied (its keys)
+// and answered when the slowest clock advances, with the time it waited.
+//
+// Protocol violations (request before the handshake, second handshake, unknown table,
+// gradients of the wrong size, undecodable body, worker id out of range) are returned as a
+// non-OK Status: the connection closes, the service carries on.
+//
+// Thread safety: none. Every method runs on the server's io thread, which is the single
+// writer of every table row.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "common/frame_codec.h"
+#include "ps/clock_tracker.h"
+#include "ps/connection.h"
+#include "ps/embedding_table.h"
+#include "ps/server_options.h"
+#include "ps/server_stats.h"
+
+namespace psrec::ps {
+
+// Tables indexed by TableId; null where this server does not serve the table.
+using ServedTables = std::vector<std::unique_ptr<EmbeddingTable>>;
+
+class ShardService final : public FrameSink {
+ public:
+  // REQUIRES: options validated (Server::Start does it); counters outlives the service.
+  ShardService(const ServerOptions& options, ServerCounters* counters);
+  ~ShardService() override;
+
+  void AddConnection(std::shared_ptr<Connection> conn);
+  // Closes every connection and forgets the parked pulls (shutdown).
+  void CloseAll();
+
+  Status OnFrame(Connection& conn, wire::MessageType type,
+                 std::span<const uint8_t> body) override;
+  void OnClosed(Connection& conn) override;
+
+  ServedTables& tables() { return tables_; }
+  const ClockTracker& clocks() const { return clocks_; }
+  size_t num_connections() const { return connections_.size(); }
+
+ private:
+  using SteadyClock = std::chrono::steady_clock;
+
+  struct ParkedPull {
+    std::weak_ptr<Connection> conn;
+    uint64_t request_id = 0;
+    TableId table = 0;
+    int32_t clock = 0;
+    std::vector<uint64_t> keys;
+    SteadyClock::time_point since;
+  };
+
+  Status HandleHandshake(Connection& conn, std::span<const uint8_t> body);
+  Status HandlePull(Connection& conn, std::span<const uint8_t> body);
+  Status HandlePush(Connection& conn, std::span<const uint8_t> body);
+  Status HandleClock(Connection& conn, std::span<const uint8_t> body);
+  Status HandleFinish(Connection& conn, std::span<const uint8_t> body);
+
+  Result<EmbeddingTable*> TableFor(TableId table);
+  Status CheckWorker(int worker_id) const;
+  void AnswerPull(Connection& conn, uint64_t request_id, EmbeddingTable& table,
+                  int32_t clock, std::span<const uint64_t> keys, int64_t blocked_us);
+  // Answers the parked pulls that the latest clock change made answerable.
+  void ReleaseParked();
+
+  ServerOptions options_;
+  ServerCounters* counters_;
+  size_t max_frame_bytes_;
+  ServedTables tables_;
+  ClockTracker clocks_;
+  absl::flat_hash_map<uint64_t, ParkedPull> parked_;  // by ClockTracker ticket
+  absl::flat_hash_map<Connection*, std::shared_ptr<Connection>> connections_;
+  wire::DecodeScratch scratch_;
+  std::vector<uint64_t> ready_tickets_;
+};
+
+}  // namespace psrec::ps
