@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "common/keys.h"
@@ -15,10 +16,22 @@ constexpr int kFastDigits = 7;  // 10^7 < 2^24: the mantissa is an exact float
 
 inline bool IsDigit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
 
+// Quotes a field or line for a message: tabs and control bytes are made visible, since a
+// stray tab is often the very defect being reported.
 std::string Quote(std::string_view s) {
-  constexpr size_t kShown = 40;
+  constexpr size_t kShown = 60;
   std::string out = "'";
-  out += s.substr(0, kShown);
+  for (char c : s.substr(0, kShown)) {
+    if (c == '\t') {
+      out += "\\t";
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", static_cast<unsigned char>(c));
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
   if (s.size() > kShown) out += "...";
   return out + "'";
 }
@@ -244,9 +257,10 @@ std::string LineParser::Describe(LineError error, std::string_view line) const {
       bool is_string;
       const bool user_bad = ParseIdField(field(layout_.user_column), &key, &is_string) == error;
       const std::string_view id = user_bad ? field(layout_.user_column) : field(layout_.item_column);
-      return std::string(user_bad ? "user" : "item") + " id " + Quote(id) +
-             (error == LineError::kNegativeId ? " is negative"
-                                              : " overflows (more than 63 bits)");
+      return std::string(user_bad ? "user" : "item") +
+             (error == LineError::kNegativeId ? " id is negative: "
+                                              : " id overflows 63 bits: ") +
+             Quote(id);
     }
     case LineError::kBadRating:
       return "rating " + Quote(field(layout_.rating_column)) + " is not a number";
