@@ -9,16 +9,21 @@
 //                         test set was given.
 // A part file is little-endian (the build refuses big-endian hosts):
 //   header (128 bytes): magic "PSRECRT1", u32 version (kPreparedVersion), u32 flags
-//     (bit 0: timestamps, bit 1: names), u32 part, u32 num_parts, u64 users, u64 items,
+//     (bit 0: timestamps, bit 1: user names, bit 2: item names), u32 part, u32 num_parts, u64 users, u64 items,
 //     u64 ratings, u64 user name bytes, u64 item name bytes, u64 file bytes,
-//     u64 payload checksum, u64 header checksum (of the 96 bytes before it), zero padding.
-//   payload, each column starting at a multiple of 64 bytes (zero padding in between):
+//     u64 payload checksum, u64 header checksum, zero padding. The header checksum is
+//     Checksum64 (common/checksum.h) of the 128 header bytes with that field zero.
+//   columns, each starting at a multiple of 64 bytes after the previous (zero padding):
 //     user_ids u64[users], item_ids u64[items]           this part's dictionaries (keys)
 //     user_index u32[ratings], item_index u32[ratings]  dense indices into them
 //     rating f32[ratings], timestamp i64[ratings]        (timestamp when flag bit 0)
-//     user name offsets u64[users + 1], user name chars, item name offsets u64[items + 1],
-//     item name chars                                     (when flag bit 1)
-//   The payload checksum is Checksum64 (common/checksum.h) of the payload bytes.
+//     user name offsets u64[users + 1], user name chars  (when flag bit 1)
+//     item name offsets u64[items + 1], item name chars  (when flag bit 2)
+//     Name i is chars[offsets[i], offsets[i + 1]).
+//   The payload checksum is Checksum64 of the columns' Checksum64s (u64 each, in the order
+//   above), so that all columns can be written in one pass; padding must be zero.
+// Dictionaries hold only the users and items that occur in the part, in the order of their
+// index in the source columns; ratings keep their source order.
 //
 // Thread safety: functions may be called concurrently on different directories; readers may
 // share a directory. Ownership: a RatingsShard from OpenPreparedPart keeps its mapping alive.

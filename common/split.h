@@ -1,7 +1,8 @@
 // Train/test splits of a ratings set, deterministic for a seed and independent of the order
 // in which workers see the data, so every worker of a job agrees on which rating is test.
 //
-//  RANDOM: rating r goes to test when Mix64(seed, user key, item key) / 2^64 < test_fraction.
+//  RANDOM: a rating goes to test when
+//    Mix64(Mix64(Mix64(seed) ^ user key) ^ item key) < test_fraction * 2^64 (common/keys.h).
 //    A repeated (user, item) pair lands on one side, so a pair never leaks across the split;
 //    the test share is test_fraction in expectation.
 //  LEAVE_LAST_OUT: each user's last leave_last_k ratings by timestamp (ties broken by item

@@ -4,8 +4,9 @@
 // so the noise floor of test RMSE is noise_std. Users have keys 0..num_users-1 and items
 // 0..num_items-1. Item i is the (i+1)-th most popular: each user rates ratings_per_user
 // distinct items drawn with probability proportional to 1 / (i + 1)^zipf_exponent (Vose alias
-// table; draws of an item already taken are repeated). Of each user's k ratings the last
-// min(k - 1, round(k * test_fraction)) drawn go to test.
+// table; a draw of an item the user already has is repeated, and when the draws stall, after
+// 16 k + 64 of them, the most popular items not yet taken complete the set). Of each user's
+// k ratings the last min(k - 1, round(k * test_fraction)) drawn go to test.
 //
 // Determinism: user u draws from its own generator seeded by (seed, u), item i's factors from
 // (seed, i), so the output depends on the seed only, not on the thread count or on which users
@@ -32,6 +33,8 @@ struct SyntheticTruth {
   double global_mean = 0;
 };
 
+// Dictionaries hold the users and items that occur, in key order; truth vectors are indexed
+// by key and cover every user and item, whichever users were generated.
 struct SyntheticData {
   RatingColumns train, test;  // ratings grouped by user, in user order
   SyntheticTruth truth;
@@ -39,9 +42,8 @@ struct SyntheticData {
 
 struct SyntheticOptions {
   int threads = 0;  // 0: hardware threads, at most 8. The output does not depend on it.
-  // Generate only the users u with PartitionOfUser(u, num_workers) == worker; dictionaries
-  // then hold only the users and items that occur. 1 worker: everything, with full
-  // dictionaries (keys 0..n-1 at index 0..n-1).
+  // Generate only the users u with PartitionOfUser(u, num_workers) == worker (common/keys.h).
+  // Their ratings are exactly those a full generation gives them.
   int worker = 0;
   int num_workers = 1;
 };
