@@ -17,6 +17,7 @@ struct Subcommand {
 
 const Subcommand kSubcommands[] = {
     {"config", "print or check a job config", psrec::launcher::RunConfigCommand},
+    {"data", "read, prepare, generate and describe ratings data", psrec::launcher::RunDataCommand},
 };
 
 void PrintHelp() {
