@@ -42,7 +42,15 @@ void ShardService::CloseAll() {
   for (auto& [ptr, conn] : connections) conn->Close();
 }
 
-void ShardService::OnClosed(Connection& conn) { connections_.erase(&conn); }
+void ShardService::OnClosed(Connection& conn) {
+  connections_.erase(&conn);
+  // Nobody is left to answer: drop the connection's parked pulls now rather than when the
+  // clocks advance (their tickets then find nothing).
+  absl::erase_if(parked_, [&conn](const auto& entry) {
+    const std::shared_ptr<Connection> owner = entry.second.conn.lock();
+    return owner == nullptr || owner.get() == &conn;
+  });
+}
 
 Status ShardService::OnFrame(Connection& conn, MessageType type,
                              std::span<const uint8_t> body) {

@@ -444,6 +444,28 @@ TEST(ServerTest, FinishReleasesParkedPulls) {
   EXPECT_EQ(w0.ReadPullReply(2).size(), size_t{kRow});
 }
 
+TEST(ServerTest, ParkedPullOfAClosedConnectionIsDropped) {
+  std::unique_ptr<Server> server = StartServer(TestJob(config::BSP), 2);
+  TestClient w1(server->port());
+  ASSERT_EQ(w1.Handshake(1, 2), wire::MessageType::kHandshakeReply);
+  {
+    TestClient w0(server->port());
+    ASSERT_EQ(w0.Handshake(0, 2), wire::MessageType::kHandshakeReply);
+    w0.SendClock(1, 0, 2);
+    w0.ExpectAck(1);
+    w0.SendPull(2, kItemTable, 2, {4});
+    w0.SendClock(3, 0, 2);
+    w0.ExpectAck(3);  // the pull is parked
+  }  // worker 0 goes away with its pull parked
+  // Worker 0 reconnects; worker 1 catching up must not answer the dead connection's pull.
+  TestClient again(server->port());
+  ASSERT_EQ(again.Handshake(0, 2), wire::MessageType::kHandshakeReply);
+  w1.SendClock(4, 1, 2);
+  w1.ExpectAck(4);
+  EXPECT_EQ(again.Pull(5, kItemTable, 2, {4}).size(), size_t{kRow});
+  EXPECT_EQ(server->stats().pulls_parked, 1u);
+}
+
 TEST(ServerTest, RunOnTableThreadSeesServedTables) {
   config::JobConfig job = TestJob();
   job.mutable_user_table()->set_placement(config::TableConfig::LOCAL);
