@@ -41,15 +41,17 @@ void EmbeddingTable::Reserve(size_t rows) {
   index_.reserve(rows);
 }
 
-uint32_t EmbeddingTable::FindOrCreate(uint64_t key) {
+uint32_t EmbeddingTable::FindOrCreate(uint64_t key, bool initialize) {
   const auto next = static_cast<uint32_t>(keys_.size());
   auto [it, inserted] = index_.try_emplace(key, next);
   if (!inserted) return it->second;
   if (keys_.size() == capacity_rows_) Grow(keys_.size() + 1);
   keys_.push_back(key);
-  float* row = RowAt(next);
-  InitializeRow(spec_, seed_, key, row);
-  optimizer_->InitState(row + dim_, dim_);
+  if (initialize) {
+    float* row = RowAt(next);
+    InitializeRow(spec_, seed_, key, row);
+    optimizer_->InitState(row + dim_, dim_);
+  }
   return next;
 }
 
@@ -68,7 +70,7 @@ void EmbeddingTable::ForEachKeyBlocked(std::span<const uint64_t> keys, int prefe
     const size_t end = std::min(n, begin + kBlock);
     for (size_t i = end; i < std::min(n, end + kBlock); ++i) index_.prefetch(keys[i]);
     for (size_t i = begin; i < end; ++i) {
-      const uint32_t r = FindOrCreate(keys[i]);
+      const uint32_t r = FindOrCreate(keys[i], /*initialize=*/true);
       rows[i - begin] = r;
       const char* line = reinterpret_cast<const char*>(RowAt(r));
       const char* last = reinterpret_cast<const char*>(RowAt(r) + prefetch_floats - 1);
@@ -96,7 +98,8 @@ void EmbeddingTable::Push(std::span<const uint64_t> keys, const float* grads,
 }
 
 void EmbeddingTable::UpsertRow(uint64_t key, const float* payload, const float* state) {
-  float* row = RowAt(FindOrCreate(key));
+  // The row is overwritten whole, so a new one skips the initializer (restores are hot).
+  float* row = RowAt(FindOrCreate(key, /*initialize=*/false));
   std::memcpy(row, payload, static_cast<size_t>(dim_) * sizeof(float));
   if (state_floats_ == 0) return;
   if (state != nullptr) {

@@ -97,8 +97,9 @@ class EmbeddingTable {
   size_t MemoryBytes() const;
 
  private:
-  // Returns the row number of key, creating and initializing the row when missing.
-  uint32_t FindOrCreate(uint64_t key);
+  // Returns the row number of key, creating the row when missing (with its initial value
+  // and state when `initialize`, else uninitialized for the caller to fill).
+  uint32_t FindOrCreate(uint64_t key, bool initialize);
   void Grow(size_t min_rows);
   // Calls fn(i, row of keys[i]) for every i in order, creating rows and prefetching ahead.
   template <typename Fn>
