@@ -43,7 +43,11 @@ std::string FormatManifest(const PreparedInfo& info) {
   };
   parts("train", info.train);
   parts("test", info.test);
-  return out.str();
+  std::string text = out.str();
+  char sum[40];
+  std::snprintf(sum, sizeof(sum), "checksum %016llx\n",
+                static_cast<unsigned long long>(Checksum64::Of(text.data(), text.size())));
+  return text + sum;
 }
 
 }  // namespace internal
@@ -113,7 +117,22 @@ Result<PreparedInfo> ReadPreparedInfo(const std::string& dir) {
     }
     return text.status();
   }
-  ManifestParser parser(path, *text);
+  // The last line checksums all before it: a damaged or cut MANIFEST is never half-read.
+  const size_t last = text->rfind("checksum ", text->empty() ? 0 : text->size() - 1);
+  char expected[40];
+  std::snprintf(expected, sizeof(expected), "checksum %016llx\n",
+                static_cast<unsigned long long>(
+                    Checksum64::Of(text->data(), last == std::string::npos ? 0 : last)));
+  if (last == std::string::npos || text->compare(last, std::string::npos, expected) != 0) {
+    // A newer format may have another layout; say so rather than "checksum".
+    if (text->rfind("psrec-prepared ", 0) == 0 && text->rfind("psrec-prepared 1\n", 0) != 0) {
+      return Status::Corruption(path + ": unsupported version " +
+                                text->substr(15, text->find('\n') - 15) + " (this build reads " +
+                                std::to_string(kPreparedVersion) + ")");
+    }
+    return Status::Corruption(path + ": checksum mismatch or truncated MANIFEST");
+  }
+  ManifestParser parser(path, std::string_view(*text).substr(0, last));
   PreparedInfo info;
   int64_t v[4] = {};
   RETURN_IF_ERROR(parser.Line("psrec-prepared", {""}, v));

@@ -2,8 +2,9 @@
 //
 // A prepared directory holds
 //   MANIFEST              text, written last (by rename): format version, P, and per part
-//                         the users, items, ratings and bytes of each split. A directory
-//                         without a valid MANIFEST is not a prepared directory.
+//                         the users, items, ratings and bytes of each split, then a line
+//                         "checksum <16 hex digits>" (Checksum64 of all the lines before it).
+//                         A directory without a valid MANIFEST is not a prepared directory.
 //   train-00000.bin ...   one file per part p in [0, P): the ratings of the users u with
 //   test-00000.bin ...    PartitionOfUser(u, P) == p (common/keys.h); test files only when a
 //                         test set was given.

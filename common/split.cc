@@ -61,8 +61,8 @@ std::vector<bool> LeaveLastOutMask(const RatingColumns& all, int k) {
     auto first = order.begin() + static_cast<ptrdiff_t>(begin[u]);
     auto last = order.begin() + static_cast<ptrdiff_t>(begin[u + 1]);
     const int64_t count = last - first;
-    const int64_t held = std::min<int64_t>(k, count - 1);
-    if (held <= 0) continue;
+    if (count <= k) continue;  // a user needs a training rating to be tested
+    const int64_t held = k;
     std::sort(first, last, [&](uint32_t a, uint32_t b) {
       if (all.timestamp[a] != all.timestamp[b]) return all.timestamp[a] < all.timestamp[b];
       const uint64_t ia = all.item_ids[all.item_index[a]], ib = all.item_ids[all.item_index[b]];

@@ -6,8 +6,9 @@
 //    A repeated (user, item) pair lands on one side, so a pair never leaks across the split;
 //    the test share is test_fraction in expectation.
 //  LEAVE_LAST_OUT: each user's last leave_last_k ratings by timestamp (ties broken by item
-//    key, then by position) go to test; a user keeps at least one training rating, so users
-//    with at most leave_last_k ratings stay entirely in train. Needs timestamps.
+//    key, then by position) go to test; users with at most leave_last_k ratings stay
+//    entirely in train, so every tested user has exactly leave_last_k test ratings and at least
+//    one training rating. Needs timestamps.
 //  GIVEN: not a split of one set; an InvalidArgument here (the caller reads test_path).
 //
 // Thread safety: pure functions.
