@@ -1,0 +1,312 @@
+#include "worker/ps_client.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <glog/logging.h>
+
+#include "common/frame_codec.h"
+#include "worker/ps_client_impl.h"
+
+namespace psrec::worker {
+namespace asio = boost::asio;
+
+using Clock = std::chrono::steady_clock;
+
+PsClient::Impl::Impl(const PsClientOptions& options)
+    : options_(options),
+      num_servers_(static_cast<int>(options.servers.size())),
+      work_(asio::make_work_guard(io_)),
+      watchdog_(io_),
+      pending_(options.servers.size()),
+      finish_sent_(options.servers.size(), false) {
+  for (int s = 0; s < num_servers_; ++s) {
+    conns_.push_back(std::make_unique<ServerConnection>(
+        io_, s, options_,
+        [this, s](wire::MessageType type, std::span<const uint8_t> body) {
+          return OnFrame(s, type, body);
+        },
+        [this, s](const Status& status) { OnConnectionFailure(s, status); }));
+  }
+  io_thread_ = std::thread([this] { io_.run(); });
+}
+
+PsClient::Impl::~Impl() {
+  asio::post(io_, [this] {
+    watchdog_.cancel();
+    for (auto& conn : conns_) conn->Close();
+  });
+  work_.reset();
+  io_.stop();
+  io_thread_.join();
+}
+
+// ---- Connecting ---------------------------------------------------------------------------
+
+Status PsClient::Impl::ConnectAll() {
+  const Clock::time_point deadline = Clock::now() + options_.connect_timeout;
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  int left = num_servers_;
+  Status first_error;
+  asio::post(io_, [&] {
+    for (int s = 0; s < num_servers_; ++s) {
+      conns_[static_cast<size_t>(s)]->StartConnect(deadline, [&, s](const Status& status) {
+        std::lock_guard<std::mutex> lock(done_mu);
+        if (!status.ok() && first_error.ok()) {
+          first_error = status.WithContext(conns_[static_cast<size_t>(s)]->name());
+        }
+        if (--left == 0) done_cv.notify_all();
+      });
+    }
+  });
+  std::unique_lock<std::mutex> lock(done_mu);
+  // The connections' own timers end every attempt by the deadline; the slack only guards
+  // against a stuck io thread.
+  if (!done_cv.wait_until(lock, deadline + std::chrono::seconds(5), [&] { return left == 0; })) {
+    return Status::DeadlineExceeded("connecting to the servers did not finish in time");
+  }
+  if (!first_error.ok()) return first_error;
+  asio::post(io_, [this] { ArmWatchdog(); });
+  return Status::OK();
+}
+
+// ---- Requests (caller thread) ---------------------------------------------------------------
+
+Result<size_t> PsClient::Impl::MaxKeysPerRequest(int dim) const {
+  if (dim <= 0) return Status::InvalidArgument("dim must be positive, got " + std::to_string(dim));
+  // A push carries a key and a row per key; a pull reply a row; a pull request a key.
+  const size_t per_key = sizeof(uint64_t) + sizeof(float) * static_cast<size_t>(dim);
+  if (options_.max_frame_bytes < kFrameOverhead + per_key) {
+    return Status::InvalidArgument("rows of dim " + std::to_string(dim) +
+                                   " do not fit in max_frame_bytes " +
+                                   std::to_string(options_.max_frame_bytes));
+  }
+  return (options_.max_frame_bytes - kFrameOverhead) / per_key;
+}
+
+Status PsClient::Impl::Usable() const {
+  if (!failure_.ok()) return failure_;
+  if (finished_) return Status::Aborted("the PS client already finished");
+  return Status::OK();
+}
+
+PsClient::Impl::PendingRequest* PsClient::Impl::AddRequest(int s, RequestKind kind, uint64_t* id) {
+  IdRing<PendingRequest>& ring = pending_[static_cast<size_t>(s)];
+  *id = ring.next_id();
+  PendingRequest* req = ring.Add();
+  req->kind = kind;
+  req->deadline = Clock::now() + options_.rpc_timeout;
+  ++stats_.requests;
+  if (kind != RequestKind::kPull) ++unacked_;
+  return req;
+}
+
+Result<PsClient::Ticket> PsClient::Impl::Pull(TableId table, std::span<const uint64_t> keys,
+                                              int dim, float* out, int clock) {
+  ASSIGN_OR_RETURN(const size_t max_keys, MaxKeysPerRequest(dim));
+  if (out == nullptr && !keys.empty()) return Status::InvalidArgument("pull into a null buffer");
+  grouper_.Group(table, keys, num_servers_);
+  // Request ids per (server, part), registered before anything is sent so that no reply
+  // can arrive for an unknown request.
+  std::vector<Part>& parts = parts_scratch_;
+  parts.clear();
+  Ticket ticket = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(Usable());
+    ticket = tickets_.next_id();
+    PullTicket* t = tickets_.Add();
+    t->parts_left = 0;
+    for (int s = 0; s < num_servers_; ++s) {
+      std::span<const uint64_t> server_keys = grouper_.keys_of(s);
+      std::span<const uint32_t> positions = grouper_.positions_of(s);
+      for (size_t b = 0; b < server_keys.size(); b += max_keys) {
+        const size_t n = std::min(max_keys, server_keys.size() - b);
+        uint64_t id = 0;
+        PendingRequest* req = AddRequest(s, RequestKind::kPull, &id);
+        req->ticket = ticket;
+        req->out = out;
+        req->dim = dim;
+        req->clock = clock;
+        req->num_keys = n;
+        req->first = b;
+        if (grouper_.identity()) {
+          req->positions.clear();
+        } else {
+          req->positions.assign(positions.begin() + static_cast<ptrdiff_t>(b),
+                                positions.begin() + static_cast<ptrdiff_t>(b + n));
+        }
+        ++t->parts_left;
+        parts.push_back({s, id, server_keys.subspan(b, n), {}, b});
+      }
+    }
+  }
+  for (const Part& part : parts) {
+    conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
+      wire::AppendPullRequest(part.id, table, clock, part.keys, buf);
+    });
+  }
+  return ticket;
+}
+
+Status PsClient::Impl::Wait(Ticket ticket) {
+  const Clock::time_point start = Clock::now();
+  std::unique_lock<std::mutex> lock(mu_);
+  if (tickets_.Find(ticket) == nullptr) {
+    return Status::InvalidArgument("pull ticket " + std::to_string(ticket) +
+                                   " was never issued or was already waited for");
+  }
+  cv_.wait(lock, [&] { return !failure_.ok() || tickets_.Find(ticket)->parts_left == 0; });
+  tickets_.Retire(ticket);
+  stats_.pull_wait_sec += std::chrono::duration<double>(Clock::now() - start).count();
+  return failure_;
+}
+
+Status PsClient::Impl::Push(TableId table, std::span<const uint64_t> keys, int dim,
+                            std::span<const float> grads, float learning_rate) {
+  ASSIGN_OR_RETURN(const size_t max_keys, MaxKeysPerRequest(dim));
+  const size_t row = static_cast<size_t>(dim);
+  if (grads.size() != keys.size() * row) {
+    return Status::InvalidArgument("push of " + std::to_string(keys.size()) + " keys of dim " +
+                                   std::to_string(dim) + " has " +
+                                   std::to_string(grads.size()) + " gradient floats");
+  }
+  grouper_.Group(table, keys, num_servers_);
+  std::vector<Part>& parts = parts_scratch_;
+  parts.clear();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(Usable());
+    for (int s = 0; s < num_servers_; ++s) {
+      std::span<const uint64_t> server_keys = grouper_.keys_of(s);
+      std::span<const uint32_t> positions = grouper_.positions_of(s);
+      for (size_t b = 0; b < server_keys.size(); b += max_keys) {
+        const size_t n = std::min(max_keys, server_keys.size() - b);
+        uint64_t id = 0;
+        AddRequest(s, RequestKind::kPush, &id);
+        parts.push_back({s, id, server_keys.subspan(b, n),
+                         positions.empty() ? positions : positions.subspan(b, n), b});
+      }
+    }
+  }
+  for (const Part& part : parts) {
+    conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
+      // Gradients go straight from the caller's rows into the send buffer.
+      uint8_t* dst = wire::AppendPushRequest(part.id, table, learning_rate, part.keys,
+                                             part.keys.size() * row, buf);
+      const size_t row_bytes = row * sizeof(float);
+      if (part.positions.empty()) {
+        std::memcpy(dst, grads.data() + part.first * row, part.keys.size() * row_bytes);
+      } else {
+        for (size_t j = 0; j < part.positions.size(); ++j) {
+          std::memcpy(dst + j * row_bytes, grads.data() + part.positions[j] * row, row_bytes);
+        }
+      }
+    });
+  }
+  return Status::OK();
+}
+
+Status PsClient::Impl::AdvanceClock(int clock) {
+  std::vector<Part>& parts = parts_scratch_;
+  parts.clear();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(Usable());
+    for (int s = 0; s < num_servers_; ++s) {
+      uint64_t id = 0;
+      AddRequest(s, RequestKind::kClock, &id);
+      parts.push_back({s, id, {}, {}, 0});
+    }
+  }
+  for (const Part& part : parts) {
+    conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
+      wire::AppendClock(part.id, options_.worker_id, clock, buf);
+    });
+  }
+  return Status::OK();
+}
+
+Status PsClient::Impl::Flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !failure_.ok() || unacked_ == 0; });
+  return failure_;
+}
+
+Status PsClient::Impl::Finish() {
+  RETURN_IF_ERROR(Flush());
+  std::vector<Part>& parts = parts_scratch_;
+  parts.clear();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(Usable());
+    for (int s = 0; s < num_servers_; ++s) {
+      uint64_t id = 0;
+      AddRequest(s, RequestKind::kFinish, &id);
+      finish_sent_[static_cast<size_t>(s)] = true;
+      parts.push_back({s, id, {}, {}, 0});
+    }
+  }
+  for (const Part& part : parts) {
+    conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
+      wire::AppendFinish(part.id, options_.worker_id, buf);
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !failure_.ok() || unacked_ == 0; });
+  if (failure_.ok()) finished_ = true;
+  return failure_;
+}
+
+ClientStats PsClient::Impl::stats() const {
+  ClientStats stats;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats = stats_;
+  }
+  for (const auto& conn : conns_) {
+    stats.bytes_sent += conn->bytes_sent();
+    stats.bytes_received += conn->bytes_received();
+  }
+  return stats;
+}
+
+// ---- PsClient -------------------------------------------------------------------------------
+
+Result<std::unique_ptr<PsClient>> PsClient::Connect(const PsClientOptions& options) {
+  if (options.servers.empty()) return Status::InvalidArgument("the PS client needs servers");
+  if (options.num_workers < 1 || options.worker_id < 0 ||
+      options.worker_id >= options.num_workers) {
+    return Status::InvalidArgument("worker_id " + std::to_string(options.worker_id) +
+                                   " is not in [0, num_workers=" +
+                                   std::to_string(options.num_workers) + ")");
+  }
+  if (options.rpc_timeout.count() <= 0 || options.connect_timeout.count() <= 0) {
+    return Status::InvalidArgument("rpc_timeout and connect_timeout must be positive");
+  }
+  auto impl = std::make_unique<Impl>(options);
+  RETURN_IF_ERROR(impl->ConnectAll());
+  return std::unique_ptr<PsClient>(new PsClient(std::move(impl)));
+}
+
+PsClient::PsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PsClient::~PsClient() = default;
+
+Result<PsClient::Ticket> PsClient::Pull(TableId table, std::span<const uint64_t> keys, int dim,
+                                        float* out, int clock) {
+  return impl_->Pull(table, keys, dim, out, clock);
+}
+Status PsClient::Wait(Ticket ticket) { return impl_->Wait(ticket); }
+Status PsClient::Push(TableId table, std::span<const uint64_t> keys, int dim,
+                      std::span<const float> grads, float learning_rate) {
+  return impl_->Push(table, keys, dim, grads, learning_rate);
+}
+Status PsClient::AdvanceClock(int clock) { return impl_->AdvanceClock(clock); }
+Status PsClient::Flush() { return impl_->Flush(); }
+Status PsClient::Finish() { return impl_->Finish(); }
+ClientStats PsClient::stats() const { return impl_->stats(); }
+
+}  // namespace psrec::worker

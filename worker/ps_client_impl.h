@@ -1,0 +1,131 @@
+// PsClient::Impl, the machinery behind worker/ps_client.h. Internal to the client: its
+// code is split between ps_client.cc (connecting, and the caller's side: issuing requests
+// and waiting) and ps_client_replies.cc (the io thread's side: replies, failures,
+// deadlines).
+//
+// Threads: the caller thread issues requests and waits; the io thread runs every socket
+// and timer. They share the request bookkeeping under mu_. A request is registered (with
+// an id and a deadline) before its bytes are queued, so a reply never finds it missing.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/frame.h"
+#include "worker/id_ring.h"
+#include "worker/key_grouper.h"
+#include "worker/ps_client.h"
+#include "worker/server_connection.h"
+
+namespace psrec::worker {
+
+class PsClient::Impl {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  enum class RequestKind : uint8_t { kPull, kPush, kClock, kFinish };
+
+  static const char* RequestKindName(RequestKind kind) {
+    switch (kind) {
+      case RequestKind::kPull: return "pull";
+      case RequestKind::kPush: return "push";
+      case RequestKind::kClock: return "clock";
+      case RequestKind::kFinish: return "finish";
+    }
+    return "request";
+  }
+
+  // A request sent to one server and not yet answered. Ids are per connection.
+  struct PendingRequest {
+    bool retired = false;
+    RequestKind kind = RequestKind::kPush;
+    Clock::time_point deadline;
+    // Pulls: where the reply goes. Row j of the reply lands in out[index(j) * dim], where
+    // index(j) = positions[j], or first + j when positions is empty (one server).
+    uint64_t ticket = 0;
+    float* out = nullptr;
+    int dim = 0;
+    int clock = 0;
+    size_t num_keys = 0;
+    size_t first = 0;
+    std::vector<uint32_t> positions;
+  };
+
+  struct PullTicket {
+    bool retired = false;
+    int parts_left = 0;
+  };
+
+  // Bytes a request of n keys (or its reply) may take, beyond a fixed allowance for fields.
+  static constexpr size_t kFrameOverhead = 256;
+
+  explicit Impl(const PsClientOptions& options);
+  ~Impl();
+
+  Status ConnectAll();
+  Result<Ticket> Pull(TableId table, std::span<const uint64_t> keys, int dim, float* out,
+                      int clock);
+  Status Wait(Ticket ticket);
+  Status Push(TableId table, std::span<const uint64_t> keys, int dim,
+              std::span<const float> grads, float learning_rate);
+  Status AdvanceClock(int clock);
+  Status Flush();
+  Status Finish();
+  ClientStats stats() const;
+
+ private:
+  // Keys per request such that the request and its reply fit in max_frame_bytes.
+  Result<size_t> MaxKeysPerRequest(int dim) const;
+  // Registers a request to server s and returns it, with its id. REQUIRES: mu_ held.
+  PendingRequest* AddRequest(int s, RequestKind kind, uint64_t* id);
+  Status Usable() const;  // REQUIRES: mu_ held
+  Status OnFrame(int s, wire::MessageType type, std::span<const uint8_t> body);
+  Status OnPullReply(int s, std::span<const uint8_t> body);
+  Status OnAck(int s, std::span<const uint8_t> body);
+  void OnConnectionFailure(int s, const Status& status);
+  void RecordFailure(int s, const Status& status);  // REQUIRES: mu_ held
+  void ArmWatchdog();
+  void CheckDeadlines();
+
+  const PsClientOptions options_;
+  const int num_servers_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  boost::asio::steady_timer watchdog_;  // io thread
+  std::vector<std::unique_ptr<ServerConnection>> conns_;
+  std::thread io_thread_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  Status failure_;                             // GUARDED_BY(mu_): sticky, names the server
+  bool finished_ = false;                      // GUARDED_BY(mu_)
+  std::vector<IdRing<PendingRequest>> pending_;  // GUARDED_BY(mu_), per server
+  std::vector<bool> finish_sent_;              // GUARDED_BY(mu_), per server
+  IdRing<PullTicket> tickets_;                 // GUARDED_BY(mu_)
+  uint64_t unacked_ = 0;                       // GUARDED_BY(mu_): pushes, clocks, finishes
+  ClientStats stats_;                          // GUARDED_BY(mu_), byte counts aside
+  std::vector<uint32_t> scatter_positions_;    // io thread
+
+  // One request of a call, to one server (caller thread).
+  struct Part {
+    int server;
+    uint64_t id;
+    std::span<const uint64_t> keys;
+    std::span<const uint32_t> positions;  // empty: identity from `first`
+    size_t first;
+  };
+  KeyGrouper grouper_;              // caller thread
+  std::vector<Part> parts_scratch_;  // caller thread
+};
+
+}  // namespace psrec::worker
