@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/keys.h"
+#include "common/line_fast_path.h"
 
 namespace psrec::data {
 namespace {
@@ -154,65 +155,137 @@ LineParser::LineParser(const LineLayout& layout, float min_rating, float max_rat
       min_rating_(min_rating),
       max_rating_(max_rating),
       max_column_(std::max({layout.user_column, layout.item_column, layout.rating_column,
-                            layout.timestamp_column})) {}
+                            layout.timestamp_column})) {
+  const bool ordered = layout.user_column == 0 && layout.item_column == 1 &&
+                       layout.rating_column == 2;
+  if (ordered && layout.separator == LineLayout::Separator::kWhitespace &&
+      layout.num_fields == 3 && layout.timestamp_column == -1) {
+    fast_ = FastPath::kWhitespace3;
+  } else if (ordered && layout.separator == LineLayout::Separator::kChar &&
+             ((layout.num_fields == 3 && layout.timestamp_column == -1) ||
+              (layout.num_fields == 4 && layout.timestamp_column == 3))) {
+    fast_ = FastPath::kDelimited;
+  }
+}
 
-int LineParser::Split(std::string_view line, std::string_view* fields) const {
-  const char* p = line.data();
-  const char* end = p + line.size();
+namespace {
+
+// Walks the fields of `line` once, keeping the ones `columns` name (user, item, rating,
+// timestamp; -1 for none), and returns how many fields there are. One template instance per
+// separator keeps the inner loop free of the choice.
+template <typename NextField>
+inline int PickFields(const char* p, const char* end, const int* columns,
+                      std::string_view* picked, NextField next_field) {
   int count = 0;
-  switch (layout_.separator) {
-    case LineLayout::Separator::kWhitespace:
-      while (true) {
-        while (p < end && (*p == ' ' || *p == '\t')) ++p;
-        if (p == end) return count;
-        const char* start = p;
-        while (p < end && *p != ' ' && *p != '\t') ++p;
-        if (count < kMaxFields) fields[count] = std::string_view(start, p - start);
-        ++count;
-      }
-    case LineLayout::Separator::kChar: {
-      const char d = layout_.delimiter[0];
-      while (true) {
-        const char* start = p;
-        while (p < end && *p != d) ++p;
-        if (count < kMaxFields) fields[count] = std::string_view(start, p - start);
-        ++count;
-        if (p == end) return count;
-        ++p;
-      }
-    }
-    case LineLayout::Separator::kString: {
-      const std::string_view d = layout_.delimiter;
-      size_t start = 0;
-      while (true) {
-        const size_t pos = line.find(d, start);
-        const size_t stop = pos == std::string_view::npos ? line.size() : pos;
-        if (count < kMaxFields) fields[count] = line.substr(start, stop - start);
-        ++count;
-        if (pos == std::string_view::npos) return count;
-        start = pos + d.size();
-      }
-    }
+  const char* begin;
+  const char* stop;
+  while (next_field(&p, end, &begin, &stop)) {
+    const std::string_view field(begin, stop - begin);
+    if (count == columns[0]) picked[0] = field;
+    if (count == columns[1]) picked[1] = field;
+    if (count == columns[2]) picked[2] = field;
+    if (count == columns[3]) picked[3] = field;
+    ++count;
   }
   return count;
 }
 
+}  // namespace
+
+int LineParser::Pick(std::string_view line, std::string_view* picked) const {
+  const int columns[4] = {layout_.user_column, layout_.item_column, layout_.rating_column,
+                          layout_.timestamp_column};
+  const char* p = line.data();
+  const char* end = p + line.size();
+  switch (layout_.separator) {
+    case LineLayout::Separator::kWhitespace:
+      return PickFields(p, end, columns, picked,
+                        [](const char** q, const char* e, const char** b, const char** s) {
+                          const char* c = *q;
+                          while (c < e && (*c == ' ' || *c == '\t')) ++c;
+                          if (c == e) return false;
+                          *b = c;
+                          while (c < e && *c != ' ' && *c != '\t') ++c;
+                          *s = c;
+                          *q = c;
+                          return true;
+                        });
+    case LineLayout::Separator::kChar: {
+      // N delimiters make N + 1 fields; `done` marks that the last one was returned.
+      const char d = layout_.delimiter[0];
+      bool done = false;
+      return PickFields(p, end, columns, picked,
+                        [d, &done](const char** q, const char* e, const char** b,
+                                   const char** s) {
+                          if (done) return false;
+                          const char* c = *q;
+                          *b = c;
+                          while (c < e && *c != d) ++c;
+                          *s = c;
+                          if (c == e) {
+                            done = true;
+                          } else {
+                            ++c;
+                          }
+                          *q = c;
+                          return true;
+                        });
+    }
+    case LineLayout::Separator::kString: {
+      const std::string_view d = layout_.delimiter;
+      bool done = false;
+      return PickFields(p, end, columns, picked,
+                        [d, &done](const char** q, const char* e, const char** b,
+                                   const char** s) {
+                          if (done) return false;
+                          const std::string_view rest(*q, e - *q);
+                          const size_t pos = rest.find(d);
+                          *b = *q;
+                          if (pos == std::string_view::npos) {
+                            *s = e;
+                            *q = e;
+                            done = true;
+                          } else {
+                            *s = *q + pos;
+                            *q = *s + d.size();
+                          }
+                          return true;
+                        });
+    }
+  }
+  return 0;
+}
+
 LineError LineParser::Parse(std::string_view line, ParsedLine* out) const {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  std::string_view fields[kMaxFields];
-  const int count = Split(line, fields);
+  if (fast_ != FastPath::kNone) {
+    const char* begin = line.data();
+    const char* end = begin + line.size();
+    const bool parsed =
+        fast_ == FastPath::kWhitespace3
+            ? fast_path::Whitespace3(begin, end, &out->user_key, &out->item_key, &out->rating)
+            : fast_path::Delimited(begin, end, layout_.delimiter[0],
+                                   layout_.timestamp_column == 3, &out->user_key,
+                                   &out->item_key, &out->rating, &out->timestamp);
+    if (parsed && out->rating >= min_rating_ && out->rating <= max_rating_) {
+      out->user_is_string = out->item_is_string = false;
+      return LineError::kNone;
+    }
+  }
+  std::string_view picked[4];
+  const int count = Pick(line, picked);
   if (layout_.num_fields > 0 ? count != layout_.num_fields : count <= max_column_) {
     return LineError::kFieldCount;
   }
-  out->user = fields[layout_.user_column];
-  out->item = fields[layout_.item_column];
+  out->user = picked[0];
+  out->item = picked[1];
   LineError e = ParseIdField(out->user, &out->user_key, &out->user_is_string);
   if (e != LineError::kNone) return e;
   e = ParseIdField(out->item, &out->item_key, &out->item_is_string);
   if (e != LineError::kNone) return e;
   if (layout_.rating_column >= 0) {
     bool finite = true;
-    if (!ParseRatingField(fields[layout_.rating_column], &out->rating, &finite)) {
+    if (!ParseRatingField(picked[2], &out->rating, &finite)) {
       return finite ? LineError::kBadRating : LineError::kNonFiniteRating;
     }
     if (!(out->rating >= min_rating_ && out->rating <= max_rating_)) {
@@ -222,7 +295,7 @@ LineError LineParser::Parse(std::string_view line, ParsedLine* out) const {
     out->rating = 1.0f;
   }
   if (layout_.timestamp_column >= 0) {
-    const std::string_view t = fields[layout_.timestamp_column];
+    const std::string_view t = picked[3];
     auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), out->timestamp);
     if (t.empty() || ec != std::errc() || ptr != t.data() + t.size()) {
       return LineError::kBadTimestamp;
@@ -233,11 +306,14 @@ LineError LineParser::Parse(std::string_view line, ParsedLine* out) const {
 
 std::string LineParser::Describe(LineError error, std::string_view line) const {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  std::string_view fields[kMaxFields];
-  const int count = Split(line, fields);
+  std::string_view picked[4];
+  const int count = Pick(line, picked);
   auto field = [&](int column) {
-    return column >= 0 && column < std::min(count, kMaxFields) ? fields[column]
-                                                               : std::string_view();
+    if (column < 0) return std::string_view();
+    if (column == layout_.user_column) return picked[0];
+    if (column == layout_.item_column) return picked[1];
+    if (column == layout_.rating_column) return picked[2];
+    return picked[3];
   };
   switch (error) {
     case LineError::kFieldCount: {

@@ -59,13 +59,17 @@ class LineParser {
   const LineLayout& layout() const { return layout_; }
 
  private:
-  // Splits into at most kMaxFields views; returns the true field count.
-  int Split(std::string_view line, std::string_view* fields) const;
+  // Returns the field count and sets picked[0..3] to the user, item, rating and timestamp
+  // fields (left empty when the line is too short or the layout has no such column).
+  int Pick(std::string_view line, std::string_view* picked) const;
 
   LineLayout layout_;
   float min_rating_;
   float max_rating_;
   int max_column_;  // highest column index the layout reads
+  // Which one-pass parser (common/line_fast_path.h) applies to the layout, if any.
+  enum class FastPath { kNone, kWhitespace3, kDelimited };
+  FastPath fast_ = FastPath::kNone;
 };
 
 // Exposed for tests. Parses a whole field as a finite float; false if it is not a number.
@@ -74,7 +78,5 @@ bool ParseRatingField(std::string_view text, float* out, bool* finite);
 
 // Exposed for tests. The key of an id field, or the error that rejects it.
 LineError ParseIdField(std::string_view text, uint64_t* key, bool* is_string);
-
-inline constexpr int kMaxFields = 64;
 
 }  // namespace psrec::data
