@@ -151,13 +151,31 @@ Status WritePart(const SplitSource& source, int part, int num_parts, const std::
   for (int col = 0; col < internal::kNumColumns; ++col) w[col].Reset(file.get(), layout.offset[col]);
   for (uint32_t u : s->users) RETURN_IF_ERROR(w[internal::kUserIds].Put(c.user_ids[u]));
   for (uint32_t i : s->items) RETURN_IF_ERROR(w[internal::kItemIds].Put(c.item_ids[i]));
-  for (size_t r = 0; r < n; ++r) {
-    uint32_t u = c.user_index[r];
-    if (source.part_of_user[u] != p) continue;
-    RETURN_IF_ERROR(w[internal::kUserIndex].Put(s->user_local[u]));
-    RETURN_IF_ERROR(w[internal::kItemIndex].Put(s->item_local[c.item_index[r]]));
-    RETURN_IF_ERROR(w[internal::kRating].Put(c.rating[r]));
-    if (ts) RETURN_IF_ERROR(w[internal::kTimestamp].Put(c.timestamp[r]));
+  // Gathers a block of ratings into plain arrays first: a tight loop the compiler can keep
+  // in registers, and one buffer append per column and block.
+  constexpr size_t kBlock = 4096;
+  std::vector<uint32_t> users(kBlock), items(kBlock);
+  std::vector<float> values(kBlock);
+  std::vector<int64_t> times(ts ? kBlock : 0);
+  for (size_t begin = 0; begin < n; begin += kBlock) {
+    const size_t end = std::min(n, begin + kBlock);
+    size_t m = 0;
+    for (size_t r = begin; r < end; ++r) {
+      const uint32_t u = c.user_index[r];
+      if (source.part_of_user[u] != p) continue;
+      users[m] = s->user_local[u];
+      items[m] = s->item_local[c.item_index[r]];
+      values[m] = c.rating[r];
+      if (ts) times[m] = c.timestamp[r];
+      ++m;
+    }
+    auto bytes = [m](const auto& v) {
+      return std::string_view(reinterpret_cast<const char*>(v.data()), m * sizeof(v[0]));
+    };
+    RETURN_IF_ERROR(w[internal::kUserIndex].PutBytes(bytes(users)));
+    RETURN_IF_ERROR(w[internal::kItemIndex].PutBytes(bytes(items)));
+    RETURN_IF_ERROR(w[internal::kRating].PutBytes(bytes(values)));
+    if (ts) RETURN_IF_ERROR(w[internal::kTimestamp].PutBytes(bytes(times)));
   }
   if (user_names) {
     RETURN_IF_ERROR(WriteNames(c.user_names, s->users, &w[internal::kUserNameOffsets],
