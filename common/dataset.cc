@@ -128,12 +128,22 @@ Result<WorkerData> LoadBinary(const config::DataConfig& data, int worker, int nu
   return out;
 }
 
+// ReadRatingsFile, reporting the lines skipped under data.skip_bad_lines.
+Result<RatingColumns> ReadText(const std::string& path, const config::DataConfig& data) {
+  ReadReport report;
+  Result<RatingColumns> columns = ReadRatingsFile(path, data, &report);
+  if (columns.ok() && report.skipped > 0) {
+    LOG(WARNING) << path << ": skipped " << report.skipped << " bad lines (" << FormatSkipped(report) << ")";
+  }
+  return columns;
+}
+
 Result<WorkerData> LoadText(const config::DataConfig& data, int worker, int num_workers) {
-  ASSIGN_OR_RETURN(RatingColumns all, ReadRatingsFile(data.train_path(), data, nullptr));
+  ASSIGN_OR_RETURN(RatingColumns all, ReadText(data.train_path(), data));
   RatingColumns test;
   if (data.split().kind() == config::SplitConfig::GIVEN) {
     if (!data.test_path().empty()) {
-      ASSIGN_OR_RETURN(test, ReadRatingsFile(data.test_path(), data, nullptr));
+      ASSIGN_OR_RETURN(test, ReadText(data.test_path(), data));
     }
   } else {
     if (!data.test_path().empty()) {

@@ -68,7 +68,8 @@ struct WorkerData {
 //    directory's test parts; test_path must be empty.
 //  - a text format: the file is read with ReadRatingsFile (common/text_reader.h), split by
 //    data.split (GIVEN reads test_path; RANDOM and LEAVE_LAST_OUT split train_path) and then
-//    filtered by user.
+//    filtered by user. Every worker reads and holds the whole file for a moment: for large
+//    data, prepare it (psrec data prepare) and use BINARY.
 //  - train_path empty and data.synthetic set: GenerateSynthetic (common/synthetic.h) for this
 //    worker's users only.
 // Dictionaries of the returned shards hold only the users and items that occur in them.
