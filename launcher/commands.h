@@ -6,6 +6,7 @@ namespace psrec::launcher {
 
 int RunDataCommand(int argc, char** argv);    // psrec data synth|prepare|stats|split
 int RunConfigCommand(int argc, char** argv);  // psrec config print|check
+int RunCkptCommand(int argc, char** argv);    // psrec ckpt ls|info|verify|show|topk|similar|diff|export
 int RunTrainCommand(int argc, char** argv);   // psrec train (one MPI rank)
 int RunSimCommand(int argc, char** argv);     // psrec sim (a whole job in one process)
 int RunBenchCommand(int argc, char** argv);   // psrec bench ingest|pushpull|train

@@ -16,6 +16,8 @@ struct Subcommand {
 };
 
 const Subcommand kSubcommands[] = {
+    {"ckpt", "inspect checkpoints: ls, info, verify, show, topk, similar, diff, export",
+     psrec::launcher::RunCkptCommand},
     {"config", "print or check a job config", psrec::launcher::RunConfigCommand},
     {"data", "read, prepare, generate and describe ratings data", psrec::launcher::RunDataCommand},
 };
