@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -263,6 +264,46 @@ TEST_F(CkptToolsTest, ExportNpyAndCsv) {
   EXPECT_EQ(Ckpt({"export", dir_, "--table", "user", "--format", "csv", "--out", csv}).code, 0);
   EXPECT_EQ(ReadAll(csv), "id,f0,f1,bias\n1,1,0,0.5\n2,0,1,0\n");
   EXPECT_EQ(Ckpt({"export", dir_, "--table", "nope", "--out", csv}).code, 1);
+}
+
+TEST_F(CkptToolsTest, TopKOnMovieLensFilesLeavesOutRatedItems) {
+  const std::string data = PSREC_SOURCE_DIR "/../shared/data/ml-100k";
+  if (!fs::exists(data + "/u1.base") || !fs::exists(data + "/u.item")) {
+    GTEST_SKIP() << "ML-100K not found at " << data;
+  }
+  // Rows from the initializer for every ML-100K item: the ranking is arbitrary but complete.
+  TableSpec spec = Spec(kItemTable, "item");
+  spec.init_std = 1.0f;
+  ps::EmbeddingTable items(spec, 3);
+  std::vector<uint64_t> keys;
+  for (uint64_t k = 1; k <= 1682; ++k) keys.push_back(k);
+  std::vector<float> sink(keys.size() * 3);
+  items.Pull(keys, sink.data());
+  std::vector<ps::ShardToWrite> shards = {{users_->rows(), 0, true}, {items.rows(), 0, false}};
+  checkpoint::Manifest manifest;
+  manifest.set_step(5);
+  Result<std::string> dir = ps::WriteCheckpoint(root_.string(), manifest, shards);
+  ASSERT_TRUE(dir.ok());
+  ToolRun run = Ckpt({"topk", *dir, "--user", "1", "-k", "10", "--json", "--item-names",
+                      data + "/u.item", "--exclude-seen", data + "/u1.base"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  // User 1 rated items 1..272 in u.data; u1.base holds most of them. None may appear.
+  std::set<std::string> rated;
+  std::ifstream base(data + "/u1.base");
+  std::string user, item, rest;
+  while (base >> user >> item && std::getline(base, rest)) {
+    if (user == "1") rated.insert(item);
+  }
+  ASSERT_GT(rated.size(), 100u);
+  int listed = 0;
+  for (size_t pos = 0; (pos = run.out.find("\"id\":\"", pos)) != std::string::npos; ++listed) {
+    pos += 6;
+    const std::string id = run.out.substr(pos, run.out.find('"', pos) - pos);
+    EXPECT_EQ(rated.count(id), 0u) << id;
+  }
+  EXPECT_EQ(listed, 10);
+  EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 10);
+  EXPECT_NE(run.out.find("\"name\":"), std::string::npos);
 }
 
 }  // namespace
