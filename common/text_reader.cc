@@ -1,6 +1,7 @@
 #include "common/text_reader.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +34,13 @@ void ResizeWithHugePages(std::vector<T>* v, size_t n) {
     ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // advice only
   }
   v->resize(n);
+}
+
+// CPUs this process may run on (taskset, cgroups cpusets), not the machine's count.
+int UsableCpus() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::thread::hardware_concurrency());
 }
 
 // Closes the file descriptor on every return path.
@@ -250,10 +258,8 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
   const LineParser parser(layout, data.min_rating(), data.max_rating());
 
   // One chunk per thread, each starting just after a '\n'.
-  int threads = options.threads > 0
-                    ? options.threads
-                    : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
-                                 kMaxThreads);
+  int threads = options.threads > 0 ? options.threads
+                                     : std::clamp(UsableCpus(), 1, kMaxThreads);
   const uint64_t min_chunk = std::max<uint64_t>(options.min_chunk_bytes, 1);
   threads = static_cast<int>(std::clamp<uint64_t>(size / min_chunk, 1, threads));
   std::vector<Chunk> chunks;

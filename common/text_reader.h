@@ -44,7 +44,7 @@ struct ReadReport {
 // Tuning knobs; the defaults are what production uses. Tests shrink them to exercise
 // chunk boundaries and long lines on small files.
 struct TextReadOptions {
-  int threads = 0;                        // 0: the machine's hardware threads, at most 8
+  int threads = 0;                        // 0: the CPUs this process may use, at most 8
   uint64_t min_chunk_bytes = 4ULL << 20;  // smaller files are read by fewer threads
   size_t max_line_bytes = 1 << 20;        // longer lines are errors ("line too long")
 };
