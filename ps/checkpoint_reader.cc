@@ -64,11 +64,13 @@ class ChecksummedReader {
 };
 
 using RowFn = std::function<void(uint64_t, const float*, const float*)>;
+using ChunkFn = std::function<void(std::span<const uint64_t>, const float*)>;
 
 // Checks one rows file against its manifest entry; with `fn`, also delivers its rows. The
 // body is read (and its checksum checked) when verify or fn is set.
 Status ScanRowsFile(const std::string& dir, const checkpoint::FileInfo& file,
-                    const checkpoint::TableInfo& table, bool verify, const RowFn* fn) {
+                    const checkpoint::TableInfo& table, bool verify, const RowFn* fn,
+                    const ChunkFn* chunk_fn = nullptr) {
   const std::string path = dir + "/" + file.name();
   ChecksummedReader reader(path);
   uint64_t size = 0;
@@ -105,7 +107,7 @@ Status ScanRowsFile(const std::string& dir, const checkpoint::FileInfo& file,
     return Status::Corruption(path + ": size " + std::to_string(size) + " does not fit " +
                               std::to_string(header.rows) + " rows");
   }
-  if (!verify && fn == nullptr) return Status::OK();
+  if (!verify && fn == nullptr && chunk_fn == nullptr) return Status::OK();
 
   std::vector<uint64_t> keys(header.rows);
   RETURN_IF_ERROR(reader.Read(keys.data(), keys.size() * sizeof(uint64_t)));
@@ -115,6 +117,9 @@ Status ScanRowsFile(const std::string& dir, const checkpoint::FileInfo& file,
   for (size_t first = 0; first < header.rows; first += rows_per_chunk) {
     const size_t n = std::min<size_t>(rows_per_chunk, header.rows - first);
     RETURN_IF_ERROR(reader.Read(chunk.data(), n * row_floats * sizeof(float)));
+    if (chunk_fn != nullptr) {
+      (*chunk_fn)(std::span<const uint64_t>(keys.data() + first, n), chunk.data());
+    }
     if (fn == nullptr) continue;
     for (size_t i = 0; i < n; ++i) {
       const float* row = chunk.data() + i * row_floats;
@@ -239,6 +244,19 @@ Status ForEachCheckpointRow(const LoadedCheckpoint& checkpoint, TableId table, c
   return Status::OK();
 }
 
+Status ForEachCheckpointChunk(const LoadedCheckpoint& checkpoint, TableId table,
+                              const ChunkFn& fn) {
+  const checkpoint::TableInfo* info = checkpoint.FindTable(table);
+  if (info == nullptr) {
+    return Status::NotFound(checkpoint.dir + ": no table " + std::to_string(table));
+  }
+  for (const auto& f : checkpoint.manifest.files()) {
+    if (f.table_id() != table) continue;
+    RETURN_IF_ERROR(ScanRowsFile(checkpoint.dir, f, *info, /*verify=*/true, nullptr, &fn));
+  }
+  return Status::OK();
+}
+
 Status LoadRowsInto(const LoadedCheckpoint& checkpoint, TableId table,
                     const std::function<bool(uint64_t key)>& filter, EmbeddingTable* out) {
   const checkpoint::TableInfo* info = checkpoint.FindTable(table);
@@ -252,7 +270,14 @@ Status LoadRowsInto(const LoadedCheckpoint& checkpoint, TableId table,
   }
   const bool keep_state = info->state_floats() == out->state_floats() &&
                           info->optimizer().kind() == out->spec().optimizer.kind();
-  if (!filter) out->Reserve(out->size() + info->rows());
+  if (!filter && keep_state) {
+    // The whole table in the file's own layout: bulk, prefetching upserts.
+    out->Reserve(out->size() + info->rows());
+    return ForEachCheckpointChunk(checkpoint, table,
+                                  [&](std::span<const uint64_t> keys, const float* rows) {
+                                    out->UpsertRows(keys, rows);
+                                  });
+  }
   return ForEachCheckpointRow(checkpoint, table,
                               [&](uint64_t key, const float* payload, const float* state) {
                                 if (filter && !filter(key)) return;

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,12 @@ TableSpec TableSpecOf(const checkpoint::TableInfo& info);
 Status ForEachCheckpointRow(
     const LoadedCheckpoint& checkpoint, TableId table,
     const std::function<void(uint64_t key, const float* payload, const float* state)>& fn);
+
+// Like ForEachCheckpointRow, a chunk of rows at a time: fn(keys, rows) where rows holds
+// keys.size() rows of dim + state_floats floats (payload, then state).
+Status ForEachCheckpointChunk(
+    const LoadedCheckpoint& checkpoint, TableId table,
+    const std::function<void(std::span<const uint64_t> keys, const float* rows)>& fn);
 
 // Upserts the rows of `table` whose key passes `filter` (null: all) into `out`. When the
 // saved optimizer state does not fit out's optimizer (another optimizer), rows get out's

@@ -61,7 +61,7 @@ uint32_t EmbeddingTable::FindOrCreate(uint64_t key, bool initialize) {
 // taking them one after another is what bench/table_bench.cc BM_TablePull*/Push* measure.
 template <typename Fn>
 void EmbeddingTable::ForEachKeyBlocked(std::span<const uint64_t> keys, int prefetch_floats,
-                                       Fn&& fn) {
+                                       bool initialize, Fn&& fn) {
   constexpr size_t kBlock = 16;
   uint32_t rows[kBlock];
   const size_t n = keys.size();
@@ -70,7 +70,7 @@ void EmbeddingTable::ForEachKeyBlocked(std::span<const uint64_t> keys, int prefe
     const size_t end = std::min(n, begin + kBlock);
     for (size_t i = end; i < std::min(n, end + kBlock); ++i) index_.prefetch(keys[i]);
     for (size_t i = begin; i < end; ++i) {
-      const uint32_t r = FindOrCreate(keys[i], /*initialize=*/true);
+      const uint32_t r = FindOrCreate(keys[i], initialize);
       rows[i - begin] = r;
       const char* line = reinterpret_cast<const char*>(RowAt(r));
       const char* last = reinterpret_cast<const char*>(RowAt(r) + prefetch_floats - 1);
@@ -83,7 +83,7 @@ void EmbeddingTable::ForEachKeyBlocked(std::span<const uint64_t> keys, int prefe
 
 void EmbeddingTable::Pull(std::span<const uint64_t> keys, float* out) {
   const size_t bytes = static_cast<size_t>(dim_) * sizeof(float);
-  ForEachKeyBlocked(keys, dim_, [&](size_t i, const float* row) {
+  ForEachKeyBlocked(keys, dim_, /*initialize=*/true, [&](size_t i, const float* row) {
     std::memcpy(out + i * dim_, row, bytes);
   });
 }
@@ -92,7 +92,7 @@ void EmbeddingTable::Push(std::span<const uint64_t> keys, const float* grads,
                           float learning_rate) {
   // A key repeated within one block resolves to the same row twice; the updates still apply
   // in order because the second pass runs them sequentially.
-  ForEachKeyBlocked(keys, row_floats_, [&](size_t i, float* row) {
+  ForEachKeyBlocked(keys, row_floats_, /*initialize=*/true, [&](size_t i, float* row) {
     optimizer_->UpdateRow(row, row + dim_, grads + i * dim_, dim_, learning_rate);
   });
 }
@@ -107,6 +107,13 @@ void EmbeddingTable::UpsertRow(uint64_t key, const float* payload, const float* 
   } else {
     optimizer_->InitState(row + dim_, dim_);
   }
+}
+
+void EmbeddingTable::UpsertRows(std::span<const uint64_t> keys, const float* rows) {
+  const size_t bytes = static_cast<size_t>(row_floats_) * sizeof(float);
+  ForEachKeyBlocked(keys, row_floats_, /*initialize=*/false, [&](size_t i, float* row) {
+    std::memcpy(row, rows + i * row_floats_, bytes);
+  });
 }
 
 const float* EmbeddingTable::Find(uint64_t key) const {

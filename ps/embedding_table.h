@@ -78,6 +78,10 @@ class EmbeddingTable {
   // with another optimizer).
   void UpsertRow(uint64_t key, const float* payload, const float* state);
 
+  // UpsertRow for many rows at once, prefetching (the checkpoint load path). rows holds
+  // keys.size() rows of row_floats() floats: payload then state, as TableRows lays them out.
+  void UpsertRows(std::span<const uint64_t> keys, const float* rows);
+
   // The payload (dim floats) of `key`, or nullptr when absent. Never creates a row.
   const float* Find(uint64_t key) const;
   // The optimizer state of `key`, or nullptr when absent or state_floats() == 0.
@@ -103,7 +107,8 @@ class EmbeddingTable {
   void Grow(size_t min_rows);
   // Calls fn(i, row of keys[i]) for every i in order, creating rows and prefetching ahead.
   template <typename Fn>
-  void ForEachKeyBlocked(std::span<const uint64_t> keys, int prefetch_floats, Fn&& fn);
+  void ForEachKeyBlocked(std::span<const uint64_t> keys, int prefetch_floats, bool initialize,
+                         Fn&& fn);
   float* RowAt(size_t r) { return arena_.data() + r * static_cast<size_t>(row_floats_); }
   const float* RowAt(size_t r) const {
     return arena_.data() + r * static_cast<size_t>(row_floats_);
