@@ -66,7 +66,7 @@ class PsClient::Impl {
     int parts_left = 0;
   };
 
-  // Bytes a request of n keys (or its reply) may take, beyond a fixed allowance for fields.
+  // Room kept in every frame for the fields other than keys and rows.
   static constexpr size_t kFrameOverhead = 256;
 
   explicit Impl(const PsClientOptions& options);

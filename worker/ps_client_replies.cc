@@ -75,6 +75,7 @@ Status PsClient::Impl::OnPullReply(int s, std::span<const uint8_t> body) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   PendingRequest* req = ring.Find(reply.request_id);
+  CHECK(req != nullptr) << "only the io thread retires requests";
   scatter_positions_.swap(req->positions);
   PullTicket* ticket = tickets_.Find(req->ticket);
   ring.Retire(reply.request_id);
