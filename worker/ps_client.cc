@@ -1,8 +1,12 @@
 #include "worker/ps_client.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 #include <glog/logging.h>
@@ -47,28 +51,35 @@ PsClient::Impl::~Impl() {
 
 Status PsClient::Impl::ConnectAll() {
   const Clock::time_point deadline = Clock::now() + options_.connect_timeout;
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  int left = num_servers_;
-  Status first_error;
-  asio::post(io_, [&] {
+  // Shared with the io thread's callbacks, which may outlive this call if it gives up.
+  struct Progress {
+    std::mutex mu;
+    std::condition_variable cv;
+    int left;
+    std::vector<Status> errors;
+  };
+  auto progress = std::make_shared<Progress>();
+  progress->left = num_servers_;
+  progress->errors.resize(static_cast<size_t>(num_servers_));
+  asio::post(io_, [this, deadline, progress] {
     for (int s = 0; s < num_servers_; ++s) {
-      conns_[static_cast<size_t>(s)]->StartConnect(deadline, [&, s](const Status& status) {
-        std::lock_guard<std::mutex> lock(done_mu);
-        if (!status.ok() && first_error.ok()) {
-          first_error = status.WithContext(conns_[static_cast<size_t>(s)]->name());
-        }
-        if (--left == 0) done_cv.notify_all();
+      ServerConnection* conn = conns_[static_cast<size_t>(s)].get();
+      conn->StartConnect(deadline, [conn, s, progress](const Status& status) {
+        std::lock_guard<std::mutex> lock(progress->mu);
+        progress->errors[static_cast<size_t>(s)] = status.WithContext(conn->name());
+        if (--progress->left == 0) progress->cv.notify_all();
       });
     }
   });
-  std::unique_lock<std::mutex> lock(done_mu);
+  std::unique_lock<std::mutex> lock(progress->mu);
   // The connections' own timers end every attempt by the deadline; the slack only guards
   // against a stuck io thread.
-  if (!done_cv.wait_until(lock, deadline + std::chrono::seconds(5), [&] { return left == 0; })) {
+  if (!progress->cv.wait_until(lock, deadline + std::chrono::seconds(5),
+                               [&] { return progress->left == 0; })) {
     return Status::DeadlineExceeded("connecting to the servers did not finish in time");
   }
-  if (!first_error.ok()) return first_error;
+  // The lowest server id's error, so that a misconfiguration reads the same every run.
+  for (const Status& error : progress->errors) RETURN_IF_ERROR(error);
   asio::post(io_, [this] { ArmWatchdog(); });
   return Status::OK();
 }
