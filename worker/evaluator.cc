@@ -1,0 +1,49 @@
+#include "worker/evaluator.h"
+
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "worker/batch_plan.h"
+
+namespace psrec::worker {
+
+Result<ErrorSums> EvaluateMf(const data::RatingsShard& shard, std::span<const uint32_t> positions,
+                             TableAccess* users, TableAccess* items, const EvalOptions& options) {
+  std::vector<uint32_t> all;
+  if (positions.empty()) {
+    all.resize(shard.size());
+    std::iota(all.begin(), all.end(), 0u);
+    positions = all;
+  }
+  ErrorSums sums;
+  BatchPlanner planner(shard.user_ids, shard.item_ids);
+  BatchPlan plan;
+  std::vector<float> user_rows, item_rows;
+  const size_t stride = static_cast<size_t>(options.params.factors) + 1;
+  for (size_t begin = 0; begin < positions.size(); begin += options.chunk) {
+    size_t end = std::min(positions.size(), begin + options.chunk);
+    planner.Build(positions.subspan(begin, end - begin), shard.user_index, shard.item_index,
+                  shard.rating, &plan);
+    user_rows.resize(plan.user_keys.size() * stride);
+    item_rows.resize(plan.item_keys.size() * stride);
+    ASSIGN_OR_RETURN(auto user_ticket, users->BeginPull(plan.user_keys, user_rows.data(),
+                                                        options.clock));
+    ASSIGN_OR_RETURN(auto item_ticket, items->BeginPull(plan.item_keys, item_rows.data(),
+                                                        options.clock));
+    RETURN_IF_ERROR(users->EndPull(user_ticket));
+    RETURN_IF_ERROR(items->EndPull(item_ticket));
+    for (size_t i = 0; i < plan.rating.size(); ++i) {
+      float predicted = PredictMf(options.params, &user_rows[plan.user_slot[i] * stride],
+                                  &item_rows[plan.item_slot[i] * stride], options.min_rating,
+                                  options.max_rating);
+      double e = static_cast<double>(predicted) - plan.rating[i];
+      sums.squared += e * e;
+      sums.absolute += std::abs(e);
+    }
+    sums.count += static_cast<double>(plan.rating.size());
+  }
+  return sums;
+}
+
+}  // namespace psrec::worker

@@ -1,0 +1,35 @@
+// Evaluation of a biased-MF model on a worker's share of ratings: RMSE and MAE inputs
+// (sums, so workers can reduce them), predictions clipped to the data's rating range.
+//
+// Thread safety: runs on the trainer thread; uses the trainer's TableAccess objects.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "common/dataset.h"
+#include "common/status.h"
+#include "worker/mf_gradients.h"
+#include "worker/table_access.h"
+
+namespace psrec::worker {
+
+struct ErrorSums {
+  double squared = 0;
+  double absolute = 0;
+  double count = 0;
+};
+
+struct EvalOptions {
+  MfParams params;
+  float min_rating = -1e30f;
+  float max_rating = 1e30f;
+  int clock = 0;
+  size_t chunk = 16384;  // ratings per pull
+};
+
+// Evaluates the ratings at `positions` of `shard` (all of them when `positions` is empty).
+Result<ErrorSums> EvaluateMf(const data::RatingsShard& shard, std::span<const uint32_t> positions,
+                             TableAccess* users, TableAccess* items, const EvalOptions& options);
+
+}  // namespace psrec::worker

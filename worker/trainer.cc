@@ -1,0 +1,242 @@
+#include "worker/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <thread>
+
+#include "common/keys.h"
+#include "worker/evaluator.h"
+
+namespace psrec::worker {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+float ScheduledRate(const config::OptimizerConfig& opt, int epoch) {
+  return opt.learning_rate() * std::pow(opt.lr_decay(), static_cast<float>(epoch));
+}
+
+// Fisher-Yates with a generator seeded by (seed, worker, epoch): the order depends on
+// nothing else, so runs repeat exactly.
+void Shuffle(std::vector<uint32_t>* order, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (size_t i = order->size(); i > 1; --i) {
+    std::uniform_int_distribution<size_t> pick(0, i - 1);
+    std::swap((*order)[i - 1], (*order)[pick(rng)]);
+  }
+}
+
+}  // namespace
+
+Trainer::Trainer(const TrainerOptions& options, const data::WorkerData* data, TableAccess* users,
+                 TableAccess* items, PsClient* client, Collective* collective)
+    : options_(options),
+      job_(*options.job),
+      data_(data),
+      users_(users),
+      items_(items),
+      client_(client),
+      collective_(collective),
+      planner_(data->train.user_ids, data->train.item_ids),
+      progress_(options.progress && collective->rank() == 0) {
+  params_.factors = job_.model().dim();
+  params_.l2_factors = job_.model().l2_factors();
+  params_.l2_bias = job_.model().l2_bias();
+  ring_.resize(job_.training().pipeline_depth());
+}
+
+int Trainer::ClockOfBatch(int64_t global_batch) const {
+  return static_cast<int>(global_batch / job_.training().clock_every());
+}
+
+Status Trainer::ComputeGlobalMean() {
+  const auto& ratings = data_->train.rating;
+  double local[3] = {std::accumulate(ratings.begin(), ratings.end(), 0.0),
+                     static_cast<double>(ratings.size()), 0};
+  RETURN_IF_ERROR(collective_->AllReduceSum(std::span<double>(local, 2)));
+  if (local[1] == 0) return Status::InvalidArgument("the training set is empty");
+  params_.global_mean = job_.model().use_global_mean() ? static_cast<float>(local[0] / local[1])
+                                                       : 0.0f;
+  // Every worker runs the same number of batches per epoch, so clocks advance in step and
+  // BSP/SSP never wait on a worker that has simply run out of data.
+  double largest[1] = {static_cast<double>(ratings.size())};
+  RETURN_IF_ERROR(collective_->AllReduceMax(std::span<double>(largest, 1)));
+  batches_per_epoch_ = std::max<int64_t>(
+      1, static_cast<int64_t>(std::ceil(largest[0] / job_.training().batch_size())));
+  return Status::OK();
+}
+
+Status Trainer::IssuePull(size_t batch, InFlight* slot) {
+  const size_t n = order_.size();
+  const size_t begin = n * batch / batches_per_epoch_;
+  const size_t end = n * (batch + 1) / batches_per_epoch_;
+  planner_.Build(std::span<const uint32_t>(order_).subspan(begin, end - begin),
+                 data_->train.user_index, data_->train.item_index, data_->train.rating,
+                 &slot->plan);
+  const size_t stride = static_cast<size_t>(params_.factors) + 1;
+  slot->user_rows.resize(slot->plan.user_keys.size() * stride);
+  slot->item_rows.resize(slot->plan.item_keys.size() * stride);
+  const int clock = ClockOfBatch(global_batch_ + static_cast<int64_t>(batch));
+  ASSIGN_OR_RETURN(slot->user_ticket,
+                   users_->BeginPull(slot->plan.user_keys, slot->user_rows.data(), clock));
+  ASSIGN_OR_RETURN(slot->item_ticket,
+                   items_->BeginPull(slot->plan.item_keys, slot->item_rows.data(), clock));
+  return Status::OK();
+}
+
+Status Trainer::ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse) {
+  RETURN_IF_ERROR(users_->EndPull(slot->user_ticket));
+  RETURN_IF_ERROR(items_->EndPull(slot->item_ticket));
+  const double start = Now();
+  slot->user_grads.assign(slot->user_rows.size(), 0.0f);
+  slot->item_grads.assign(slot->item_rows.size(), 0.0f);
+  *sse += AccumulateMfGradients(params_, slot->plan.user_slot, slot->plan.item_slot,
+                                slot->plan.rating, slot->user_rows.data(),
+                                slot->item_rows.data(), slot->user_grads.data(),
+                                slot->item_grads.data());
+  if (options_.compute_slowdown > 1) {
+    std::this_thread::sleep_for(
+        std::chrono::duration<double>((Now() - start) * (options_.compute_slowdown - 1)));
+  }
+  RETURN_IF_ERROR(users_->Push(slot->plan.user_keys, slot->user_grads, user_lr));
+  RETURN_IF_ERROR(items_->Push(slot->plan.item_keys, slot->item_grads, item_lr));
+  return Status::OK();
+}
+
+Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
+  order_.resize(data_->train.size());
+  std::iota(order_.begin(), order_.end(), 0u);
+  Shuffle(&order_, Mix64(job_.training().seed() ^ Mix64(collective_->rank() + 1) ^
+                         Mix64(static_cast<uint64_t>(epoch) << 32)));
+  const float user_lr = ScheduledRate(job_.user_table().optimizer(), epoch);
+  const float item_lr = ScheduledRate(job_.item_table().optimizer(), epoch);
+  const size_t depth = ring_.size();
+  const double start = Now();
+  double sse = 0;
+  size_t issued = 0;
+  size_t trained = 0;
+  for (size_t b = 0; b < static_cast<size_t>(batches_per_epoch_); ++b) {
+    if (options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed)) {
+      return Status::Aborted("training cancelled");
+    }
+    while (issued < static_cast<size_t>(batches_per_epoch_) && issued < b + depth) {
+      RETURN_IF_ERROR(IssuePull(issued, &ring_[issued % depth]));
+      ++issued;
+    }
+    InFlight* slot = &ring_[b % depth];
+    RETURN_IF_ERROR(ComputeAndPush(slot, user_lr, item_lr, &sse));
+    trained += slot->plan.rating.size();
+    int64_t done = global_batch_ + static_cast<int64_t>(b) + 1;
+    if (done % job_.training().clock_every() == 0 && client_ != nullptr) {
+      RETURN_IF_ERROR(client_->AdvanceClock(ClockOfBatch(done)));
+    }
+    double elapsed = Now() - start;
+    double fraction = static_cast<double>(b + 1) / batches_per_epoch_;
+    double rate = trained / std::max(elapsed, 1e-9) * collective_->size();
+    double eta = elapsed / fraction * (1 - fraction) +
+                 elapsed / fraction * (job_.training().epochs() - epoch - 1);
+    progress_.Update(epoch + 1, job_.training().epochs(), fraction, rate,
+                     sse / std::max<size_t>(trained, 1), eta);
+  }
+  global_batch_ += batches_per_epoch_;
+  if (client_ != nullptr) RETURN_IF_ERROR(client_->Flush());
+  const double train_sec = Now() - start;
+  double sums[2] = {sse, static_cast<double>(trained)};
+  RETURN_IF_ERROR(collective_->AllReduceSum(std::span<double>(sums, 2)));
+  double slowest[1] = {train_sec};
+  RETURN_IF_ERROR(collective_->AllReduceMax(std::span<double>(slowest, 1)));
+  metrics->epoch = epoch + 1;
+  metrics->train_loss = sums[0] / std::max(sums[1], 1.0);
+  metrics->ratings = static_cast<int64_t>(sums[1]);
+  metrics->epoch_sec = slowest[0];
+  metrics->ratings_per_sec = sums[1] / std::max(slowest[0], 1e-9);
+  metrics->learning_rate = item_lr;
+  return Status::OK();
+}
+
+Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
+  const double start = Now();
+  // Every worker's pushes are applied before anyone evaluates.
+  RETURN_IF_ERROR(collective_->Barrier());
+  EvalOptions eval;
+  eval.params = params_;
+  eval.min_rating = job_.data().min_rating();
+  eval.max_rating = job_.data().max_rating();
+  eval.clock = ClockOfBatch(global_batch_);
+  ASSIGN_OR_RETURN(ErrorSums test, EvaluateMf(data_->test, {}, users_, items_, eval));
+  ErrorSums train;
+  if (!train_sample_.empty()) {
+    ASSIGN_OR_RETURN(train, EvaluateMf(data_->train, train_sample_, users_, items_, eval));
+  }
+  double sums[5] = {test.squared, test.absolute, test.count, train.squared, train.count};
+  RETURN_IF_ERROR(collective_->AllReduceSum(std::span<double>(sums, 5)));
+  const double nan = std::nan("");
+  metrics->test_rmse = sums[2] > 0 ? std::sqrt(sums[0] / sums[2]) : nan;
+  metrics->test_mae = sums[2] > 0 ? sums[1] / sums[2] : nan;
+  metrics->train_rmse = sums[4] > 0 ? std::sqrt(sums[3] / sums[4]) : nan;
+  if (client_ != nullptr) {
+    ClientStats stats = client_->stats();
+    double totals[3] = {static_cast<double>(stats.bytes_sent),
+                        static_cast<double>(stats.bytes_received), stats.pull_wait_sec};
+    RETURN_IF_ERROR(collective_->AllReduceSum(std::span<double>(totals, 3)));
+    double staleness[1] = {static_cast<double>(stats.max_staleness)};
+    RETURN_IF_ERROR(collective_->AllReduceMax(std::span<double>(staleness, 1)));
+    metrics->bytes_sent = totals[0];
+    metrics->bytes_received = totals[1];
+    metrics->pull_wait_sec = totals[2];
+    metrics->max_staleness = staleness[0];
+  }
+  metrics->eval_sec = Now() - start;
+  return Status::OK();
+}
+
+Status Trainer::Run() {
+  RETURN_IF_ERROR(ComputeGlobalMean());
+  const int64_t sample = std::min<int64_t>(job_.training().eval_train_sample(),
+                                           static_cast<int64_t>(data_->train.size()));
+  if (sample > 0) {
+    std::vector<uint32_t> all(data_->train.size());
+    std::iota(all.begin(), all.end(), 0u);
+    Shuffle(&all, Mix64(job_.training().seed() ^ 0x73616d706c65ULL ^ collective_->rank()));
+    train_sample_.assign(all.begin(), all.begin() + sample);
+  }
+  const bool reporter = collective_->rank() == 0;
+  if (reporter && options_.print_epochs) {
+    std::printf("training biased MF: %d servers, %d workers, mu %.4f, %lld batches/epoch\n",
+                options_.num_servers, collective_->size(), params_.global_mean,
+                static_cast<long long>(batches_per_epoch_));
+    std::fflush(stdout);
+  }
+  global_batch_ = static_cast<int64_t>(options_.first_epoch) * batches_per_epoch_;
+  const double start = Now();
+  for (int epoch = options_.first_epoch; epoch < job_.training().epochs(); ++epoch) {
+    EpochMetrics metrics;
+    RETURN_IF_ERROR(TrainEpoch(epoch, &metrics));
+    RETURN_IF_ERROR(EvaluateEpoch(&metrics));
+    history_.push_back(metrics);
+    if (!reporter) continue;
+    progress_.Clear();
+    if (options_.print_epochs) {
+      std::printf("epoch %3d  train_loss %.4f  train_rmse %.4f  test_rmse %.4f  test_mae %.4f"
+                  "  %.2fM ratings/s  %.2fs\n",
+                  metrics.epoch, metrics.train_loss, metrics.train_rmse, metrics.test_rmse,
+                  metrics.test_mae, metrics.ratings_per_sec / 1e6, metrics.epoch_sec);
+      std::fflush(stdout);
+    }
+    if (options_.report != nullptr) RETURN_IF_ERROR(options_.report->AppendEpoch(metrics));
+  }
+  if (client_ != nullptr) RETURN_IF_ERROR(client_->Finish());
+  if (reporter && options_.report != nullptr && !history_.empty()) {
+    RETURN_IF_ERROR(options_.report->WriteSummary(history_.back(), Now() - start,
+                                                  options_.num_servers, collective_->size()));
+  }
+  return Status::OK();
+}
+
+}  // namespace psrec::worker

@@ -1,0 +1,84 @@
+// Trainer: one worker's training loop for biased MF.
+//
+// Each epoch the worker shuffles its partition and cuts it into the same number of batches
+// as every other worker (so clocks advance in step), then for each batch: plan unique keys,
+// pull user and item rows, accumulate gradients, push them. Pulls for up to
+// training.pipeline_depth batches are in flight ahead of compute, so compute hides network
+// time (an async pull may then miss the pushes of the batches just before it; BSP/SSP bound
+// that). After each epoch: flush pushes, barrier, evaluate test RMSE/MAE and train RMSE on a
+// sample, reduce over workers; worker 0 reports.
+//
+// Thread safety: Run() on one thread. `cancel` may be set from another thread to stop early.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "common/dataset.h"
+#include "common/proto/config.pb.h"
+#include "common/status.h"
+#include "worker/batch_plan.h"
+#include "worker/collective.h"
+#include "worker/mf_gradients.h"
+#include "worker/ps_client.h"
+#include "worker/run_report.h"
+#include "worker/table_access.h"
+
+namespace psrec::worker {
+
+struct TrainerOptions {
+  const config::JobConfig* job = nullptr;
+  int num_servers = 1;
+  bool progress = false;         // progress line on stderr (worker 0)
+  bool print_epochs = true;      // one line per epoch on stdout (worker 0)
+  RunReport* report = nullptr;   // worker 0 only; may be null
+  double compute_slowdown = 1;   // >1 makes this worker a straggler (simulation)
+  const std::atomic<bool>* cancel = nullptr;
+  int first_epoch = 0;           // resume point (0-based)
+};
+
+class Trainer {
+ public:
+  // REQUIRES: every pointer outlives the trainer; `client` may be null only when no table
+  // is remote (never the case for MF, whose item table always is).
+  Trainer(const TrainerOptions& options, const data::WorkerData* data, TableAccess* users,
+          TableAccess* items, PsClient* client, Collective* collective);
+
+  Status Run();
+  const std::vector<EpochMetrics>& history() const { return history_; }
+
+ private:
+  struct InFlight {
+    BatchPlan plan;
+    std::vector<float> user_rows, item_rows, user_grads, item_grads;
+    TableAccess::Ticket user_ticket = 0, item_ticket = 0;
+  };
+  Status ComputeGlobalMean();
+  Status TrainEpoch(int epoch, EpochMetrics* metrics);
+  Status IssuePull(size_t batch, InFlight* slot);
+  Status ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse);
+  Status EvaluateEpoch(EpochMetrics* metrics);
+  int ClockOfBatch(int64_t global_batch) const;
+
+  TrainerOptions options_;
+  const config::JobConfig& job_;
+  const data::WorkerData* data_;
+  TableAccess* users_;
+  TableAccess* items_;
+  PsClient* client_;
+  Collective* collective_;
+
+  MfParams params_;
+  int64_t batches_per_epoch_ = 0;
+  int64_t global_batch_ = 0;      // batches done since the start of training
+  std::vector<uint32_t> order_;   // this epoch's shuffled rating positions
+  std::vector<uint32_t> train_sample_;
+  BatchPlanner planner_;
+  std::vector<InFlight> ring_;
+  std::vector<EpochMetrics> history_;
+  ProgressLine progress_;
+};
+
+}  // namespace psrec::worker
