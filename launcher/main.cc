@@ -16,10 +16,15 @@ struct Subcommand {
 };
 
 const Subcommand kSubcommands[] = {
+    {"bench", "benchmarks: ingest, pushpull, train", psrec::launcher::RunBenchCommand},
     {"ckpt", "inspect checkpoints: ls, info, verify, show, topk, similar, diff, export",
      psrec::launcher::RunCkptCommand},
     {"config", "print or check a job config", psrec::launcher::RunConfigCommand},
     {"data", "read, prepare, generate and describe ratings data", psrec::launcher::RunDataCommand},
+    {"sim", "run a whole job (servers and workers) in one process, no MPI",
+     psrec::launcher::RunSimCommand},
+    {"train", "one rank of an mpirun job: the first --servers ranks serve, the rest train",
+     psrec::launcher::RunTrainCommand},
 };
 
 void PrintHelp() {

@@ -1,0 +1,54 @@
+#include "launcher/run_setup.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "common/config.h"
+
+namespace psrec::launcher {
+
+void CommonJobFlags::Register(FlagSet* flags) {
+  flags->AddString("config", &config_path, "job config, Protobuf text (see configs/)");
+  flags->AddRepeated("set", &overrides, "override a config field, e.g. --set training.epochs=5");
+  flags->AddString("out", &out_dir, "run directory [default: output.dir, else runs/<timestamp>]");
+  flags->AddBool("progress", &progress, "force the progress line on stderr");
+  flags->AddBool("quiet", &no_progress, "never print the progress line");
+}
+
+Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter) {
+  RunSetup setup;
+  if (!flags.out_dir.empty()) flags.overrides.push_back("output.dir=" + flags.out_dir);
+  ASSIGN_OR_RETURN(setup.job, LoadJobConfig(flags.config_path, flags.overrides));
+  setup.out_dir = setup.job.output().dir();
+  if (setup.out_dir.empty()) {
+    std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
+    setup.out_dir = std::string("runs/") + stamp;
+    setup.job.mutable_output()->set_dir(setup.out_dir);
+  }
+  switch (setup.job.output().progress()) {
+    case config::OutputConfig::ON: setup.progress = true; break;
+    case config::OutputConfig::OFF: setup.progress = false; break;
+    default: setup.progress = isatty(STDERR_FILENO) == 1; break;
+  }
+  if (flags.progress) setup.progress = true;
+  if (flags.no_progress) setup.progress = false;
+  if (reporter) {
+    ASSIGN_OR_RETURN(worker::RunReport report,
+                     worker::RunReport::Open(setup.out_dir, EffectiveConfigText(setup.job)));
+    setup.report = std::make_unique<worker::RunReport>(std::move(report));
+  }
+  return setup;
+}
+
+void PrintRunFooter(const RunSetup& setup) {
+  std::printf("results in %s (metrics.jsonl, summary.json, config.textproto)\n",
+              setup.out_dir.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace psrec::launcher

@@ -1,0 +1,38 @@
+// What `psrec train` and `psrec sim` share before a job starts: the job flags, loading and
+// validating the config, the output directory and the progress decision.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/flags.h"
+#include "common/proto/config.pb.h"
+#include "common/status.h"
+#include "worker/run_report.h"
+
+namespace psrec::launcher {
+
+struct CommonJobFlags {
+  std::string config_path;
+  std::vector<std::string> overrides;  // --set a.b=c
+  std::string out_dir;
+  bool progress = false;
+  bool no_progress = false;
+  void Register(FlagSet* flags);
+};
+
+struct RunSetup {
+  config::JobConfig job;
+  std::string out_dir;
+  std::unique_ptr<worker::RunReport> report;  // only for the reporting process
+  bool progress = false;
+};
+
+// Loads the config with the overrides; when `reporter`, creates the output directory.
+Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter);
+
+// "results in DIR" after a successful run.
+void PrintRunFooter(const RunSetup& setup);
+
+}  // namespace psrec::launcher
