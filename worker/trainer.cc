@@ -153,6 +153,17 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   RETURN_IF_ERROR(collective_->AllReduceMax(std::span<double>(slowest, 1)));
   metrics->epoch = epoch + 1;
   metrics->train_loss = sums[0] / std::max(sums[1], 1.0);
+  if (!std::isfinite(metrics->train_loss)) {
+    // Every later epoch would be NaN too; stop and say what usually causes it.
+    char text[256];
+    std::snprintf(text, sizeof(text),
+                  "training diverged in epoch %d (train loss %g): lower "
+                  "user_table/item_table optimizer.learning_rate (now %g / %g) or "
+                  "training.batch_size (now %d)",
+                  epoch + 1, metrics->train_loss, user_lr, item_lr,
+                  job_.training().batch_size());
+    return Status::Aborted(text);
+  }
   metrics->ratings = static_cast<int64_t>(sums[1]);
   metrics->epoch_sec = slowest[0];
   metrics->ratings_per_sec = sums[1] / std::max(slowest[0], 1e-9);
