@@ -15,6 +15,11 @@ const char* MessageTypeName(MessageType type) {
     case MessageType::kFinish: return "Finish";
     case MessageType::kAck: return "Ack";
     case MessageType::kError: return "Error";
+    case MessageType::kCheckpoint: return "Checkpoint";
+    case MessageType::kCheckpointReply: return "CheckpointReply";
+    case MessageType::kCheckpointFile: return "CheckpointFile";
+    case MessageType::kCheckpointStatus: return "CheckpointStatus";
+    case MessageType::kCheckpointStatusReply: return "CheckpointStatusReply";
   }
   return "Unknown";
 }
@@ -24,7 +29,7 @@ Result<FrameHeader> ParseFrameHeader(const uint8_t* p, size_t max_frame_bytes) {
   std::memcpy(&header.body_bytes, p, 4);
   const uint8_t type = p[4];
   if (type < static_cast<uint8_t>(MessageType::kHandshake) ||
-      type > static_cast<uint8_t>(MessageType::kError)) {
+      type > static_cast<uint8_t>(MessageType::kCheckpointStatusReply)) {
     return Status::Corruption("unknown message type " + std::to_string(type));
   }
   header.type = static_cast<MessageType>(type);

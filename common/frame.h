@@ -36,6 +36,11 @@ enum class MessageType : uint8_t {
   kFinish = 7,
   kAck = 8,
   kError = 9,
+  kCheckpoint = 10,
+  kCheckpointReply = 11,
+  kCheckpointFile = 12,
+  kCheckpointStatus = 13,
+  kCheckpointStatusReply = 14,
 };
 
 const char* MessageTypeName(MessageType type);

@@ -273,6 +273,10 @@ void AppendError(uint64_t request_id, const Status& status, ByteBuffer* out) {
   AppendMessage(MessageType::kError, msg, out);
 }
 
+void AppendControl(MessageType type, const google::protobuf::MessageLite& msg, ByteBuffer* out) {
+  AppendMessage(type, msg, out);
+}
+
 Status DecodeControl(std::span<const uint8_t> body, google::protobuf::MessageLite* msg) {
   if (body.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
       !msg->ParseFromArray(body.data(), static_cast<int>(body.size()))) {

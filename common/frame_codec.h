@@ -37,9 +37,11 @@ void AppendClock(uint64_t request_id, int32_t worker_id, int32_t clock, ByteBuff
 void AppendFinish(uint64_t request_id, int32_t worker_id, ByteBuffer* out);
 void AppendAck(uint64_t request_id, ByteBuffer* out);
 void AppendError(uint64_t request_id, const Status& status, ByteBuffer* out);
+// Checkpoint messages (wire.proto): any control message framed with its type.
+void AppendControl(MessageType type, const google::protobuf::MessageLite& msg, ByteBuffer* out);
 
 // Parses the body of a control message into `msg` (one of Handshake, HandshakeReply,
-// ClockRequest, FinishRequest, Ack, Error).
+// ClockRequest, FinishRequest, Ack, Error, or a checkpoint message).
 Status DecodeControl(std::span<const uint8_t> body, google::protobuf::MessageLite* msg);
 
 // The Status an Error message carries (codes outside Status::Code read as kInternal).

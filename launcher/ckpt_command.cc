@@ -229,7 +229,7 @@ void PrintCkptHelp() {
                "  info CKPT                   config summary, tables, rows per shard, row norms\n"
                "  verify CKPT                 checksums, sizes, row counts, NaN/inf; exit 1 on a problem\n"
                "  show CKPT --table T --id ID a row: factors, bias, optimizer state\n"
-               "  topk CKPT --user ID -k N    top items by predicted score\n"
+               "  topk CKPT --user ID -k N    top items by predicted score (also: psrec recommend)\n"
                "  similar CKPT --item ID -k N nearest items by cosine similarity\n"
                "  diff A B                    rows added/removed, L2 change, most changed rows\n"
                "  export CKPT --table T --format npy|csv --out PATH\n"
@@ -254,6 +254,9 @@ int ParseToolFlags(FlagSet* flags, int argc, char** argv) {
   return -1;
 }
 }  // namespace ckpt
+
+// `psrec recommend CKPT --user ID -k N`: the user-facing name of `psrec ckpt topk`.
+int RunRecommendCommand(int argc, char** argv) { return ckpt::RunTopK(argc, argv); }
 
 int RunCkptCommand(int argc, char** argv) {
   const std::string verb = argc >= 2 ? argv[1] : "";

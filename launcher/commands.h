@@ -10,6 +10,7 @@ int RunCkptCommand(int argc, char** argv);    // psrec ckpt ls|info|verify|show|
 int RunTrainCommand(int argc, char** argv);   // psrec train (one MPI rank)
 int RunSimCommand(int argc, char** argv);     // psrec sim (a whole job in one process)
 int RunBenchCommand(int argc, char** argv);   // psrec bench ingest|pushpull|train
+int RunRecommendCommand(int argc, char** argv);  // psrec recommend = psrec ckpt topk
 
 // psrec bench <name>
 int RunBenchIngest(int argc, char** argv);

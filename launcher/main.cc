@@ -21,6 +21,8 @@ const Subcommand kSubcommands[] = {
      psrec::launcher::RunCkptCommand},
     {"config", "print or check a job config", psrec::launcher::RunConfigCommand},
     {"data", "read, prepare, generate and describe ratings data", psrec::launcher::RunDataCommand},
+    {"recommend", "top items for a user from a checkpoint (same as 'psrec ckpt topk')",
+     psrec::launcher::RunRecommendCommand},
     {"sim", "run a whole job (servers and workers) in one process, no MPI",
      psrec::launcher::RunSimCommand},
     {"train", "one rank of an mpirun job: the first --servers ranks serve, the rest train",

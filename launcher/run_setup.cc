@@ -7,6 +7,8 @@
 #include <ctime>
 
 #include "common/config.h"
+#include "ps/checkpoint_catalog.h"
+#include "ps/checkpoint_reader.h"
 
 namespace psrec::launcher {
 
@@ -16,7 +18,41 @@ void CommonJobFlags::Register(FlagSet* flags) {
   flags->AddString("out", &out_dir, "run directory [default: output.dir, else runs/<timestamp>]");
   flags->AddBool("progress", &progress, "force the progress line on stderr");
   flags->AddBool("quiet", &no_progress, "never print the progress line");
+  flags->AddBool("resume", &resume,
+                 "continue from the latest valid checkpoint in checkpoint.dir (newer invalid "
+                 "ones are skipped with a warning); any number of servers and workers");
+  flags->AddString("resume-from", &resume_from,
+                   "continue from this checkpoint directory (checkpoint.dir/step-N)");
 }
+
+namespace {
+
+// The checkpoint a run resumes from: validated (checksums included) before any process
+// starts, so that a bad one is one clear error, not S+W of them.
+Status ResolveResume(const CommonJobFlags& flags, RunSetup* setup) {
+  if (flags.resume && !flags.resume_from.empty()) {
+    return Status::InvalidArgument("give --resume or --resume-from, not both");
+  }
+  if (flags.resume) {
+    const std::string& root = setup->job.checkpoint().dir();
+    if (root.empty()) {
+      return Status::InvalidArgument("--resume needs checkpoint.dir (or use --resume-from DIR)");
+    }
+    ASSIGN_OR_RETURN(setup->resume_from, ps::LatestValidCheckpoint(root));
+  } else if (!flags.resume_from.empty()) {
+    RETURN_IF_ERROR(ps::ReadCheckpoint(flags.resume_from).status());
+    setup->resume_from = flags.resume_from;
+  } else {
+    return Status::OK();
+  }
+  ps::ReadCheckpointOptions quick;
+  quick.verify_checksums = false;
+  ASSIGN_OR_RETURN(ps::LoadedCheckpoint checkpoint, ps::ReadCheckpoint(setup->resume_from, quick));
+  setup->resume_clock = checkpoint.manifest.clock();
+  return Status::OK();
+}
+
+}  // namespace
 
 Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter) {
   RunSetup setup;
@@ -35,6 +71,7 @@ Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter) {
     case config::OutputConfig::OFF: setup.progress = false; break;
     default: setup.progress = isatty(STDERR_FILENO) == 1; break;
   }
+  RETURN_IF_ERROR(ResolveResume(flags, &setup));
   if (flags.progress) setup.progress = true;
   if (flags.no_progress) setup.progress = false;
   if (reporter) {

@@ -2,6 +2,7 @@
 // validating the config, the output directory and the progress decision.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@ struct CommonJobFlags {
   std::string out_dir;
   bool progress = false;
   bool no_progress = false;
+  bool resume = false;       // --resume: the latest valid checkpoint in checkpoint.dir
+  std::string resume_from;   // --resume-from DIR: that checkpoint
   void Register(FlagSet* flags);
 };
 
@@ -27,9 +30,14 @@ struct RunSetup {
   std::string out_dir;
   std::unique_ptr<worker::RunReport> report;  // only for the reporting process
   bool progress = false;
+  // The checkpoint to resume from (root/step-N), empty for a fresh start, and its clock.
+  std::string resume_from;
+  int64_t resume_clock = 0;
 };
 
 // Loads the config with the overrides; when `reporter`, creates the output directory.
+// Resolves --resume (skipping invalid checkpoints with a warning naming why) and checks
+// --resume-from.
 Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter);
 
 // "results in DIR" after a successful run.

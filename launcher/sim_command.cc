@@ -18,7 +18,9 @@ int RunSimCommand(int argc, char** argv) {
   double bandwidth_mbps = -1, straggler_factor = -1;
   FlagSet flags("psrec sim",
                 "Run a whole job in one process: S server threads and W worker threads over\n"
-                "loopback TCP, with optional injected latency, bandwidth cap and a straggler.");
+                "loopback TCP, with optional injected latency, bandwidth cap and a straggler.\n"
+                "With checkpoint.dir set, checkpoints are written every checkpoint.every_epochs\n"
+                "/ every_seconds and at the end; --resume continues from the latest valid one.");
   common.Register(&flags);
   flags.AddInt("servers", &servers, "parameter servers [default: cluster.servers]");
   flags.AddInt("workers", &workers, "workers [default: cluster.workers]");
@@ -52,6 +54,7 @@ int RunSimCommand(int argc, char** argv) {
   options.job = setup->job;
   options.report = setup->report.get();
   options.progress = setup->progress;
+  options.resume_from = setup->resume_from;
   Result<SimulationResult> result = RunSimulation(options);
   if (!result.ok()) {
     std::cerr << "psrec sim: " << result.status().message() << "\n";

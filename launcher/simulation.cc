@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "launcher/worker_runner.h"
+#include "ps/checkpoint_reader.h"
 #include "ps/server.h"
 #include "worker/thread_collective.h"
 
@@ -37,6 +38,14 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
   const int num_servers = job.cluster().servers();
   const int num_workers = job.cluster().workers();
   const auto start = std::chrono::steady_clock::now();
+  int64_t start_clock = 0;
+  if (!options.resume_from.empty()) {
+    ps::ReadCheckpointOptions quick;
+    quick.verify_checksums = false;
+    ASSIGN_OR_RETURN(ps::LoadedCheckpoint checkpoint,
+                     ps::ReadCheckpoint(options.resume_from, quick));
+    start_clock = checkpoint.manifest.clock();
+  }
 
   std::vector<std::unique_ptr<ps::Server>> servers;
   std::vector<std::string> endpoints;
@@ -54,6 +63,11 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
     server_options.num_workers = num_workers;
     server_options.bind_address = "127.0.0.1";
     server_options.port = 0;
+    server_options.resume_from = options.resume_from;
+    server_options.start_clock = static_cast<int32_t>(start_clock);
+    if (i == options.checkpoint_fault_server) {
+      server_options.checkpoint_faults = options.checkpoint_faults;
+    }
     Result<std::unique_ptr<ps::Server>> server = ps::Server::Start(server_options);
     if (!server.ok()) {
       stop_all();
@@ -87,6 +101,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
       run.faults.bandwidth_mbps = job.simulation().bandwidth_mbps();
       run.cancel = &cancel;
       run.history = w == 0 ? &result.history : nullptr;
+      run.resume_from = options.resume_from;
       Status status = RunWorker(run);
       if (!status.ok()) {
         first_error.Record(status.WithContext("worker " + std::to_string(w)));

@@ -10,10 +10,14 @@
 // Thread safety: one call at a time per options object; the pointers must outlive the call.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "common/proto/config.pb.h"
 #include "common/status.h"
+#include "ps/checkpoint_writer.h"
 #include "worker/run_report.h"
 
 namespace psrec::launcher {
@@ -23,6 +27,11 @@ struct SimulationOptions {
   worker::RunReport* report = nullptr;   // written by worker 0; may be null
   bool progress = false;
   bool print_epochs = true;              // one line per epoch on stdout
+  // Resume from this checkpoint (root/step-N, already validated); empty: fresh start.
+  std::string resume_from;
+  // Test seam: faults injected into one server's background checkpoint writer.
+  int checkpoint_fault_server = -1;
+  ps::CheckpointFaults checkpoint_faults;
 };
 
 struct SimulationResult {

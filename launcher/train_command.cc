@@ -59,7 +59,10 @@ int RunTrainCommand(int argc, char** argv) {
   FlagSet flags("psrec train",
                 "One rank of a distributed job, started by mpirun:\n"
                 "  mpirun -np S+W psrec train --servers S --config job.textproto\n"
-                "Ranks 0..S-1 are parameter servers, the others workers.");
+                "Ranks 0..S-1 are parameter servers, the others workers.\n"
+                "With checkpoint.dir set, checkpoints are written every checkpoint.every_epochs\n"
+                "/ every_seconds and at the end; --resume continues from the latest valid one,\n"
+                "with any number of servers and workers.");
   common.Register(&flags);
   flags.AddInt("servers", &servers, "parameter-server ranks [default: cluster.servers]");
   Status parsed = flags.Parse(argc, argv);
@@ -114,6 +117,8 @@ int RunTrainCommand(int argc, char** argv) {
     options.num_workers = num_workers;
     options.bind_address = job.cluster().bind_address();
     options.port = job.cluster().base_port() == 0 ? 0 : job.cluster().base_port() + rank;
+    options.resume_from = setup->resume_from;
+    options.start_clock = static_cast<int32_t>(setup->resume_clock);
     Result<std::unique_ptr<ps::Server>> started = ps::Server::Start(options);
     if (!started.ok()) Fail(rank, "server " + std::to_string(rank) + ": " + started.status().message());
     server = std::move(started).value();
@@ -137,6 +142,7 @@ int RunTrainCommand(int argc, char** argv) {
     options.collective = &collective;
     options.report = setup->report.get();
     options.progress = is_reporter && setup->progress;
+    options.resume_from = setup->resume_from;
     Status status = RunWorker(options);
     if (!status.ok()) Fail(rank, "worker " + std::to_string(options.worker) + ": " + status.message());
   }

@@ -4,10 +4,22 @@
 #include <memory>
 
 #include "common/dataset.h"
+#include "common/keys.h"
 #include "common/table_spec.h"
+#include "ps/checkpoint_reader.h"
 #include "worker/table_access.h"
+#include "worker/worker_checkpointer.h"
 
 namespace psrec::launcher {
+
+Status LoadLocalUserRows(const ps::LoadedCheckpoint& checkpoint, int worker, int num_workers,
+                         ps::EmbeddingTable* table) {
+  if (checkpoint.FindTable(kUserTable) == nullptr) return Status::OK();
+  return ps::LoadRowsInto(
+      checkpoint, kUserTable,
+      [worker, num_workers](uint64_t key) { return PartitionOfUser(key, num_workers) == worker; },
+      table);
+}
 
 Status RunWorker(const WorkerRunOptions& options) {
   const config::JobConfig& job = *options.job;
@@ -40,7 +52,38 @@ Status RunWorker(const WorkerRunOptions& options) {
   }
   CHECK(users != nullptr && items != nullptr) << "biased MF needs a user and an item table";
 
+  worker::LocalTableAccess* local_users =
+      dynamic_cast<worker::LocalTableAccess*>(users.get());
   worker::TrainerOptions trainer_options;
+  if (!options.resume_from.empty()) {
+    // Servers check the data of their rows; a worker without LOCAL rows needs the manifest
+    // only, and one with them has LoadRowsInto check each file it reads.
+    ps::ReadCheckpointOptions read;
+    read.verify_checksums = false;
+    ASSIGN_OR_RETURN(ps::LoadedCheckpoint checkpoint,
+                     ps::ReadCheckpoint(options.resume_from, read));
+    if (local_users != nullptr) {
+      RETURN_IF_ERROR(LoadLocalUserRows(checkpoint, options.worker, options.num_workers,
+                                        &local_users->table()));
+    }
+    const checkpoint::Manifest& m = checkpoint.manifest;
+    trainer_options.first_epoch = m.epoch();
+    trainer_options.first_step = m.step();
+    trainer_options.first_clock = m.clock();
+    trainer_options.global_mean = m.global_mean();
+  }
+  std::unique_ptr<worker::WorkerCheckpointer> checkpointer;
+  if (!job.checkpoint().dir().empty()) {
+    worker::WorkerCheckpointerOptions checkpoint_options;
+    checkpoint_options.job = &job;
+    checkpoint_options.rank = options.worker;
+    checkpoint_options.num_workers = options.num_workers;
+    checkpoint_options.num_servers = static_cast<int>(options.servers.size());
+    checkpoint_options.client = client.get();
+    checkpoint_options.local_users = local_users != nullptr ? &local_users->table() : nullptr;
+    checkpointer = std::make_unique<worker::WorkerCheckpointer>(checkpoint_options);
+  }
+  trainer_options.checkpointer = checkpointer.get();
   trainer_options.job = &job;
   trainer_options.num_servers = static_cast<int>(options.servers.size());
   trainer_options.progress = options.progress;

@@ -6,12 +6,14 @@
 
 namespace psrec::ps {
 
-ClockTracker::ClockTracker(config::Consistency consistency, int staleness, int num_workers)
+ClockTracker::ClockTracker(config::Consistency consistency, int staleness, int num_workers,
+                           int32_t start_clock)
     : consistency_(consistency),
       staleness_(consistency == config::BSP ? 0 : staleness),
-      clocks_(num_workers, 0),
+      clocks_(num_workers, start_clock),
       finished_(num_workers, false),
-      unfinished_(num_workers) {
+      unfinished_(num_workers),
+      slowest_(start_clock) {
   CHECK_GE(num_workers, 1);
   CHECK_GE(staleness, 0);
 }

@@ -31,8 +31,10 @@ class ClockTracker {
  public:
   static constexpr int64_t kAllFinished = std::numeric_limits<int64_t>::max();
 
+  // Every worker starts at start_clock (a resumed job continues from its checkpoint's clock).
   // REQUIRES: num_workers >= 1, staleness >= 0.
-  ClockTracker(config::Consistency consistency, int staleness, int num_workers);
+  ClockTracker(config::Consistency consistency, int staleness, int num_workers,
+               int32_t start_clock = 0);
 
   int num_workers() const { return static_cast<int>(clocks_.size()); }
   config::Consistency consistency() const { return consistency_; }

@@ -40,11 +40,19 @@ Status ValidateOptions(const ServerOptions& o) {
 Server::Server(const ServerOptions& options)
     : options_(options),
       acceptor_(io_),
-      service_(std::make_unique<ShardService>(options, &counters_)) {}
+      service_(std::make_unique<ShardService>(
+          options, &counters_,
+          [this](std::function<void()> fn) { asio::post(io_, std::move(fn)); })) {}
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   RETURN_IF_ERROR(ValidateOptions(options));
   std::unique_ptr<Server> server(new Server(options));
+  if (!options.resume_from.empty()) {
+    // Before listening: no worker can pull a row that is not loaded yet.
+    RETURN_IF_ERROR(server->service_->LoadCheckpoint(options.resume_from)
+                        .WithContext("server " + std::to_string(options.server_id) +
+                                     ": resuming from " + options.resume_from));
+  }
   RETURN_IF_ERROR(server->Listen());
   server->Accept();
   server->thread_ = std::thread([s = server.get()] { s->io_.run(); });

@@ -1,9 +1,12 @@
 // ServerOptions: what one parameter server process (or thread, under `psrec sim`) needs.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/proto/config.pb.h"
+#include "ps/checkpoint_writer.h"
 
 namespace psrec::ps {
 
@@ -16,6 +19,13 @@ struct ServerOptions {
   int num_workers = 1;  // handshakes must agree; the clocks of all of them are tracked
   std::string bind_address = "127.0.0.1";
   int port = 0;  // 0: the OS picks (Server::port() tells which)
+  // Resume: a checkpoint directory (root/step-N) whose rows of this server's shard
+  // (ServerOf over num_servers, from every file: resharding) are loaded before listening,
+  // and the clock every worker starts at (its manifest's clock).
+  std::string resume_from;
+  int32_t start_clock = 0;
+  // Test seam: faults for this server's background checkpoint writer.
+  std::optional<CheckpointFaults> checkpoint_faults;
 };
 
 }  // namespace psrec::ps

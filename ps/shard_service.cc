@@ -9,17 +9,20 @@
 #include <glog/logging.h>
 
 #include "common/table_spec.h"
+#include "ps/checkpoint_reader.h"
 
 namespace psrec::ps {
 
 using wire::MessageType;
 
-ShardService::ShardService(const ServerOptions& options, ServerCounters* counters)
+ShardService::ShardService(const ServerOptions& options, ServerCounters* counters,
+                           ShardCheckpointer::Post post_to_io)
     : options_(options),
       counters_(counters),
       max_frame_bytes_(static_cast<size_t>(options.job.cluster().max_frame_bytes())),
       clocks_(options.job.training().consistency(), options.job.training().staleness(),
-              options.num_workers) {
+              options.num_workers, options.start_clock),
+      checkpointer_(options.server_id, options.checkpoint_faults, std::move(post_to_io)) {
   for (const TableSpec& spec : TableSpecsForJob(options.job)) {
     if (spec.placement != config::TableConfig::REMOTE) continue;
     if (tables_.size() <= spec.id) tables_.resize(spec.id + 1);
@@ -28,6 +31,29 @@ ShardService::ShardService(const ServerOptions& options, ServerCounters* counter
 }
 
 ShardService::~ShardService() { CloseAll(); }
+
+Status ShardService::LoadCheckpoint(const std::string& dir) {
+  ASSIGN_OR_RETURN(LoadedCheckpoint checkpoint, ReadCheckpoint(dir));
+  const int server = options_.server_id;
+  const int servers = options_.num_servers;
+  for (size_t id = 0; id < tables_.size(); ++id) {
+    if (tables_[id] == nullptr) continue;
+    const auto table = static_cast<TableId>(id);
+    // A table the checkpoint lacks starts fresh (e.g. a model that gained a table).
+    if (checkpoint.FindTable(table) == nullptr) {
+      LOG(WARNING) << "server " << server << ": " << dir << " has no table "
+                   << tables_[id]->spec().name << "; it starts from its initializer";
+      continue;
+    }
+    // Every server reads every file of the table and keeps its own keys, so the checkpoint
+    // may come from any number of servers, and from LOCAL files when the placement changed.
+    RETURN_IF_ERROR(LoadRowsInto(
+        checkpoint, table,
+        [table, server, servers](uint64_t key) { return ServerOf(table, key, servers) == server; },
+        tables_[id].get()));
+  }
+  return Status::OK();
+}
 
 void ShardService::AddConnection(std::shared_ptr<Connection> conn) {
   Connection* key = conn.get();
@@ -68,6 +94,9 @@ Status ShardService::OnFrame(Connection& conn, MessageType type,
     case MessageType::kPush: return HandlePush(conn, body);
     case MessageType::kClock: return HandleClock(conn, body);
     case MessageType::kFinish: return HandleFinish(conn, body);
+    case MessageType::kCheckpoint: return HandleCheckpoint(conn, body);
+    case MessageType::kCheckpointFile: return HandleCheckpointFile(conn, body);
+    case MessageType::kCheckpointStatus: return HandleCheckpointStatus(conn, body);
     default:
       return Status::InvalidArgument(std::string("a server does not accept ") +
                                      wire::MessageTypeName(type) + " messages");
@@ -214,6 +243,50 @@ Status ShardService::HandleFinish(Connection& conn, std::span<const uint8_t> bod
   }
   wire::AppendAck(msg.request_id(), &conn.out());
   if (clocks_.Finish(msg.worker_id())) ReleaseParked();
+  return Status::OK();
+}
+
+Status ShardService::HandleCheckpoint(Connection& conn, std::span<const uint8_t> body) {
+  wire::CheckpointRequest msg;
+  RETURN_IF_ERROR(wire::DecodeControl(body, &msg));
+  if (msg.dir().empty()) return Status::InvalidArgument("checkpoint request without a directory");
+  // Requests of a connection are handled in order and the workers are in a barrier, so no
+  // push is half-applied: the snapshot is the state at one clock boundary.
+  Result<wire::CheckpointReply> reply = checkpointer_.Begin(msg, tables_);
+  if (reply.ok()) {
+    wire::AppendControl(MessageType::kCheckpointReply, *reply, &conn.out());
+  } else {
+    wire::AppendError(msg.request_id(), reply.status(), &conn.out());
+  }
+  return Status::OK();
+}
+
+Status ShardService::HandleCheckpointFile(Connection& conn, std::span<const uint8_t> body) {
+  wire::CheckpointFileReport msg;
+  RETURN_IF_ERROR(wire::DecodeControl(body, &msg));
+  RETURN_IF_ERROR(CheckWorker(msg.worker_id()));
+  wire::AppendAck(msg.request_id(), &conn.out());
+  checkpointer_.AddLocalReport(msg);
+  return Status::OK();
+}
+
+Status ShardService::HandleCheckpointStatus(Connection& conn, std::span<const uint8_t> body) {
+  wire::CheckpointStatusRequest msg;
+  RETURN_IF_ERROR(wire::DecodeControl(body, &msg));
+  // Answered when the write is done, possibly from a later io-thread turn.
+  checkpointer_.WhenWritten(
+      msg.step(), [weak = conn.weak_from_this(), id = msg.request_id()](
+                      Result<wire::CheckpointStatusReply> result) {
+        std::shared_ptr<Connection> conn = weak.lock();
+        if (conn == nullptr || conn->closed()) return;
+        if (result.ok()) {
+          result->set_request_id(id);
+          wire::AppendControl(MessageType::kCheckpointStatusReply, *result, &conn->out());
+        } else {
+          wire::AppendError(id, result.status(), &conn->out());
+        }
+        conn->Flush();
+      });
   return Status::OK();
 }
 

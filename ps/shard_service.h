@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "ps/embedding_table.h"
 #include "ps/server_options.h"
 #include "ps/server_stats.h"
+#include "ps/shard_checkpointer.h"
 
 namespace psrec::ps {
 
@@ -37,7 +39,13 @@ using ServedTables = std::vector<std::unique_ptr<EmbeddingTable>>;
 class ShardService final : public FrameSink {
  public:
   // REQUIRES: options validated (Server::Start does it); counters outlives the service.
-  ShardService(const ServerOptions& options, ServerCounters* counters);
+  // post_to_io runs a function on the io thread (the checkpoint writer reports through it).
+  ShardService(const ServerOptions& options, ServerCounters* counters,
+               ShardCheckpointer::Post post_to_io);
+
+  // Loads this shard's rows of every served table from a checkpoint (resume); before the
+  // first connection.
+  Status LoadCheckpoint(const std::string& dir);
   ~ShardService() override;
 
   void AddConnection(std::shared_ptr<Connection> conn);
@@ -69,6 +77,9 @@ class ShardService final : public FrameSink {
   Status HandlePush(Connection& conn, std::span<const uint8_t> body);
   Status HandleClock(Connection& conn, std::span<const uint8_t> body);
   Status HandleFinish(Connection& conn, std::span<const uint8_t> body);
+  Status HandleCheckpoint(Connection& conn, std::span<const uint8_t> body);
+  Status HandleCheckpointFile(Connection& conn, std::span<const uint8_t> body);
+  Status HandleCheckpointStatus(Connection& conn, std::span<const uint8_t> body);
 
   Result<EmbeddingTable*> TableFor(TableId table);
   Status CheckWorker(int worker_id) const;
@@ -86,6 +97,7 @@ class ShardService final : public FrameSink {
   absl::flat_hash_map<Connection*, std::shared_ptr<Connection>> connections_;
   wire::DecodeScratch scratch_;
   std::vector<uint64_t> ready_tickets_;
+  ShardCheckpointer checkpointer_;
 };
 
 }  // namespace psrec::ps

@@ -111,7 +111,7 @@ PsClient::Impl::PendingRequest* PsClient::Impl::AddRequest(int s, RequestKind ki
   req->kind = kind;
   req->deadline = Clock::now() + options_.rpc_timeout;
   ++stats_.requests;
-  if (kind != RequestKind::kPull) ++unacked_;
+  if (kind != RequestKind::kPull && !IsControl(kind)) ++unacked_;
   return req;
 }
 
@@ -319,5 +319,15 @@ Status PsClient::AdvanceClock(int clock) { return impl_->AdvanceClock(clock); }
 Status PsClient::Flush() { return impl_->Flush(); }
 Status PsClient::Finish() { return impl_->Finish(); }
 ClientStats PsClient::stats() const { return impl_->stats(); }
+Result<std::vector<wire::CheckpointReply>> PsClient::TakeCheckpoint(
+    wire::CheckpointRequest request) {
+  return impl_->TakeCheckpoint(std::move(request));
+}
+Status PsClient::ReportCheckpointFiles(wire::CheckpointFileReport report) {
+  return impl_->ReportCheckpointFiles(std::move(report));
+}
+Result<std::vector<wire::CheckpointStatusReply>> PsClient::AwaitCheckpointWritten(int64_t step) {
+  return impl_->AwaitCheckpointWritten(step);
+}
 
 }  // namespace psrec::worker

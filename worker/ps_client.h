@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "common/keys.h"
+#include "common/proto/wire.pb.h"
 #include "common/status.h"
 #include "worker/network_faults.h"
 
@@ -91,6 +92,22 @@ class PsClient {
 
   // Flush, then tells every server this worker is done and waits for their acks.
   Status Finish();
+
+  // ---- Checkpoints (the protocol: common/proto/wire.proto, "Checkpoints") ----
+  // Unlike the calls above, these three may be called from a second thread (a background
+  // checkpoint writer) while the caller thread trains. Each blocks until its replies are in
+  // and fails like any request (sticky failure, rpc_timeout; so a server's background write
+  // must finish within cluster.rpc_timeout_ms). An Error reply (e.g. a server whose
+  // earlier write failed) fails the client with the server's message.
+  //
+  // Worker 0, at a boundary where every worker has flushed and waits in a barrier: every
+  // server snapshots its tables. Returns the replies by server id.
+  Result<std::vector<wire::CheckpointReply>> TakeCheckpoint(wire::CheckpointRequest request);
+  // This worker's LOCAL files of a step (or its error), to server 0; waits for the ack.
+  Status ReportCheckpointFiles(wire::CheckpointFileReport report);
+  // Waits until every server's files of `step` are on disk (server 0's reply also carries
+  // the reported LOCAL files). Returns the replies by server id.
+  Result<std::vector<wire::CheckpointStatusReply>> AwaitCheckpointWritten(int64_t step);
 
   ClientStats stats() const;
 

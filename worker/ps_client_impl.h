@@ -11,7 +11,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -33,7 +35,9 @@ class PsClient::Impl {
  public:
   using Clock = std::chrono::steady_clock;
 
-  enum class RequestKind : uint8_t { kPull, kPush, kClock, kFinish };
+  enum class RequestKind : uint8_t {
+    kPull, kPush, kClock, kFinish, kCheckpoint, kCheckpointFile, kCheckpointStatus
+  };
 
   static const char* RequestKindName(RequestKind kind) {
     switch (kind) {
@@ -41,8 +45,23 @@ class PsClient::Impl {
       case RequestKind::kPush: return "push";
       case RequestKind::kClock: return "clock";
       case RequestKind::kFinish: return "finish";
+      case RequestKind::kCheckpoint: return "checkpoint";
+      case RequestKind::kCheckpointFile: return "checkpoint file report";
+      case RequestKind::kCheckpointStatus: return "checkpoint status";
     }
     return "request";
+  }
+
+  // A checkpoint call: one control request to each of some servers, awaited together by
+  // the thread that made it (ps_client_checkpoint.cc). Not counted in unacked_, so Flush
+  // never waits for a checkpoint write.
+  struct ControlCall {
+    int left = 0;
+    std::vector<std::string> replies;  // reply body by server id (empty for an Ack)
+  };
+  static bool IsControl(RequestKind kind) {
+    return kind == RequestKind::kCheckpoint || kind == RequestKind::kCheckpointFile ||
+           kind == RequestKind::kCheckpointStatus;
   }
 
   // A request sent to one server and not yet answered. Ids are per connection.
@@ -59,6 +78,7 @@ class PsClient::Impl {
     size_t num_keys = 0;
     size_t first = 0;
     std::vector<uint32_t> positions;
+    std::shared_ptr<ControlCall> call;  // control requests only
   };
 
   struct PullTicket {
@@ -82,8 +102,19 @@ class PsClient::Impl {
   Status Flush();
   Status Finish();
   ClientStats stats() const;
+  Result<std::vector<wire::CheckpointReply>> TakeCheckpoint(wire::CheckpointRequest request);
+  Status ReportCheckpointFiles(wire::CheckpointFileReport report);
+  Result<std::vector<wire::CheckpointStatusReply>> AwaitCheckpointWritten(int64_t step);
 
  private:
+  // Sends one control request per server of `servers` (encode writes request `id` for
+  // server s) and waits for every reply; returns the reply bodies by server id.
+  using ControlEncoder = std::function<void(int s, uint64_t id, ByteBuffer* out)>;
+  Result<std::vector<std::string>> CallServers(RequestKind kind, const std::vector<int>& servers,
+                                               const ControlEncoder& encode);
+  Status OnControlReply(int s, wire::MessageType type, std::span<const uint8_t> body);
+  // Completes the control request `id` of server s with `body`. REQUIRES: mu_ held.
+  Status CompleteControl(int s, uint64_t id, std::span<const uint8_t> body);
   // Keys per request such that the request and its reply fit in max_frame_bytes.
   Result<size_t> MaxKeysPerRequest(int dim) const;
   // Registers a request to server s and returns it, with its id. REQUIRES: mu_ held.

@@ -20,6 +20,8 @@ Status PsClient::Impl::OnFrame(int s, wire::MessageType type, std::span<const ui
   switch (type) {
     case wire::MessageType::kPullReply: return OnPullReply(s, body);
     case wire::MessageType::kAck: return OnAck(s, body);
+    case wire::MessageType::kCheckpointReply:
+    case wire::MessageType::kCheckpointStatusReply: return OnControlReply(s, type, body);
     case wire::MessageType::kError: {
       wire::Error error;
       RETURN_IF_ERROR(wire::DecodeControl(body, &error));
@@ -93,6 +95,7 @@ Status PsClient::Impl::OnAck(int s, std::span<const uint8_t> body) {
     return Status::Corruption("sent an ack to unknown request " +
                               std::to_string(ack.request_id()));
   }
+  if (IsControl(req->kind)) return CompleteControl(s, ack.request_id(), {});
   ring.Retire(ack.request_id());
   if (--unacked_ == 0) cv_.notify_all();
   return Status::OK();

@@ -37,7 +37,12 @@ std::string EpochMetricsJson(const EpochMetrics& m) {
       << ",\"bytes_sent\":" << Number(m.bytes_sent)
       << ",\"bytes_received\":" << Number(m.bytes_received)
       << ",\"pull_wait_sec\":" << Number(m.pull_wait_sec)
-      << ",\"max_staleness\":" << Number(m.max_staleness) << "}";
+      << ",\"max_staleness\":" << Number(m.max_staleness);
+  if (m.checkpoint_pause_sec >= 0) {
+    out << ",\"checkpoint_pause_sec\":" << Number(m.checkpoint_pause_sec)
+        << ",\"checkpoint_snapshot_sec\":" << Number(m.checkpoint_snapshot_sec);
+  }
+  out << "}";
   return out.str();
 }
 

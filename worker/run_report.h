@@ -31,6 +31,10 @@ struct EpochMetrics {
   double max_staleness = 0;    // clocks between a worker and the slowest one, at any pull
   double learning_rate = 0;    // item table's, this epoch
   int64_t ratings = 0;         // trained this epoch, all workers
+  // When a checkpoint was taken after this epoch (else negative, and left out of the JSON):
+  // the training pause (copy plus barrier) and the slowest in-memory copy of the tables.
+  double checkpoint_pause_sec = -1;
+  double checkpoint_snapshot_sec = -1;
 };
 
 class RunReport {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/keys.h"
+#include "ps/checkpoint_format.h"
 #include "worker/evaluator.h"
 
 namespace psrec::worker {
@@ -51,8 +52,12 @@ Trainer::Trainer(const TrainerOptions& options, const data::WorkerData* data, Ta
   ring_.resize(job_.training().pipeline_depth());
 }
 
+// Clocks continue from the resume point's clock (0 for a fresh run), counting batches since
+// then: a job resumed with another number of workers has another number of batches per
+// epoch, and the servers start every worker at first_clock.
 int Trainer::ClockOfBatch(int64_t global_batch) const {
-  return static_cast<int>(global_batch / job_.training().clock_every());
+  return static_cast<int>(options_.first_clock +
+                          (global_batch - options_.first_step) / job_.training().clock_every());
 }
 
 Status Trainer::ComputeGlobalMean() {
@@ -63,6 +68,8 @@ Status Trainer::ComputeGlobalMean() {
   if (local[1] == 0) return Status::InvalidArgument("the training set is empty");
   params_.global_mean = job_.model().use_global_mean() ? static_cast<float>(local[0] / local[1])
                                                        : 0.0f;
+  // A resumed run keeps the mean its rows were trained with.
+  if (options_.global_mean) params_.global_mean = static_cast<float>(*options_.global_mean);
   // Every worker runs the same number of batches per epoch, so clocks advance in step and
   // BSP/SSP never wait on a worker that has simply run out of data.
   double largest[1] = {static_cast<double>(ratings.size())};
@@ -133,7 +140,7 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
     RETURN_IF_ERROR(ComputeAndPush(slot, user_lr, item_lr, &sse));
     trained += slot->plan.rating.size();
     int64_t done = global_batch_ + static_cast<int64_t>(b) + 1;
-    if (done % job_.training().clock_every() == 0 && client_ != nullptr) {
+    if ((done - options_.first_step) % job_.training().clock_every() == 0 && client_ != nullptr) {
       RETURN_IF_ERROR(client_->AdvanceClock(ClockOfBatch(done)));
     }
     double elapsed = Now() - start;
@@ -207,6 +214,47 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   return Status::OK();
 }
 
+Status Trainer::MaybeCheckpoint(int epoch, EpochMetrics* metrics) {
+  if (options_.checkpointer == nullptr) return Status::OK();
+  const config::CheckpointConfig& config = job_.checkpoint();
+  const int done = epoch + 1;
+  const double now = Now();
+  double due[1] = {0};
+  if (done == job_.training().epochs() ||
+      (config.every_epochs() > 0 && done % config.every_epochs() == 0) ||
+      (config.every_seconds() > 0 && now - last_checkpoint_ >= config.every_seconds())) {
+    due[0] = 1;
+  }
+  // Workers' timers differ a little: one that finds the interval elapsed decides for all.
+  RETURN_IF_ERROR(collective_->AllReduceMax(std::span<double>(due, 1)));
+  if (due[0] == 0) return Status::OK();
+  // Every worker flushed its pushes before EvaluateEpoch's barrier and has finished
+  // evaluating (its reduction): nothing is in flight, the tables are at one clock boundary.
+  CheckpointPoint point;
+  point.step = global_batch_;
+  point.epoch = done;
+  point.clock = ClockOfBatch(global_batch_);
+  point.global_mean = params_.global_mean;
+  ASSIGN_OR_RETURN(double snapshot_sec, options_.checkpointer->Take(point));
+  // Nobody pushes again before every server and LOCAL owner has its copy.
+  RETURN_IF_ERROR(collective_->Barrier());
+  options_.checkpointer->StartWrites();
+  double pause[2] = {Now() - now, snapshot_sec};
+  RETURN_IF_ERROR(collective_->AllReduceMax(std::span<double>(pause, 2)));
+  metrics->checkpoint_pause_sec = pause[0];
+  metrics->checkpoint_snapshot_sec = pause[1];
+  last_checkpoint_ = Now();
+  if (collective_->rank() == 0 && options_.print_epochs) {
+    progress_.Clear();
+    std::printf("checkpoint %s/%s: training paused %.1f ms (table copy %.1f ms), written in "
+                "the background\n",
+                job_.checkpoint().dir().c_str(), ps::CheckpointDirName(point.step).c_str(),
+                pause[0] * 1e3, pause[1] * 1e3);
+    std::fflush(stdout);
+  }
+  return Status::OK();
+}
+
 Status Trainer::Run() {
   RETURN_IF_ERROR(ComputeGlobalMean());
   const int64_t sample = std::min<int64_t>(job_.training().eval_train_sample(),
@@ -224,12 +272,14 @@ Status Trainer::Run() {
                 static_cast<long long>(batches_per_epoch_));
     std::fflush(stdout);
   }
-  global_batch_ = static_cast<int64_t>(options_.first_epoch) * batches_per_epoch_;
+  global_batch_ = options_.first_step;
   const double start = Now();
+  last_checkpoint_ = start;
   for (int epoch = options_.first_epoch; epoch < job_.training().epochs(); ++epoch) {
     EpochMetrics metrics;
     RETURN_IF_ERROR(TrainEpoch(epoch, &metrics));
     RETURN_IF_ERROR(EvaluateEpoch(&metrics));
+    RETURN_IF_ERROR(MaybeCheckpoint(epoch, &metrics));
     history_.push_back(metrics);
     if (!reporter) continue;
     progress_.Clear();
@@ -242,6 +292,9 @@ Status Trainer::Run() {
     }
     if (options_.report != nullptr) RETURN_IF_ERROR(options_.report->AppendEpoch(metrics));
   }
+  // Every checkpoint must be on disk (and worker 0's MANIFEST written) before the servers
+  // may go away.
+  if (options_.checkpointer != nullptr) RETURN_IF_ERROR(options_.checkpointer->Finish());
   if (client_ != nullptr) RETURN_IF_ERROR(client_->Finish());
   if (reporter && options_.report != nullptr && !history_.empty()) {
     RETURN_IF_ERROR(options_.report->WriteSummary(history_.back(), Now() - start,

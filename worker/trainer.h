@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "worker/ps_client.h"
 #include "worker/run_report.h"
 #include "worker/table_access.h"
+#include "worker/worker_checkpointer.h"
 
 namespace psrec::worker {
 
@@ -36,7 +38,14 @@ struct TrainerOptions {
   RunReport* report = nullptr;   // worker 0 only; may be null
   double compute_slowdown = 1;   // >1 makes this worker a straggler (simulation)
   const std::atomic<bool>* cancel = nullptr;
-  int first_epoch = 0;           // resume point (0-based)
+  // Resume point (a checkpoint's manifest): the next epoch (0-based), the step (batches per
+  // worker done) and clock to continue from, and the global mean to use.
+  int first_epoch = 0;
+  int64_t first_step = 0;
+  int64_t first_clock = 0;
+  std::optional<double> global_mean;
+  // Takes checkpoints at the boundaries checkpoint.* asks for; null: none.
+  WorkerCheckpointer* checkpointer = nullptr;
 };
 
 class Trainer {
@@ -60,6 +69,8 @@ class Trainer {
   Status IssuePull(size_t batch, InFlight* slot);
   Status ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse);
   Status EvaluateEpoch(EpochMetrics* metrics);
+  // After an epoch's evaluation: takes a checkpoint when one is due (agreed by all workers).
+  Status MaybeCheckpoint(int epoch, EpochMetrics* metrics);
   int ClockOfBatch(int64_t global_batch) const;
 
   TrainerOptions options_;
@@ -79,6 +90,7 @@ class Trainer {
   std::vector<InFlight> ring_;
   std::vector<EpochMetrics> history_;
   ProgressLine progress_;
+  double last_checkpoint_ = 0;  // Now() of the start of training or of the last checkpoint
 };
 
 }  // namespace psrec::worker

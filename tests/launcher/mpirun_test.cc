@@ -125,6 +125,35 @@ TEST_F(MpirunTest, TwoServersTwoWorkersTrainAndWriteMetrics) {
   EXPECT_TRUE(fs::exists(dir_ / "run" / "config.textproto"));
 }
 
+// Issue #4: checkpoints written by 2 servers x 2 workers (LOCAL users), then --resume with
+// 1 server x 3 workers continues with the next epoch and keeps checkpointing.
+TEST_F(MpirunTest, CheckpointsThenResumeOnAnotherShape) {
+  const std::string ckpt = (dir_ / "ckpt").string();
+  pid_t pid = Launch(4, 2, {"--set", "checkpoint.dir=" + ckpt, "--set", "training.epochs=2",
+                            "--set", "user_table.placement=LOCAL"});
+  ASSERT_EQ(WaitExit(pid, std::chrono::seconds(120)), 0) << Slurp(dir_ / "stderr");
+  EXPECT_NE(Slurp(dir_ / "run" / "metrics.jsonl").find("\"checkpoint_pause_sec\""),
+            std::string::npos);
+  EXPECT_NE(Slurp(dir_ / "stdout").find("training paused"), std::string::npos);
+  int manifests = 0;
+  for (const auto& entry : fs::directory_iterator(ckpt)) {
+    manifests += fs::exists(entry.path() / "MANIFEST");
+  }
+  EXPECT_EQ(manifests, 2);
+
+  pid = Launch(4, 1, {"--set", "checkpoint.dir=" + ckpt, "--set", "training.epochs=4",
+                      "--set", "user_table.placement=LOCAL", "--resume"});
+  ASSERT_EQ(WaitExit(pid, std::chrono::seconds(120)), 0) << Slurp(dir_ / "stderr");
+  std::string metrics = Slurp(dir_ / "run" / "metrics.jsonl");
+  EXPECT_EQ(metrics.find("{\"epoch\":3,"), 0u) << metrics;
+  EXPECT_NE(metrics.find("{\"epoch\":4,"), std::string::npos) << metrics;
+  manifests = 0;
+  for (const auto& entry : fs::directory_iterator(ckpt)) {
+    manifests += fs::exists(entry.path() / "MANIFEST");
+  }
+  EXPECT_EQ(manifests, 3);  // keep_last's default
+}
+
 TEST_F(MpirunTest, TooFewRanksIsAClearError) {
   pid_t pid = Launch(2, 2, {});
   int code = WaitExit(pid, std::chrono::seconds(60));
