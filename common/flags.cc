@@ -184,7 +184,10 @@ std::string FlagSet::Usage() const {
     else out << "\n" << std::string(28, ' ');
     out << f.help;
     if (f.required) out << " (required)";
-    else if (!f.default_text.empty()) out << " [default: " << f.default_text << "]";
+    // A help text that states its own default (e.g. "taken from the config") keeps it.
+    else if (!f.default_text.empty() && f.help.find("[default:") == std::string::npos) {
+      out << " [default: " << f.default_text << "]";
+    }
     out << "\n";
   }
   out << "  --help                    show this text\n";

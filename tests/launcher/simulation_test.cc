@@ -120,6 +120,15 @@ TEST(SimulationTest, AWorkerThatCannotLoadItsDataFailsTheJobPromptly) {
       << result.status().message();
 }
 
+TEST(SimulationTest, DivergenceStopsTheJobWithAClearError) {
+  config::JobConfig job = SmallJob(1, 2);
+  job.mutable_item_table()->mutable_optimizer()->set_learning_rate(50);
+  Result<SimulationResult> result = RunJob(job);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("diverged in epoch 1"), std::string::npos)
+      << result.status().message();
+}
+
 // Issue #3 acceptance: ML-100K u1, 2 servers x 2 workers, default consistency, the fixed
 // epoch count of configs/ml100k_u1.textproto.
 TEST(SimulationTest, MovieLens100kU1ReachesTheReferenceRmse) {
