@@ -23,9 +23,7 @@ uint32_t BatchPlanner::SlotOf(uint32_t dense, uint32_t serial, Slots* slots,
   return slots->slot[dense];
 }
 
-void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32_t> user_index,
-                         std::span<const uint32_t> item_index, std::span<const float> rating,
-                         BatchPlan* plan) {
+void BatchPlanner::StartBatch(size_t ratings, BatchPlan* plan) {
   if (++serial_ == 0) {  // wrapped: old stamps could alias the new serial
     std::fill(users_.stamp.begin(), users_.stamp.end(), 0);
     std::fill(items_.stamp.begin(), items_.stamp.end(), 0);
@@ -33,14 +31,34 @@ void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32
   }
   plan->user_keys.clear();
   plan->item_keys.clear();
-  plan->user_slot.resize(order.size());
-  plan->item_slot.resize(order.size());
-  plan->rating.resize(order.size());
+  plan->user_slot.resize(ratings);
+  plan->item_slot.resize(ratings);
+  plan->rating.resize(ratings);
+}
+
+void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32_t> user_index,
+                         std::span<const uint32_t> item_index, std::span<const float> rating,
+                         BatchPlan* plan) {
+  StartBatch(order.size(), plan);
   for (size_t i = 0; i < order.size(); ++i) {
     uint32_t r = order[i];
     plan->user_slot[i] = SlotOf(user_index[r], serial_, &users_, user_ids_, &plan->user_keys);
     plan->item_slot[i] = SlotOf(item_index[r], serial_, &items_, item_ids_, &plan->item_keys);
     plan->rating[i] = rating[r];
+  }
+}
+
+void BatchPlanner::BuildPacked(std::span<const PackedRating> first,
+                               std::span<const PackedRating> second, BatchPlan* plan) {
+  StartBatch(first.size() + second.size(), plan);
+  size_t i = 0;
+  for (std::span<const PackedRating> part : {first, second}) {
+    for (const PackedRating& r : part) {
+      plan->user_slot[i] = SlotOf(r.user, serial_, &users_, user_ids_, &plan->user_keys);
+      plan->item_slot[i] = SlotOf(r.item, serial_, &items_, item_ids_, &plan->item_keys);
+      plan->rating[i] = r.rating;
+      ++i;
+    }
   }
 }
 

@@ -19,6 +19,14 @@ struct BatchPlan {
   std::vector<float> rating;         // per rating
 };
 
+// One training rating in the trainer's pre-shuffled copy of its partition: 12 bytes, so a
+// batch is one sequential read instead of three random ones per rating.
+struct PackedRating {
+  uint32_t user;  // dense user index
+  uint32_t item;  // dense item index
+  float rating;
+};
+
 class BatchPlanner {
  public:
   // `user_ids` / `item_ids` map dense indices to keys; they must outlive the planner.
@@ -29,7 +37,14 @@ class BatchPlanner {
              std::span<const uint32_t> item_index, std::span<const float> rating,
              BatchPlan* plan);
 
+  // Fills `plan` with the ratings of `first` followed by those of `second` (a batch that
+  // wraps around the end of the packed array).
+  void BuildPacked(std::span<const PackedRating> first, std::span<const PackedRating> second,
+                   BatchPlan* plan);
+
  private:
+  void StartBatch(size_t ratings, BatchPlan* plan);
+
   struct Slots {
     std::vector<uint32_t> stamp;  // batch serial that last saw this dense index
     std::vector<uint32_t> slot;

@@ -79,13 +79,31 @@ Status Trainer::ComputeGlobalMean() {
   return Status::OK();
 }
 
+void Trainer::PackTrainingData() {
+  const data::RatingsShard& train = data_->train;
+  std::vector<uint32_t> order(train.size());
+  std::iota(order.begin(), order.end(), 0u);
+  Shuffle(&order, Mix64(job_.training().seed() ^ 0x7061636bULL ^ Mix64(collective_->rank() + 1)));
+  packed_.resize(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const uint32_t r = order[i];
+    packed_[i] = {train.user_index[r], train.item_index[r], train.rating[r]};
+  }
+}
+
 Status Trainer::IssuePull(size_t batch, InFlight* slot) {
-  const size_t n = order_.size();
-  const size_t begin = n * batch / batches_per_epoch_;
-  const size_t end = n * (batch + 1) / batches_per_epoch_;
-  planner_.Build(std::span<const uint32_t>(order_).subspan(begin, end - begin),
-                 data_->train.user_index, data_->train.item_index, data_->train.rating,
-                 &slot->plan);
+  const size_t n = packed_.size();
+  const size_t slice = batch_order_[batch];
+  const size_t begin = batch_offset_ + n * slice / batches_per_epoch_;
+  const size_t end = batch_offset_ + n * (slice + 1) / batches_per_epoch_;
+  const std::span<const PackedRating> all(packed_);
+  if (end <= n) {
+    planner_.BuildPacked(all.subspan(begin, end - begin), {}, &slot->plan);
+  } else if (begin >= n) {
+    planner_.BuildPacked(all.subspan(begin - n, end - begin), {}, &slot->plan);
+  } else {
+    planner_.BuildPacked(all.subspan(begin), all.subspan(0, end - n), &slot->plan);
+  }
   const size_t stride = static_cast<size_t>(params_.factors) + 1;
   slot->user_rows.resize(slot->plan.user_keys.size() * stride);
   slot->item_rows.resize(slot->plan.item_keys.size() * stride);
@@ -117,10 +135,12 @@ Status Trainer::ComputeAndPush(InFlight* slot, float user_lr, float item_lr, dou
 }
 
 Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
-  order_.resize(data_->train.size());
-  std::iota(order_.begin(), order_.end(), 0u);
-  Shuffle(&order_, Mix64(job_.training().seed() ^ Mix64(collective_->rank() + 1) ^
-                         Mix64(static_cast<uint64_t>(epoch) << 32)));
+  const uint64_t epoch_seed = Mix64(job_.training().seed() ^ Mix64(collective_->rank() + 1) ^
+                                   Mix64(static_cast<uint64_t>(epoch) << 32));
+  batch_order_.resize(static_cast<size_t>(batches_per_epoch_));
+  std::iota(batch_order_.begin(), batch_order_.end(), 0u);
+  Shuffle(&batch_order_, epoch_seed);
+  batch_offset_ = packed_.empty() ? 0 : Mix64(epoch_seed) % packed_.size();
   const float user_lr = ScheduledRate(job_.user_table().optimizer(), epoch);
   const float item_lr = ScheduledRate(job_.item_table().optimizer(), epoch);
   const size_t depth = ring_.size();
@@ -257,6 +277,7 @@ Status Trainer::MaybeCheckpoint(int epoch, EpochMetrics* metrics) {
 
 Status Trainer::Run() {
   RETURN_IF_ERROR(ComputeGlobalMean());
+  PackTrainingData();
   const int64_t sample = std::min<int64_t>(job_.training().eval_train_sample(),
                                            static_cast<int64_t>(data_->train.size()));
   if (sample > 0) {

@@ -66,6 +66,7 @@ class Trainer {
   };
   Status ComputeGlobalMean();
   Status TrainEpoch(int epoch, EpochMetrics* metrics);
+  void PackTrainingData();
   Status IssuePull(size_t batch, InFlight* slot);
   Status ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse);
   Status EvaluateEpoch(EpochMetrics* metrics);
@@ -84,7 +85,12 @@ class Trainer {
   MfParams params_;
   int64_t batches_per_epoch_ = 0;
   int64_t global_batch_ = 0;      // batches done since the start of training
-  std::vector<uint32_t> order_;   // this epoch's shuffled rating positions
+  // The partition's ratings, shuffled once (seeded by seed and worker). Each epoch visits its
+  // batches in a new random order, with batch boundaries shifted by a random offset, so batch
+  // contents change between epochs while every batch is a sequential read.
+  std::vector<PackedRating> packed_;
+  std::vector<uint32_t> batch_order_;  // this epoch: batch b trains slice batch_order_[b]
+  size_t batch_offset_ = 0;            // this epoch: where slice 0 starts in packed_
   std::vector<uint32_t> train_sample_;
   BatchPlanner planner_;
   std::vector<InFlight> ring_;

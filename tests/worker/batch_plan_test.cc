@@ -1,0 +1,48 @@
+#include "worker/batch_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace psrec::worker {
+namespace {
+
+// Three users (keys 100..102) and two items (keys 200, 201).
+const std::vector<uint64_t> kUserIds = {100, 101, 102};
+const std::vector<uint64_t> kItemIds = {200, 201};
+
+TEST(BatchPlannerTest, UniqueKeysInFirstSeenOrderAndSlotsPerRating) {
+  BatchPlanner planner(kUserIds, kItemIds);
+  const std::vector<uint32_t> user_index = {2, 0, 2, 1};
+  const std::vector<uint32_t> item_index = {1, 1, 0, 1};
+  const std::vector<float> rating = {1, 2, 3, 4};
+  const std::vector<uint32_t> order = {2, 0, 1};
+  BatchPlan plan;
+  planner.Build(order, user_index, item_index, rating, &plan);
+  EXPECT_EQ(plan.user_keys, (std::vector<uint64_t>{102, 100}));
+  EXPECT_EQ(plan.item_keys, (std::vector<uint64_t>{200, 201}));
+  EXPECT_EQ(plan.user_slot, (std::vector<uint32_t>{0, 0, 1}));
+  EXPECT_EQ(plan.item_slot, (std::vector<uint32_t>{0, 1, 1}));
+  EXPECT_EQ(plan.rating, (std::vector<float>{3, 1, 2}));
+}
+
+TEST(BatchPlannerTest, PackedBatchThatWrapsJoinsBothParts) {
+  BatchPlanner planner(kUserIds, kItemIds);
+  const std::vector<PackedRating> packed = {{0, 0, 1}, {1, 1, 2}, {2, 0, 3}, {0, 1, 4}};
+  const std::span<const PackedRating> all(packed);
+  BatchPlan plan;
+  planner.BuildPacked(all.subspan(3), all.subspan(0, 2), &plan);  // ratings 3, 0, 1
+  EXPECT_EQ(plan.user_keys, (std::vector<uint64_t>{100, 101}));
+  EXPECT_EQ(plan.item_keys, (std::vector<uint64_t>{201, 200}));
+  EXPECT_EQ(plan.user_slot, (std::vector<uint32_t>{0, 0, 1}));
+  EXPECT_EQ(plan.item_slot, (std::vector<uint32_t>{0, 1, 0}));
+  EXPECT_EQ(plan.rating, (std::vector<float>{4, 1, 2}));
+  // The next batch starts from empty key lists: nothing leaks between batches.
+  planner.BuildPacked(all.subspan(2, 1), {}, &plan);
+  EXPECT_EQ(plan.user_keys, (std::vector<uint64_t>{102}));
+  EXPECT_EQ(plan.item_keys, (std::vector<uint64_t>{200}));
+  EXPECT_EQ(plan.user_slot, (std::vector<uint32_t>{0}));
+}
+
+}  // namespace
+}  // namespace psrec::worker
