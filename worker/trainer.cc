@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <string>
 #include <thread>
 
 #include "common/keys.h"
@@ -305,10 +306,19 @@ Status Trainer::Run() {
     if (!reporter) continue;
     progress_.Clear();
     if (options_.print_epochs) {
-      std::printf("epoch %3d  train_loss %.4f  train_rmse %.4f  test_rmse %.4f  test_mae %.4f"
+      // train_rmse is NaN when training.eval_train_sample is 0, test figures when there is
+      // no test split: print "-" rather than "nan".
+      auto figure = [](double v) {
+        char text[32];
+        if (!std::isfinite(v)) return std::string("     -");
+        std::snprintf(text, sizeof(text), "%.4f", v);
+        return std::string(text);
+      };
+      std::printf("epoch %3d  train_loss %.4f  train_rmse %s  test_rmse %s  test_mae %s"
                   "  %.2fM ratings/s  %.2fs\n",
-                  metrics.epoch, metrics.train_loss, metrics.train_rmse, metrics.test_rmse,
-                  metrics.test_mae, metrics.ratings_per_sec / 1e6, metrics.epoch_sec);
+                  metrics.epoch, metrics.train_loss, figure(metrics.train_rmse).c_str(),
+                  figure(metrics.test_rmse).c_str(), figure(metrics.test_mae).c_str(),
+                  metrics.ratings_per_sec / 1e6, metrics.epoch_sec);
       std::fflush(stdout);
     }
     if (options_.report != nullptr) RETURN_IF_ERROR(options_.report->AppendEpoch(metrics));
