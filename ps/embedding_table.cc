@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include <glog/logging.h>
 
@@ -95,6 +96,13 @@ void EmbeddingTable::Push(std::span<const uint64_t> keys, const float* grads,
   ForEachKeyBlocked(keys, row_floats_, /*initialize=*/true, [&](size_t i, float* row) {
     optimizer_->UpdateRow(row, row + dim_, grads + i * dim_, dim_, learning_rate);
   });
+}
+
+void EmbeddingTable::ResolveRows(std::span<const uint64_t> keys, float** rows) {
+  // Row numbers first: creating a row may move the arena, so addresses come after.
+  std::vector<uint32_t> numbers(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) numbers[i] = FindOrCreate(keys[i], true);
+  for (size_t i = 0; i < keys.size(); ++i) rows[i] = RowAt(numbers[i]);
 }
 
 void EmbeddingTable::UpsertRow(uint64_t key, const float* payload, const float* state) {

@@ -63,6 +63,15 @@ class EmbeddingTable {
   // REQUIRES: grads holds keys.size() * dim() floats.
   void Push(std::span<const uint64_t> keys, const float* grads, float learning_rate);
 
+  // In-place access for a table owned by one thread (LOCAL user rows in a worker): creates
+  // missing rows, then sets rows[i] to the row (payload, then state) of keys[i]. Addresses
+  // stay valid until a later call creates rows (the arena may move when it grows).
+  void ResolveRows(std::span<const uint64_t> keys, float** rows);
+  // Applies `grad` (dim floats) to a row from ResolveRows with the table's optimizer.
+  void UpdateRowInPlace(float* row, const float* grad, float learning_rate) {
+    optimizer_->UpdateRow(row, row + dim_, grad, dim_, learning_rate);
+  }
+
   // Calls fn(key, payload, state) for every row in storage (creation) order. state is
   // nullptr when state_floats() == 0. fn must not modify the table.
   template <typename Fn>

@@ -14,11 +14,13 @@ BatchPlanner::BatchPlanner(std::span<const uint64_t> user_ids,
 }
 
 uint32_t BatchPlanner::SlotOf(uint32_t dense, uint32_t serial, Slots* slots,
-                              std::span<const uint64_t> ids, std::vector<uint64_t>* keys) {
+                              std::span<const uint64_t> ids, std::vector<uint64_t>* keys,
+                              std::vector<uint32_t>* denses) {
   if (slots->stamp[dense] != serial) {
     slots->stamp[dense] = serial;
     slots->slot[dense] = static_cast<uint32_t>(keys->size());
     keys->push_back(ids[dense]);
+    if (denses != nullptr) denses->push_back(dense);
   }
   return slots->slot[dense];
 }
@@ -30,6 +32,7 @@ void BatchPlanner::StartBatch(size_t ratings, BatchPlan* plan) {
     serial_ = 1;
   }
   plan->user_keys.clear();
+  plan->user_dense.clear();
   plan->item_keys.clear();
   plan->user_slot.resize(ratings);
   plan->item_slot.resize(ratings);
@@ -42,8 +45,9 @@ void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32
   StartBatch(order.size(), plan);
   for (size_t i = 0; i < order.size(); ++i) {
     uint32_t r = order[i];
-    plan->user_slot[i] = SlotOf(user_index[r], serial_, &users_, user_ids_, &plan->user_keys);
-    plan->item_slot[i] = SlotOf(item_index[r], serial_, &items_, item_ids_, &plan->item_keys);
+    plan->user_slot[i] = SlotOf(user_index[r], serial_, &users_, user_ids_, &plan->user_keys,
+                               &plan->user_dense);
+    plan->item_slot[i] = SlotOf(item_index[r], serial_, &items_, item_ids_, &plan->item_keys, nullptr);
     plan->rating[i] = rating[r];
   }
 }
@@ -54,8 +58,9 @@ void BatchPlanner::BuildPacked(std::span<const PackedRating> first,
   size_t i = 0;
   for (std::span<const PackedRating> part : {first, second}) {
     for (const PackedRating& r : part) {
-      plan->user_slot[i] = SlotOf(r.user, serial_, &users_, user_ids_, &plan->user_keys);
-      plan->item_slot[i] = SlotOf(r.item, serial_, &items_, item_ids_, &plan->item_keys);
+      plan->user_slot[i] = SlotOf(r.user, serial_, &users_, user_ids_, &plan->user_keys,
+                               &plan->user_dense);
+      plan->item_slot[i] = SlotOf(r.item, serial_, &items_, item_ids_, &plan->item_keys, nullptr);
       plan->rating[i] = r.rating;
       ++i;
     }

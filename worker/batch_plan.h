@@ -13,6 +13,7 @@ namespace psrec::worker {
 
 struct BatchPlan {
   std::vector<uint64_t> user_keys;   // unique, in first-seen order
+  std::vector<uint32_t> user_dense;  // dense user index of each user_keys entry
   std::vector<uint64_t> item_keys;   // unique, in first-seen order
   std::vector<uint32_t> user_slot;   // per rating: index into user_keys
   std::vector<uint32_t> item_slot;   // per rating: index into item_keys
@@ -50,7 +51,8 @@ class BatchPlanner {
     std::vector<uint32_t> slot;
   };
   static uint32_t SlotOf(uint32_t dense, uint32_t serial, Slots* slots,
-                         std::span<const uint64_t> ids, std::vector<uint64_t>* keys);
+                         std::span<const uint64_t> ids, std::vector<uint64_t>* keys,
+                         std::vector<uint32_t>* denses);
 
   std::span<const uint64_t> user_ids_;
   std::span<const uint64_t> item_ids_;

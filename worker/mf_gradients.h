@@ -29,6 +29,13 @@ double AccumulateMfGradients(const MfParams& params, std::span<const uint32_t> u
                              const float* user_rows, const float* item_rows, float* user_grads,
                              float* item_grads);
 
+// The same with user rows given by address, one per user slot (rows updated in place: LOCAL
+// user tables).
+double AccumulateMfGradients(const MfParams& params, std::span<const uint32_t> user_slot,
+                             std::span<const uint32_t> item_slot, std::span<const float> rating,
+                             const float* const* user_rows, const float* item_rows,
+                             float* user_grads, float* item_grads);
+
 // Prediction for one user row and one item row, clipped to [lo, hi].
 float PredictMf(const MfParams& params, const float* user_row, const float* item_row, float lo,
                 float hi);

@@ -47,6 +47,7 @@ Trainer::Trainer(const TrainerOptions& options, const data::WorkerData* data, Ta
       collective_(collective),
       planner_(data->train.user_ids, data->train.item_ids),
       progress_(options.progress && collective->rank() == 0) {
+  if (auto* local = dynamic_cast<LocalTableAccess*>(users)) direct_table_ = &local->table();
   params_.factors = job_.model().dim();
   params_.l2_factors = job_.model().l2_factors();
   params_.l2_bias = job_.model().l2_bias();
@@ -106,32 +107,59 @@ Status Trainer::IssuePull(size_t batch, InFlight* slot) {
     planner_.BuildPacked(all.subspan(begin), all.subspan(0, end - n), &slot->plan);
   }
   const size_t stride = static_cast<size_t>(params_.factors) + 1;
-  slot->user_rows.resize(slot->plan.user_keys.size() * stride);
   slot->item_rows.resize(slot->plan.item_keys.size() * stride);
   const int clock = ClockOfBatch(global_batch_ + static_cast<int64_t>(batch));
-  ASSIGN_OR_RETURN(slot->user_ticket,
-                   users_->BeginPull(slot->plan.user_keys, slot->user_rows.data(), clock));
+  if (direct_table_ == nullptr) {
+    slot->user_rows.resize(slot->plan.user_keys.size() * stride);
+    ASSIGN_OR_RETURN(slot->user_ticket,
+                     users_->BeginPull(slot->plan.user_keys, slot->user_rows.data(), clock));
+  }
   ASSIGN_OR_RETURN(slot->item_ticket,
                    items_->BeginPull(slot->plan.item_keys, slot->item_rows.data(), clock));
   return Status::OK();
 }
 
 Status Trainer::ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse) {
-  RETURN_IF_ERROR(users_->EndPull(slot->user_ticket));
+  const bool direct = direct_table_ != nullptr;
+  if (!direct) RETURN_IF_ERROR(users_->EndPull(slot->user_ticket));
   RETURN_IF_ERROR(items_->EndPull(slot->item_ticket));
   const double start = Now();
-  slot->user_grads.assign(slot->user_rows.size(), 0.0f);
+  const size_t stride = static_cast<size_t>(params_.factors) + 1;
+  const BatchPlan& plan = slot->plan;
+  slot->user_grads.assign(plan.user_keys.size() * stride, 0.0f);
   slot->item_grads.assign(slot->item_rows.size(), 0.0f);
-  *sse += AccumulateMfGradients(params_, slot->plan.user_slot, slot->plan.item_slot,
-                                slot->plan.rating, slot->user_rows.data(),
-                                slot->item_rows.data(), slot->user_grads.data(),
-                                slot->item_grads.data());
+  if (direct) {
+    slot->user_row_addresses.resize(plan.user_keys.size());
+    for (size_t u = 0; u < plan.user_dense.size(); ++u) {
+      slot->user_row_addresses[u] = direct_users_[plan.user_dense[u]];
+    }
+    *sse += AccumulateMfGradients(params_, plan.user_slot, plan.item_slot, plan.rating,
+                                  slot->user_row_addresses.data(), slot->item_rows.data(),
+                                  slot->user_grads.data(), slot->item_grads.data());
+  } else {
+    *sse += AccumulateMfGradients(params_, plan.user_slot, plan.item_slot, plan.rating,
+                                  slot->user_rows.data(), slot->item_rows.data(),
+                                  slot->user_grads.data(), slot->item_grads.data());
+  }
   if (options_.compute_slowdown > 1) {
     std::this_thread::sleep_for(
         std::chrono::duration<double>((Now() - start) * (options_.compute_slowdown - 1)));
   }
-  RETURN_IF_ERROR(users_->Push(slot->plan.user_keys, slot->user_grads, user_lr));
-  RETURN_IF_ERROR(items_->Push(slot->plan.item_keys, slot->item_grads, item_lr));
+  // Items first: their push goes on the wire while the user rows are updated here.
+  RETURN_IF_ERROR(items_->Push(plan.item_keys, slot->item_grads, item_lr));
+  if (direct) {
+    const size_t users = plan.user_dense.size();
+    for (size_t u = 0; u < users; ++u) {
+      if (u + 4 < users) {  // the rows are scattered over the arena
+        const char* ahead = reinterpret_cast<const char*>(slot->user_row_addresses[u + 4]);
+        for (size_t b = 0; b < stride * sizeof(float); b += 64) __builtin_prefetch(ahead + b, 1);
+      }
+      direct_table_->UpdateRowInPlace(direct_users_[plan.user_dense[u]],
+                                      slot->user_grads.data() + u * stride, user_lr);
+    }
+  } else {
+    RETURN_IF_ERROR(users_->Push(plan.user_keys, slot->user_grads, user_lr));
+  }
   return Status::OK();
 }
 
@@ -142,6 +170,10 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   std::iota(batch_order_.begin(), batch_order_.end(), 0u);
   Shuffle(&batch_order_, epoch_seed);
   batch_offset_ = packed_.empty() ? 0 : Mix64(epoch_seed) % packed_.size();
+  if (direct_table_ != nullptr) {
+    direct_users_.resize(data_->train.user_ids.size());
+    direct_table_->ResolveRows(data_->train.user_ids, direct_users_.data());
+  }
   const float user_lr = ScheduledRate(job_.user_table().optimizer(), epoch);
   const float item_lr = ScheduledRate(job_.item_table().optimizer(), epoch);
   const size_t depth = ring_.size();

@@ -62,6 +62,7 @@ class Trainer {
   struct InFlight {
     BatchPlan plan;
     std::vector<float> user_rows, item_rows, user_grads, item_grads;
+    std::vector<const float*> user_row_addresses;  // LOCAL users: rows in the table
     TableAccess::Ticket user_ticket = 0, item_ticket = 0;
   };
   Status ComputeGlobalMean();
@@ -89,6 +90,11 @@ class Trainer {
   // batches in a new random order, with batch boundaries shifted by a random offset, so batch
   // contents change between epochs while every batch is a sequential read.
   std::vector<PackedRating> packed_;
+  // LOCAL users are trained in place: no pull copies, no push, no key lookups per batch.
+  // direct_users_[dense user index] is the row's address, resolved at each epoch start (only
+  // evaluation and restores create rows, and neither runs inside an epoch).
+  ps::EmbeddingTable* direct_table_ = nullptr;
+  std::vector<float*> direct_users_;
   std::vector<uint32_t> batch_order_;  // this epoch: batch b trains slice batch_order_[b]
   size_t batch_offset_ = 0;            // this epoch: where slice 0 starts in packed_
   std::vector<uint32_t> train_sample_;
