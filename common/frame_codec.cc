@@ -91,6 +91,7 @@ class FieldReader {
       : p_(body.data()), end_(body.data() + body.size()) {}
 
   bool done() const { return p_ == end_; }
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
 
   Status ReadVarint(uint64_t* v) {
     uint64_t result = 0;
@@ -493,6 +494,50 @@ Status DecodePullReply(std::span<const uint8_t> body, PullReplyView* view) {
   view->values = values.data();
   view->num_floats = values.size() / sizeof(float);
   return Status::OK();
+}
+
+Status DecodePullReplyHead(std::span<const uint8_t> head, size_t body_bytes,
+                           PullReplyView* view, size_t* values_at) {
+  constexpr const char* kMsg = "PullReply";
+  *view = PullReplyView{};
+  FieldReader reader(head);
+  while (!reader.done()) {
+    uint32_t field = 0, wire_type = 0;
+    uint64_t v = 0;
+    RETURN_IF_ERROR(reader.ReadTag(&field, &wire_type));
+    switch (field) {
+      case 1:
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "request_id", wire_type, kVarint));
+        RETURN_IF_ERROR(reader.ReadVarint(&v));
+        view->request_id = v;
+        break;
+      case 2:
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "slowest_clock", wire_type, kVarint));
+        RETURN_IF_ERROR(reader.ReadVarint(&v));
+        view->slowest_clock = static_cast<int32_t>(v);
+        break;
+      case 3:
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "blocked_us", wire_type, kVarint));
+        RETURN_IF_ERROR(reader.ReadVarint(&v));
+        view->blocked_us = static_cast<int64_t>(v);
+        break;
+      case 5: {
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "values", wire_type, kLengthDelimited));
+        uint64_t len = 0;
+        RETURN_IF_ERROR(reader.ReadVarint(&len));
+        const size_t at = head.size() - reader.remaining();
+        if (len % sizeof(float) != 0 || at > body_bytes || len != body_bytes - at) {
+          return Status::Corruption("PullReply.values is not the body's last field");
+        }
+        view->num_floats = static_cast<size_t>(len) / sizeof(float);
+        *values_at = at;
+        return Status::OK();
+      }
+      default:  // alignment_padding (4) and unknown fields, which must fit in the head
+        RETURN_IF_ERROR(reader.Skip(wire_type));
+    }
+  }
+  return Status::Corruption("PullReply head ends before its values");
 }
 
 }  // namespace psrec::wire

@@ -99,4 +99,12 @@ Status DecodePushRequest(std::span<const uint8_t> body, DecodeScratch* scratch,
                          PushRequestView* view);
 Status DecodePullReply(std::span<const uint8_t> body, PullReplyView* view);
 
+// Decodes the fields of a PullReply body of body_bytes that precede its values, from the
+// first bytes of the body (`head`), so that a reader can receive the values straight into
+// their destination. Sets view (values stays nullptr) and *values_at, the values' offset in
+// the body. Fails (Corruption) when `head` does not reach the values, or when the values
+// are not the body's last field (another encoder): such a reply is decoded whole instead.
+Status DecodePullReplyHead(std::span<const uint8_t> head, size_t body_bytes,
+                           PullReplyView* view, size_t* values_at);
+
 }  // namespace psrec::wire

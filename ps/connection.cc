@@ -14,16 +14,13 @@ namespace psrec::ps {
 
 namespace asio = boost::asio;
 
-Connection::Connection(asio::ip::tcp::socket socket, FrameSink* sink, size_t max_frame_bytes,
+Connection::Connection(Socket socket, std::string peer, FrameSink* sink, size_t max_frame_bytes,
                        ServerCounters* counters)
     : socket_(std::move(socket)),
       sink_(sink),
       max_frame_bytes_(max_frame_bytes),
-      counters_(counters) {
-  boost::system::error_code ec;
-  const auto endpoint = socket_.remote_endpoint(ec);
-  peer_ = ec ? "unknown peer" : endpoint.address().to_string() + ":" +
-                                    std::to_string(endpoint.port());
+      counters_(counters),
+      peer_(std::move(peer)) {
   in_.Grow(kHeaderAt);
 }
 
@@ -133,7 +130,7 @@ void Connection::Close() {
   if (closed_) return;
   closed_ = true;
   boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);
   sink_->OnClosed(*this);
 }

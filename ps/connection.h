@@ -1,4 +1,5 @@
-// Connection: one accepted TCP connection of a parameter server. It reads whole frames and
+// Connection: one accepted connection of a parameter server, over TCP or over the server's
+// Unix-domain socket (a generic stream socket: the protocol code is the same for both). It reads whole frames and
 // hands each to a FrameSink, and writes the frames the sink appends to out() in gathered
 // writes: everything appended while a write is in flight goes out in the next single write.
 //
@@ -21,7 +22,7 @@
 #include <span>
 #include <string>
 
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 
 #include "common/byte_buffer.h"
 #include "common/frame.h"
@@ -52,8 +53,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     int worker_id = -1;
   };
 
+  using Socket = boost::asio::generic::stream_protocol::socket;
+
+  // `peer` names the other end in logs ("127.0.0.1:5000", "local pid 123").
   // REQUIRES: sink and counters outlive the connection.
-  Connection(boost::asio::ip::tcp::socket socket, FrameSink* sink, size_t max_frame_bytes,
+  Connection(Socket socket, std::string peer, FrameSink* sink, size_t max_frame_bytes,
              ServerCounters* counters);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -86,7 +90,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool HandleFrames();
   void OnWritten(const boost::system::error_code& ec, size_t n);
 
-  boost::asio::ip::tcp::socket socket_;
+  Socket socket_;
   FrameSink* sink_;
   size_t max_frame_bytes_;
   ServerCounters* counters_;

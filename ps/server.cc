@@ -1,6 +1,12 @@
 #include "ps/server.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
 #include <future>
+#include <random>
 #include <string>
 #include <utility>
 
@@ -14,6 +20,9 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
+
+// Send buffer of a local socket (the kernel caps it at net.core.wmem_max, often 4 MB).
+constexpr int kLocalSendBufferBytes = 4 << 20;
 
 Status ValidateOptions(const ServerOptions& o) {
   if (o.num_servers < 1) return Status::InvalidArgument("num_servers must be >= 1");
@@ -40,6 +49,7 @@ Status ValidateOptions(const ServerOptions& o) {
 Server::Server(const ServerOptions& options)
     : options_(options),
       acceptor_(io_),
+      local_acceptor_(io_),
       service_(std::make_unique<ShardService>(
           options, &counters_,
           [this](std::function<void()> fn) { asio::post(io_, std::move(fn)); })) {}
@@ -55,9 +65,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   }
   RETURN_IF_ERROR(server->Listen());
   server->Accept();
+  if (options.local_socket) server->ListenLocal();
   server->thread_ = std::thread([s = server.get()] { s->io_.run(); });
   LOG(INFO) << "server " << options.server_id << " of " << options.num_servers
-            << " listening on " << options.bind_address << ":" << server->port_;
+            << " listening on " << options.bind_address << ":" << server->port_
+            << (server->local_socket_.empty() ? "" : " and @" + server->local_socket_);
   return server;
 }
 
@@ -94,15 +106,72 @@ void Server::Accept() {
     } else {
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);  // replies are latency-bound
-      ServerCounters::Add(counters_.connections_accepted, 1);
-      auto conn = std::make_shared<Connection>(
-          std::move(socket), service_.get(),
-          static_cast<size_t>(options_.job.cluster().max_frame_bytes()), &counters_);
-      service_->AddConnection(conn);
-      conn->Start();
+      const tcp::endpoint endpoint = socket.remote_endpoint(ignored);
+      std::string peer = ignored ? "unknown peer"
+                                 : endpoint.address().to_string() + ":" +
+                                       std::to_string(endpoint.port());
+      Serve(Connection::Socket(std::move(socket)), std::move(peer));
     }
     Accept();
   });
+}
+
+void Server::ListenLocal() {
+  // The abstract namespace (leading NUL) leaves nothing on the file system and dies with
+  // the process; the random part makes the name unguessable, so a worker that reaches it
+  // has reached this server and nothing else.
+  std::random_device random;
+  const uint64_t nonce = (uint64_t{random()} << 32) | random();
+  char name[80];
+  std::snprintf(name, sizeof(name), "psrec-%d-s%d-%016" PRIx64, static_cast<int>(getpid()),
+                options_.server_id, nonce);
+  const asio::local::stream_protocol::endpoint endpoint(std::string(1, '\0') + name);
+  boost::system::error_code ec;
+  if (local_acceptor_.open(endpoint.protocol(), ec); !ec) local_acceptor_.bind(endpoint, ec);
+  if (!ec) local_acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    LOG(WARNING) << "server " << options_.server_id << ": no local socket (" << ec.message()
+                 << "); workers on this host use TCP";
+    boost::system::error_code ignored;
+    local_acceptor_.close(ignored);
+    return;
+  }
+  local_socket_ = name;
+  service_->AdvertiseLocalSocket(local_socket_);
+  AcceptLocal();
+}
+
+void Server::AcceptLocal() {
+  local_acceptor_.async_accept([this](const boost::system::error_code& ec,
+                                      asio::local::stream_protocol::socket socket) {
+    if (ec == asio::error::operation_aborted || !local_acceptor_.is_open()) return;
+    if (ec) {
+      LOG(WARNING) << "server " << options_.server_id
+                   << ": accept on the local socket failed: " << ec.message();
+    } else {
+      // A Unix-domain stream's in-flight bytes are bounded by the sender's buffer alone;
+      // the default (~200 KB) splits a large pull reply into many wake-ups of both ends.
+      boost::system::error_code ignored;
+      socket.set_option(asio::socket_base::send_buffer_size(kLocalSendBufferBytes), ignored);
+      ucred cred{};
+      socklen_t len = sizeof(cred);
+      const bool known = getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred,
+                                    &len) == 0;
+      std::string peer = known ? "local pid " + std::to_string(cred.pid) : "local peer";
+      ServerCounters::Add(counters_.local_connections_accepted, 1);
+      Serve(Connection::Socket(std::move(socket)), std::move(peer));
+    }
+    AcceptLocal();
+  });
+}
+
+void Server::Serve(Connection::Socket socket, std::string peer) {
+  ServerCounters::Add(counters_.connections_accepted, 1);
+  auto conn = std::make_shared<Connection>(
+      std::move(socket), std::move(peer), service_.get(),
+      static_cast<size_t>(options_.job.cluster().max_frame_bytes()), &counters_);
+  service_->AddConnection(conn);
+  conn->Start();
 }
 
 Status Server::RunOnTableThread(const std::function<void(ServedTables& tables)>& fn) {
@@ -131,6 +200,7 @@ void Server::Stop() {
       asio::post(io_, [this] {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
+        local_acceptor_.close(ignored);
         service_->CloseAll();
       });
     }

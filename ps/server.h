@@ -1,4 +1,6 @@
-// Server: one parameter server. It listens on TCP (Boost.Asio), and one io thread owns
+// Server: one parameter server. It listens on TCP (Boost.Asio) and, unless
+// ServerOptions::local_socket is false, on an abstract Unix-domain socket that the handshake
+// reply advertises to workers on the same host. One io thread owns
 // everything else: the accepted connections, the tables, the clocks. Every table operation
 // runs on that thread, so each row has exactly one writer and no table needs a lock.
 //
@@ -23,10 +25,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 
 #include "common/status.h"
 #include "ps/server_options.h"
@@ -44,6 +48,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   int port() const { return port_; }
+  // The abstract socket name (without its leading NUL), or empty when not listening on one.
+  const std::string& local_socket() const { return local_socket_; }
   int server_id() const { return options_.server_id; }
   void Stop();
   ServerStats stats() const { return counters_.Snapshot(); }
@@ -58,11 +64,18 @@ class Server {
   explicit Server(const ServerOptions& options);
   Status Listen();
   void Accept();
+  // Listens on a fresh abstract socket name. Failing is not fatal: TCP serves everyone.
+  void ListenLocal();
+  void AcceptLocal();
+  // Hands an accepted socket of either kind to a new Connection.
+  void Serve(Connection::Socket socket, std::string peer);
 
   ServerOptions options_;
   ServerCounters counters_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::local::stream_protocol::acceptor local_acceptor_;
+  std::string local_socket_;
   std::unique_ptr<ShardService> service_;  // used on the io thread only
   int port_ = 0;
   std::thread thread_;

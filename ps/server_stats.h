@@ -10,7 +10,8 @@
 namespace psrec::ps {
 
 struct ServerStats {
-  uint64_t connections_accepted = 0;
+  uint64_t connections_accepted = 0;  // TCP and local
+  uint64_t local_connections_accepted = 0;  // on the Unix-domain socket
   uint64_t handshakes_refused = 0;  // wrong version, job id, token or worker count
   // Closed by the server: refused handshake, malformed frame or protocol violation.
   uint64_t connections_dropped = 0;
@@ -42,6 +43,7 @@ class ServerCounters {
     auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
     ServerStats s;
     s.connections_accepted = get(connections_accepted);
+    s.local_connections_accepted = get(local_connections_accepted);
     s.handshakes_refused = get(handshakes_refused);
     s.connections_dropped = get(connections_dropped);
     s.requests = get(requests);
@@ -59,6 +61,7 @@ class ServerCounters {
   }
 
   std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> local_connections_accepted{0};
   std::atomic<uint64_t> handshakes_refused{0};
   std::atomic<uint64_t> connections_dropped{0};
   std::atomic<uint64_t> requests{0};

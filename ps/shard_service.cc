@@ -133,6 +133,7 @@ Status ShardService::HandleHandshake(Connection& conn, std::span<const uint8_t> 
   reply.set_protocol_version(wire::kProtocolVersion);
   reply.set_server_id(options_.server_id);
   reply.set_num_servers(options_.num_servers);
+  reply.set_local_socket(local_socket_);
   wire::AppendHandshakeReply(reply, &conn.out());
   VLOG(1) << "server " << options_.server_id << ": worker " << hs.worker_id() << " at "
           << conn.peer() << " connected";

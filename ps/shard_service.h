@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
@@ -47,6 +48,9 @@ class ShardService final : public FrameSink {
   // first connection.
   Status LoadCheckpoint(const std::string& dir);
   ~ShardService() override;
+
+  // Handshake replies name this abstract socket (Server::local_socket()) from now on.
+  void AdvertiseLocalSocket(std::string name) { local_socket_ = std::move(name); }
 
   void AddConnection(std::shared_ptr<Connection> conn);
   // Closes every connection and forgets the parked pulls (shutdown).
@@ -98,6 +102,7 @@ class ShardService final : public FrameSink {
   wire::DecodeScratch scratch_;
   std::vector<uint64_t> ready_tickets_;
   ShardCheckpointer checkpointer_;
+  std::string local_socket_;
 };
 
 }  // namespace psrec::ps

@@ -32,7 +32,13 @@ PsClient::Impl::Impl(const PsClientOptions& options)
         [this, s](wire::MessageType type, std::span<const uint8_t> body) {
           return OnFrame(s, type, body);
         },
-        [this, s](const Status& status) { OnConnectionFailure(s, status); }));
+        [this, s](const Status& status) { OnConnectionFailure(s, status); },
+        [this, s](wire::MessageType type, std::span<const uint8_t> head, size_t body_bytes) {
+          return PlaceFrame(s, type, head, body_bytes);
+        },
+        [this, s](wire::MessageType type, std::span<const uint8_t> head, size_t body_bytes) {
+          return OnPlacedFrame(s, type, head, body_bytes);
+        }));
   }
   io_thread_ = std::thread([this] { io_.run(); });
 }
@@ -281,6 +287,7 @@ ClientStats PsClient::Impl::stats() const {
   for (const auto& conn : conns_) {
     stats.bytes_sent += conn->bytes_sent();
     stats.bytes_received += conn->bytes_received();
+    stats.bytes_in_place += conn->bytes_in_place();
   }
   return stats;
 }

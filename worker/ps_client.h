@@ -46,11 +46,15 @@ struct PsClientOptions {
   std::string job_id, token;         // sent in the handshake; the server checks both
   std::chrono::milliseconds rpc_timeout{30000}, connect_timeout{10000};
   size_t max_frame_bytes = 256 << 20;
+  // Move to a server's Unix-domain socket when its handshake reply advertises one and this
+  // process can reach it (same host and network namespace); otherwise stay on TCP.
+  bool use_local_socket = true;
   NetworkFaults faults;
 };
 
 struct ClientStats {
   uint64_t bytes_sent = 0, bytes_received = 0;
+  uint64_t bytes_in_place = 0;  // of bytes_received: pull values read straight into `out`
   double pull_wait_sec = 0;  // time the caller spent blocked inside Wait
   int max_staleness = 0;     // max over pull replies of (pull clock - slowest worker clock)
   uint64_t requests = 0;     // requests sent (pull parts, pushes, clocks, finishes)

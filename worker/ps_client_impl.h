@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/frame.h"
+#include "common/frame_codec.h"
 #include "worker/id_ring.h"
 #include "worker/key_grouper.h"
 #include "worker/ps_client.h"
@@ -122,6 +124,17 @@ class PsClient::Impl {
   Status Usable() const;  // REQUIRES: mu_ held
   Status OnFrame(int s, wire::MessageType type, std::span<const uint8_t> body);
   Status OnPullReply(int s, std::span<const uint8_t> body);
+  // A large pull reply whose rows go to one contiguous range of the caller's buffer (the
+  // request's positions are the identity) is received there directly: PlaceFrame says
+  // where, OnPlacedFrame completes it. Other frames arrive whole through OnFrame.
+  std::optional<ServerConnection::Placement> PlaceFrame(int s, wire::MessageType type,
+                                                        std::span<const uint8_t> head,
+                                                        size_t body_bytes);
+  Status OnPlacedFrame(int s, wire::MessageType type, std::span<const uint8_t> head,
+                       size_t body_bytes);
+  // Checks a pull reply against its request and, with `values` non-null, copies its rows
+  // to the caller's buffer; then retires the request. `values` null: already in place.
+  Status CompletePull(int s, const wire::PullReplyView& reply);
   Status OnAck(int s, std::span<const uint8_t> body);
   void OnConnectionFailure(int s, const Status& status);
   void RecordFailure(int s, const Status& status);  // REQUIRES: mu_ held

@@ -41,6 +41,42 @@ Status PsClient::Impl::OnFrame(int s, wire::MessageType type, std::span<const ui
 Status PsClient::Impl::OnPullReply(int s, std::span<const uint8_t> body) {
   wire::PullReplyView reply;
   RETURN_IF_ERROR(wire::DecodePullReply(body, &reply));
+  return CompletePull(s, reply);
+}
+
+std::optional<ServerConnection::Placement> PsClient::Impl::PlaceFrame(
+    int s, wire::MessageType type, std::span<const uint8_t> head, size_t body_bytes) {
+  if (type != wire::MessageType::kPullReply) return std::nullopt;
+  wire::PullReplyView reply;
+  size_t values_at = 0;
+  // Anything unusual is left to the whole-frame path, which reports it.
+  if (!wire::DecodePullReplyHead(head, body_bytes, &reply, &values_at).ok()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!failure_.ok()) return std::nullopt;
+  const PendingRequest* req = pending_[static_cast<size_t>(s)].Find(reply.request_id);
+  if (req == nullptr || req->kind != RequestKind::kPull || !req->positions.empty()) {
+    return std::nullopt;
+  }
+  const size_t row = static_cast<size_t>(req->dim);
+  if (reply.num_floats != req->num_keys * row) return std::nullopt;
+  // The caller keeps `out` valid until Wait returns, and Wait returns early only on a
+  // failure, which closes every connection first (RecordFailure): no read lands later.
+  return ServerConnection::Placement{
+      values_at, reinterpret_cast<uint8_t*>(req->out + req->first * row)};
+}
+
+Status PsClient::Impl::OnPlacedFrame(int s, wire::MessageType type,
+                                     std::span<const uint8_t> head, size_t body_bytes) {
+  wire::PullReplyView reply;
+  size_t values_at = 0;
+  if (type != wire::MessageType::kPullReply) {
+    return Status::Internal("placed a frame that is not a pull reply");
+  }
+  RETURN_IF_ERROR(wire::DecodePullReplyHead(head, body_bytes, &reply, &values_at));
+  return CompletePull(s, reply);  // reply.values is null: the rows are in place
+}
+
+Status PsClient::Impl::CompletePull(int s, const wire::PullReplyView& reply) {
   IdRing<PendingRequest>& ring = pending_[static_cast<size_t>(s)];
   float* out = nullptr;
   size_t row = 0, first = 0;
@@ -68,7 +104,9 @@ Status PsClient::Impl::OnPullReply(int s, std::span<const uint8_t> body) {
   // Copy outside the lock: only this thread touches the request until it is retired, and
   // the caller does not read `out` before Wait sees the part done.
   const size_t row_bytes = row * sizeof(float);
-  if (scatter_positions_.empty()) {
+  if (reply.values == nullptr) {
+    // Placed: the rows are already in `out`.
+  } else if (scatter_positions_.empty()) {
     std::memcpy(out + first * row, reply.values, reply.num_floats * sizeof(float));
   } else {
     for (size_t j = 0; j < scatter_positions_.size(); ++j) {
@@ -114,6 +152,11 @@ void PsClient::Impl::RecordFailure(int s, const Status& status) {
   if (!failure_.ok()) return;
   failure_ = status.WithContext(conns_[static_cast<size_t>(s)]->name());
   LOG(ERROR) << "PS client of worker " << options_.worker_id << ": " << failure_.message();
+  // Waits return now and their callers may free their row buffers, into which pull
+  // replies are read in place: end every read first. This runs on the io thread, the only
+  // one that reads, so no read can land between the wake-up and the closes. The client
+  // is unusable from here on anyway (failures are sticky).
+  for (auto& conn : conns_) conn->Close();
   cv_.notify_all();
 }
 

@@ -1,32 +1,27 @@
+// ServerConnection: the traffic after the handshake (sending, reading, placing frames).
+// Connecting and the handshake are in server_connection_connect.cc.
 #include "worker/server_connection.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <glog/logging.h>
 
 #include "common/frame_codec.h"
-#include "common/proto/wire.pb.h"
 
 namespace psrec::worker {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-namespace {
-
-constexpr auto kFirstRetryDelay = std::chrono::milliseconds(10);
-constexpr auto kMaxRetryDelay = std::chrono::milliseconds(200);
-
-std::string Ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
-
-}  // namespace
-
 ServerConnection::ServerConnection(asio::io_context& io, int server_id,
                                    const PsClientOptions& options, FrameHandler on_frame,
-                                   FailureHandler on_failure)
+                                   FailureHandler on_failure, FramePlacer place,
+                                   PlacedHandler on_placed)
     : io_(io),
       options_(options),
       server_id_(server_id),
@@ -34,83 +29,22 @@ ServerConnection::ServerConnection(asio::io_context& io, int server_id,
       name_("server " + std::to_string(server_id) + " (" + address_ + ")"),
       on_frame_(std::move(on_frame)),
       on_failure_(std::move(on_failure)),
+      place_(std::move(place)),
+      on_placed_(std::move(on_placed)),
       socket_(io),
+      tcp_socket_(io),
       timer_(io),
       pacer_(options.faults) {}
-
-void ServerConnection::StartConnect(Clock::time_point deadline,
-                                    std::function<void(const Status&)> done) {
-  connect_deadline_ = deadline;
-  connect_done_ = std::move(done);
-  const size_t colon = address_.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address_.size()) {
-    FinishConnect(Status::InvalidArgument("address is not host:port"));
-    return;
+bool ServerConnection::TrySendNow() {
+  if (direct_fd_ < 0 || pacer_.active() || outbox_.empty() ||
+      outbox_.size() > kDirectSendMaxBytes) {
+    return false;
   }
-  std::string host = address_.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);  // [v6]:port
-  }
-  boost::system::error_code ec;
-  tcp::resolver resolver(io_);
-  endpoints_ = resolver.resolve(host, address_.substr(colon + 1), ec);
-  if (ec) {
-    FinishConnect(Status::InvalidArgument("cannot resolve address: " + ec.message()));
-    return;
-  }
-  TryConnect();
-}
-
-void ServerConnection::TryConnect() {
-  asio::async_connect(socket_, endpoints_, [this](boost::system::error_code ec,
-                                                  const tcp::endpoint&) {
-    if (!ec) {
-      OnConnected();
-      return;
-    }
-    // Back off while the server starts, but never sleep past the deadline.
-    const Clock::time_point now = Clock::now();
-    if (now >= connect_deadline_) {
-      FinishConnect(Status::Unavailable("cannot connect within " +
-                                        Ms(options_.connect_timeout) + ": " + ec.message()));
-      return;
-    }
-    retry_delay_ = retry_delay_ == Clock::duration{}
-                       ? Clock::duration(kFirstRetryDelay)
-                       : std::min<Clock::duration>(retry_delay_ * 2, kMaxRetryDelay);
-    timer_.expires_at(std::min(connect_deadline_, now + retry_delay_));
-    timer_.async_wait([this](boost::system::error_code wait_ec) {
-      if (!wait_ec && !closed_) TryConnect();
-    });
-  });
-}
-
-void ServerConnection::OnConnected() {
-  boost::system::error_code ec;
-  socket_.set_option(tcp::no_delay(true), ec);  // small requests must not wait for Nagle
-  wire::Handshake hello;
-  hello.set_protocol_version(wire::kProtocolVersion);
-  hello.set_job_id(options_.job_id);
-  hello.set_token(options_.token);
-  hello.set_worker_id(options_.worker_id);
-  hello.set_num_workers(options_.num_workers);
-  Enqueue([&](ByteBuffer* out) { wire::AppendHandshake(hello, out); });
-  // The handshake reply is due by the connect deadline.
-  timer_.expires_at(connect_deadline_);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec || handshaken_ || closed_) return;
-    FinishConnect(Status::DeadlineExceeded("no handshake reply within " +
-                                           Ms(options_.connect_timeout)));
-  });
-  StartRead();
-}
-
-void ServerConnection::FinishConnect(const Status& status) {
-  if (!connect_done_) return;
-  auto done = std::move(connect_done_);
-  connect_done_ = nullptr;
-  if (!status.ok()) Close();
-  done(status);
+  const ssize_t n =
+      ::send(direct_fd_, outbox_.data(), outbox_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n <= 0) return false;
+  outbox_.Consume(static_cast<size_t>(n));
+  return outbox_.empty();
 }
 
 void ServerConnection::ScheduleWrite() {
@@ -161,7 +95,11 @@ void ServerConnection::StartWrite() {
 void ServerConnection::StartRead() {
   if (closed_) return;
   inbox_.Reserve(inbox_.size() + kReadChunk);
-  const size_t room = inbox_.capacity() - inbox_.size();
+  // Up to the end of the frame being read when it is large (one read, in place), else a
+  // chunk: reading far into an unknown frame would copy what a placement could receive
+  // in place.
+  const size_t rest = frame_end_ > inbox_.size() ? frame_end_ - inbox_.size() : 0;
+  const size_t room = std::min(inbox_.capacity() - inbox_.size(), std::max(kReadChunk, rest));
   socket_.async_read_some(
       asio::buffer(inbox_.data() + inbox_.size(), room),
       [this](boost::system::error_code ec, size_t bytes) {
@@ -190,52 +128,97 @@ void ServerConnection::OnRead(size_t bytes) {
     }
     const size_t frame = wire::kFrameHeaderBytes + header->body_bytes;
     if (inbox_.size() - at < frame) {
+      inbox_.Consume(at);
+      if (TryPlace(*header)) {
+        ReadPlacedTail();
+        return;
+      }
+      at = 0;
       want = frame;
       break;
     }
     std::span<const uint8_t> body(inbox_.data() + at + wire::kFrameHeaderBytes,
                                   header->body_bytes);
     Status status;
+    bool switched = false;
     if (handshaken_) {
       status = on_frame_(header->type, body);
-    } else if (header->type == wire::MessageType::kHandshakeReply) {
-      wire::HandshakeReply reply;
-      status = wire::DecodeControl(body, &reply);
-      if (status.ok() && reply.protocol_version() != wire::kProtocolVersion) {
-        status = Status::Corruption("speaks protocol version " +
-                                    std::to_string(reply.protocol_version()) + ", not " +
-                                    std::to_string(wire::kProtocolVersion));
-      } else if (status.ok() && reply.server_id() != server_id_) {
-        status = Status::InvalidArgument("says it is server " +
-                                         std::to_string(reply.server_id()));
-      } else if (status.ok() && reply.num_servers() != static_cast<int>(options_.servers.size())) {
-        status = Status::InvalidArgument(
-            "belongs to a job of " + std::to_string(reply.num_servers()) + " servers, not " +
-            std::to_string(options_.servers.size()));
-      }
-      if (status.ok()) {
-        handshaken_ = true;
-        timer_.cancel();
-        FinishConnect(Status::OK());
-      }
-    } else if (header->type == wire::MessageType::kError) {
-      wire::Error error;
-      status = wire::DecodeControl(body, &error);
-      if (status.ok()) status = wire::StatusFromError(error).WithContext("refused the handshake");
     } else {
-      status = Status::Corruption(std::string("sent ") + wire::MessageTypeName(header->type) +
-                                  " before the handshake reply");
+      status = OnHandshakeFrame(header->type, body, &switched);
     }
     if (!status.ok()) {
       Fail(status);
       return;
     }
     if (closed_) return;  // a handler closed us
+    if (switched) {
+      // Nothing follows a handshake reply until the next request: the TCP socket has no
+      // more to read, and the local one is read once connected.
+      inbox_.Clear();
+      return;
+    }
     at += frame;
   }
   inbox_.Consume(at);
+  frame_end_ = want;
   if (want > 0) inbox_.Reserve(want);  // read the rest of a large frame in place
   StartRead();
+}
+bool ServerConnection::TryPlace(const wire::FrameHeader& header) {
+  const size_t have = inbox_.size() - wire::kFrameHeaderBytes;  // body bytes in, < body
+  if (!place_ || !handshaken_ || header.body_bytes < kPlaceMinBytes || have < kPlaceHeadBytes) {
+    return false;
+  }
+  const std::span<const uint8_t> head(inbox_.data() + wire::kFrameHeaderBytes, have);
+  const std::optional<Placement> placement = place_(header.type, head, header.body_bytes);
+  if (!placement || placement->tail_at > have || placement->tail_at >= header.body_bytes) {
+    return false;
+  }
+  PlacedFrame frame;
+  frame.type = header.type;
+  frame.body_bytes = header.body_bytes;
+  frame.tail_at = placement->tail_at;
+  frame.dst = placement->dst;
+  frame.tail_bytes = header.body_bytes - placement->tail_at;
+  // Tail bytes that came with the head: copied once; the rest arrives in place.
+  frame.tail_done = have - placement->tail_at;
+  if (frame.tail_done > 0) std::memcpy(frame.dst, head.data() + frame.tail_at, frame.tail_done);
+  inbox_.Shrink(frame.tail_done);  // the inbox keeps the header and the head
+  placed_ = frame;
+  return true;
+}
+
+void ServerConnection::ReadPlacedTail() {
+  PlacedFrame& frame = *placed_;
+  if (frame.tail_done == frame.tail_bytes) {
+    const std::span<const uint8_t> head(inbox_.data() + wire::kFrameHeaderBytes, frame.tail_at);
+    const Status status = on_placed_(frame.type, head, frame.body_bytes);
+    placed_.reset();
+    inbox_.Clear();
+    frame_end_ = 0;
+    if (!status.ok()) {
+      Fail(status);
+      return;
+    }
+    if (!closed_) StartRead();
+    return;
+  }
+  // Exactly the tail: the next frame is read into the inbox again.
+  socket_.async_read_some(
+      asio::buffer(frame.dst + frame.tail_done, frame.tail_bytes - frame.tail_done),
+      [this](boost::system::error_code ec, size_t bytes) {
+        if (closed_) return;
+        if (ec) {
+          Fail(ec == asio::error::eof
+                   ? Status::Unavailable("connection closed by the server")
+                   : Status::Unavailable("connection lost: " + ec.message()));
+          return;
+        }
+        bytes_received_.fetch_add(bytes, std::memory_order_relaxed);
+        bytes_in_place_.fetch_add(bytes, std::memory_order_relaxed);
+        placed_->tail_done += bytes;
+        ReadPlacedTail();
+      });
 }
 
 void ServerConnection::Fail(const Status& status) {
@@ -251,10 +234,16 @@ void ServerConnection::Fail(const Status& status) {
 void ServerConnection::Close() {
   if (closed_) return;
   closed_ = true;
+  {
+    // Before the descriptor is closed (and its number possibly reused).
+    std::lock_guard<std::mutex> lock(out_mu_);
+    direct_fd_ = -1;
+  }
   boost::system::error_code ec;
   timer_.cancel();
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.shutdown(Socket::shutdown_both, ec);
   socket_.close(ec);
+  tcp_socket_.close(ec);
 }
 
 }  // namespace psrec::worker
