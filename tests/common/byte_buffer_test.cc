@@ -21,6 +21,34 @@ TEST(ByteBufferTest, GrowingKeepsContentsAndAlignment) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(buffer.data()) % ByteBuffer::kAlignment, 0u);
 }
 
+// Past kLargeBytes the storage is mapped on 2 MB boundaries and grows by moving pages.
+TEST(ByteBufferTest, LargeBuffersKeepContentsThroughMappedGrowth) {
+  ByteBuffer buffer;
+  std::vector<uint8_t> expected;
+  uint32_t x = 1;
+  // 100 KB steps from small storage, into the mapped range, through several remaps.
+  while (buffer.size() < 40u << 20) {
+    std::vector<uint8_t> chunk(100'000);
+    for (uint8_t& b : chunk) {
+      x = x * 1664525u + 1013904223u;
+      b = static_cast<uint8_t>(x >> 24);
+    }
+    buffer.Append(chunk.data(), chunk.size());
+    expected.insert(expected.end(), chunk.begin(), chunk.end());
+    ASSERT_EQ(reinterpret_cast<uintptr_t>(buffer.data()) % ByteBuffer::kLargeBytes == 0,
+              buffer.capacity() >= ByteBuffer::kLargeBytes);
+  }
+  ASSERT_EQ(buffer.size(), expected.size());
+  EXPECT_TRUE(std::equal(expected.begin(), expected.end(), buffer.data()));
+  // Consume and Swap work on mapped storage too; destruction unmaps.
+  buffer.Consume(expected.size() - 10, 3);
+  EXPECT_TRUE(std::equal(expected.end() - 10, expected.end(), buffer.data() + 3));
+  ByteBuffer other;
+  other.Swap(buffer);
+  EXPECT_EQ(other.size(), 13u);
+  EXPECT_EQ(buffer.capacity(), 0u);
+}
+
 TEST(ByteBufferTest, ClearKeepsCapacity) {
   ByteBuffer buffer;
   buffer.Grow(10000);
