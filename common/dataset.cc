@@ -181,6 +181,15 @@ RatingsShard ShardFromColumns(RatingColumns columns) {
   return shard;
 }
 
+RatingsShard DictionariesOnly(const RatingsShard& shard) {
+  RatingColumns c;
+  c.user_ids.assign(shard.user_ids.begin(), shard.user_ids.end());
+  c.item_ids.assign(shard.item_ids.begin(), shard.item_ids.end());
+  for (size_t i = 0; i < shard.user_names.size(); ++i) c.user_names.emplace_back(shard.user_names[i]);
+  for (size_t i = 0; i < shard.item_names.size(); ++i) c.item_names.emplace_back(shard.item_names[i]);
+  return ShardFromColumns(std::move(c));
+}
+
 RatingColumns ColumnsFromShard(const RatingsShard& shard) {
   RatingColumns c;
   c.user_ids.assign(shard.user_ids.begin(), shard.user_ids.end());

@@ -54,6 +54,10 @@ struct RatingsShard {
 // A shard that owns `columns`.
 RatingsShard ShardFromColumns(RatingColumns columns);
 
+// A shard with the dictionaries of `shard` (ids and names) and no ratings: what a trainer
+// keeps once it has copied the ratings into its own layout, so that they are not held twice.
+RatingsShard DictionariesOnly(const RatingsShard& shard);
+
 // A deep copy of a shard's columns (names included).
 RatingColumns ColumnsFromShard(const RatingsShard& shard);
 

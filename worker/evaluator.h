@@ -9,6 +9,7 @@
 
 #include "common/dataset.h"
 #include "common/status.h"
+#include "worker/batch_plan.h"
 #include "worker/mf_gradients.h"
 #include "worker/table_access.h"
 
@@ -31,5 +32,11 @@ struct EvalOptions {
 // Evaluates the ratings at `positions` of `shard` (all of them when `positions` is empty).
 Result<ErrorSums> EvaluateMf(const data::RatingsShard& shard, std::span<const uint32_t> positions,
                              TableAccess* users, TableAccess* items, const EvalOptions& options);
+
+// Evaluates packed ratings whose dense indices refer to `user_ids` / `item_ids`.
+Result<ErrorSums> EvaluateMf(std::span<const PackedRating> ratings,
+                             std::span<const uint64_t> user_ids,
+                             std::span<const uint64_t> item_ids, TableAccess* users,
+                             TableAccess* items, const EvalOptions& options);
 
 }  // namespace psrec::worker

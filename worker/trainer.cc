@@ -36,7 +36,7 @@ void Shuffle(std::vector<uint32_t>* order, uint64_t seed) {
 
 }  // namespace
 
-Trainer::Trainer(const TrainerOptions& options, const data::WorkerData* data, TableAccess* users,
+Trainer::Trainer(const TrainerOptions& options, data::WorkerData* data, TableAccess* users,
                  TableAccess* items, PsClient* client, Collective* collective)
     : options_(options),
       job_(*options.job),
@@ -91,6 +91,10 @@ void Trainer::PackTrainingData() {
     const uint32_t r = order[i];
     packed_[i] = {train.user_index[r], train.item_index[r], train.rating[r]};
   }
+  // From here on the trainer reads packed_ only: release the shard's rating columns (the
+  // largest allocation of a worker) and keep its dictionaries.
+  data_->train = data::DictionariesOnly(train);
+  planner_ = BatchPlanner(data_->train.user_ids, data_->train.item_ids);
 }
 
 Status Trainer::IssuePull(size_t batch, InFlight* slot) {
@@ -242,8 +246,11 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   eval.clock = ClockOfBatch(global_batch_);
   ASSIGN_OR_RETURN(ErrorSums test, EvaluateMf(data_->test, {}, users_, items_, eval));
   ErrorSums train;
-  if (!train_sample_.empty()) {
-    ASSIGN_OR_RETURN(train, EvaluateMf(data_->train, train_sample_, users_, items_, eval));
+  if (train_sample_size_ > 0) {
+    ASSIGN_OR_RETURN(train, EvaluateMf(std::span<const PackedRating>(packed_).first(
+                                           train_sample_size_),
+                                       data_->train.user_ids, data_->train.item_ids, users_,
+                                       items_, eval));
   }
   double sums[5] = {test.squared, test.absolute, test.count, train.squared, train.count};
   RETURN_IF_ERROR(collective_->AllReduceSum(std::span<double>(sums, 5)));
@@ -311,14 +318,9 @@ Status Trainer::MaybeCheckpoint(int epoch, EpochMetrics* metrics) {
 Status Trainer::Run() {
   RETURN_IF_ERROR(ComputeGlobalMean());
   PackTrainingData();
-  const int64_t sample = std::min<int64_t>(job_.training().eval_train_sample(),
-                                           static_cast<int64_t>(data_->train.size()));
-  if (sample > 0) {
-    std::vector<uint32_t> all(data_->train.size());
-    std::iota(all.begin(), all.end(), 0u);
-    Shuffle(&all, Mix64(job_.training().seed() ^ 0x73616d706c65ULL ^ collective_->rank()));
-    train_sample_.assign(all.begin(), all.begin() + sample);
-  }
+  // packed_ is a random permutation, so its first ratings are a uniform sample of train.
+  train_sample_size_ = static_cast<size_t>(std::min<int64_t>(
+      job_.training().eval_train_sample(), static_cast<int64_t>(packed_.size())));
   const bool reporter = collective_->rank() == 0;
   if (reporter && options_.print_epochs) {
     std::printf("training biased MF: %d servers, %d workers, mu %.4f, %lld batches/epoch\n",

@@ -52,7 +52,7 @@ class Trainer {
  public:
   // REQUIRES: every pointer outlives the trainer; `client` may be null only when no table
   // is remote (never the case for MF, whose item table always is).
-  Trainer(const TrainerOptions& options, const data::WorkerData* data, TableAccess* users,
+  Trainer(const TrainerOptions& options, data::WorkerData* data, TableAccess* users,
           TableAccess* items, PsClient* client, Collective* collective);
 
   Status Run();
@@ -77,7 +77,7 @@ class Trainer {
 
   TrainerOptions options_;
   const config::JobConfig& job_;
-  const data::WorkerData* data_;
+  data::WorkerData* data_;  // the train shard keeps only its dictionaries once packed
   TableAccess* users_;
   TableAccess* items_;
   PsClient* client_;
@@ -97,7 +97,7 @@ class Trainer {
   std::vector<float*> direct_users_;
   std::vector<uint32_t> batch_order_;  // this epoch: batch b trains slice batch_order_[b]
   size_t batch_offset_ = 0;            // this epoch: where slice 0 starts in packed_
-  std::vector<uint32_t> train_sample_;
+  size_t train_sample_size_ = 0;  // packed_[0, n) is the train-RMSE sample
   BatchPlanner planner_;
   std::vector<InFlight> ring_;
   std::vector<EpochMetrics> history_;
