@@ -7,10 +7,12 @@
 // otherwise it closes the TCP connection and all traffic takes the local socket.
 // Afterwards any thread may Enqueue frames; the io thread writes everything queued while a
 // write was in flight as one gathered write (the outbox and the buffer being written swap,
-// so buffers are reused and steady state allocates nothing). With NetworkFaults, each
-// message is held back until its SendPacer release time. Received frames go to the
-// on_frame callback; a refused frame, a read/write error or the peer closing goes to
-// on_failure once, and the connection then stays closed.
+// so buffers are reused and steady state allocates nothing). A small frame enqueued while
+// nothing is being written is sent by the enqueuing thread itself (no io-thread wake-up).
+// With NetworkFaults, each message is held back until its SendPacer release time. Received
+// frames go to the on_frame callback, except large frames that a FramePlacer directs into
+// the owner's memory (see Placement); a refused frame, a read/write error or the peer
+// closing goes to on_failure once, and the connection then stays closed.
 //
 // Thread safety: Enqueue and the byte counters may be used from any thread; every other
 // method runs on the io thread. Callbacks run on the io thread.
