@@ -119,7 +119,7 @@ class ServerConnection {
     Clock::time_point at;
   };
   static constexpr size_t kReadChunk = 256 * 1024;
-  static constexpr size_t kDirectSendMaxBytes = 64 * 1024;
+  static constexpr size_t kDirectSendMaxBytes = 1 << 20;
 
   using Socket = boost::asio::generic::stream_protocol::socket;
 
