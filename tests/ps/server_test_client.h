@@ -1,0 +1,196 @@
+// Test support for ps::Server loopback tests: a job config, a server starter and a minimal
+// blocking client written from the codec (not worker/ps_client), so that the server is
+// checked against the protocol itself.
+#pragma once
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <gtest/gtest.h>
+
+#include "common/frame_codec.h"
+#include "common/table_spec.h"
+#include "ps/embedding_table.h"
+#include "ps/server.h"
+
+namespace psrec::ps::server_test {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+constexpr int kDim = 4;  // model.dim; rows hold kDim + 1 floats (bias)
+constexpr int kRow = kDim + 1;
+
+inline config::JobConfig TestJob(config::Consistency consistency = config::ASP, int staleness = 0) {
+  config::JobConfig job;
+  job.set_job_id("server-test");
+  job.mutable_cluster()->set_token("secret");
+  job.mutable_cluster()->set_max_frame_bytes(1 << 20);
+  job.mutable_model()->set_dim(kDim);
+  job.mutable_training()->set_consistency(consistency);
+  job.mutable_training()->set_staleness(staleness);
+  job.mutable_training()->set_seed(99);
+  return job;
+}
+
+inline std::unique_ptr<Server> StartServer(const config::JobConfig& job, int num_workers) {
+  ServerOptions options;
+  options.job = job;
+  options.num_workers = num_workers;
+  Result<std::unique_ptr<Server>> server = Server::Start(options);
+  EXPECT_TRUE(server.ok()) << server.status().ToString();
+  return server.ok() ? std::move(server).value() : nullptr;
+}
+
+struct Frame {
+  wire::MessageType type = wire::MessageType::kError;
+  ByteBuffer body;
+};
+
+// A blocking client with a deadline on every read, so a broken server fails the test
+// instead of hanging it.
+class TestClient {
+ public:
+  explicit TestClient(int port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    socket_.set_option(tcp::no_delay(true));
+  }
+
+  void Send(ByteBuffer& frames) {
+    asio::write(socket_, asio::buffer(frames.data(), frames.size()));
+    frames.Clear();
+  }
+  void SendRaw(const void* p, size_t n) { asio::write(socket_, asio::buffer(p, n)); }
+
+  // The next frame, or nullopt when the server closed the connection.
+  std::optional<Frame> Read() {
+    uint8_t header[wire::kFrameHeaderBytes];
+    if (!ReadExactly(header, sizeof(header))) return std::nullopt;
+    Result<wire::FrameHeader> h = wire::ParseFrameHeader(header, 1 << 30);
+    EXPECT_TRUE(h.ok()) << h.status().ToString();
+    if (!h.ok()) return std::nullopt;
+    Frame frame;
+    frame.type = h->type;
+    uint8_t* body = frame.body.Grow(h->body_bytes);
+    if (h->body_bytes > 0 && !ReadExactly(body, h->body_bytes)) return std::nullopt;
+    return frame;
+  }
+
+  wire::MessageType Handshake(int worker_id, int num_workers, std::string token = "secret",
+                              std::string job_id = "server-test",
+                              uint32_t version = wire::kProtocolVersion) {
+    wire::Handshake hs;
+    hs.set_protocol_version(version);
+    hs.set_job_id(job_id);
+    hs.set_token(token);
+    hs.set_worker_id(worker_id);
+    hs.set_num_workers(num_workers);
+    wire::AppendHandshake(hs, &out_);
+    Send(out_);
+    std::optional<Frame> reply = Read();
+    return reply ? reply->type : wire::MessageType::kAck;  // kAck: closed without a word
+  }
+
+  void SendPull(uint64_t request_id, TableId table, int32_t clock,
+                const std::vector<uint64_t>& keys) {
+    wire::AppendPullRequest(request_id, table, clock, keys, &out_);
+    Send(out_);
+  }
+
+  // Reads a PullReply for request_id; values by key, kRow floats each.
+  std::vector<float> ReadPullReply(uint64_t request_id, wire::PullReplyView* view_out = nullptr) {
+    std::optional<Frame> frame = Read();
+    EXPECT_TRUE(frame.has_value());
+    if (!frame) return {};
+    EXPECT_EQ(frame->type, wire::MessageType::kPullReply);
+    wire::PullReplyView view;
+    EXPECT_TRUE(wire::DecodePullReply(frame->body.span(), &view).ok());
+    EXPECT_EQ(view.request_id, request_id);
+    std::vector<float> values(view.num_floats);
+    if (!values.empty()) std::memcpy(values.data(), view.values, view.num_floats * 4);
+    if (view_out != nullptr) *view_out = view;
+    view_out = nullptr;
+    return values;
+  }
+
+  std::vector<float> Pull(uint64_t request_id, TableId table, int32_t clock,
+                          const std::vector<uint64_t>& keys) {
+    SendPull(request_id, table, clock, keys);
+    return ReadPullReply(request_id);
+  }
+
+  void SendPush(uint64_t request_id, TableId table, float lr, const std::vector<uint64_t>& keys,
+                const std::vector<float>& grads) {
+    uint8_t* dst = wire::AppendPushRequest(request_id, table, lr, keys, grads.size(), &out_);
+    std::memcpy(dst, grads.data(), grads.size() * sizeof(float));
+    Send(out_);
+  }
+
+  void ExpectAck(uint64_t request_id) {
+    std::optional<Frame> frame = Read();
+    ASSERT_TRUE(frame.has_value());
+    ASSERT_EQ(frame->type, wire::MessageType::kAck);
+    wire::Ack ack;
+    ASSERT_TRUE(wire::DecodeControl(frame->body.span(), &ack).ok());
+    EXPECT_EQ(ack.request_id(), request_id);
+  }
+
+  void SendClock(uint64_t request_id, int worker, int32_t clock) {
+    wire::AppendClock(request_id, worker, clock, &out_);
+    Send(out_);
+  }
+
+  // The server sends an Error and closes.
+  void ExpectErrorThenClose() {
+    std::optional<Frame> frame = Read();
+    ASSERT_TRUE(frame.has_value());
+    EXPECT_EQ(frame->type, wire::MessageType::kError);
+    EXPECT_FALSE(Read().has_value()) << "connection still open after an Error";
+  }
+
+  ByteBuffer& out() { return out_; }
+
+ private:
+  bool ReadExactly(uint8_t* p, size_t n) {
+    bool done = false;
+    boost::system::error_code result;
+    asio::async_read(socket_, asio::buffer(p, n),
+                     [&](const boost::system::error_code& ec, size_t) {
+                       done = true;
+                       result = ec;
+                     });
+    io_.restart();
+    io_.run_for(std::chrono::seconds(10));
+    if (!done) {
+      ADD_FAILURE() << "no answer from the server within 10 s";
+      socket_.close();
+      io_.restart();
+      io_.run();
+      return false;
+    }
+    return !result;
+  }
+
+  asio::io_context io_;
+  tcp::socket socket_;
+  ByteBuffer out_;
+};
+
+inline std::vector<float> ExpectedRows(const config::JobConfig& job, TableId table,
+                                const std::vector<uint64_t>& keys) {
+  EmbeddingTable reference(TableSpecsForJob(job)[table], job.training().seed());
+  std::vector<float> rows(keys.size() * reference.dim());
+  reference.Pull(keys, rows.data());
+  return rows;
+}
+
+}  // namespace psrec::ps::server_test
