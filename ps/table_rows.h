@@ -12,10 +12,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
 #include "common/table_spec.h"
+#include "ps/row_arena.h"
 
 namespace psrec::ps {
 
@@ -39,8 +41,16 @@ class TableSnapshot {
       : spec_(*source.spec),
         dim_(source.dim),
         state_floats_(source.state_floats),
-        keys_(source.keys.begin(), source.keys.end()),
-        rows_(source.rows, source.rows + source.size() * source.row_floats()) {}
+        keys_(source.keys.begin(), source.keys.end()) {
+    // The copy is the whole training pause of a checkpoint. A RowArena is mapped with huge
+    // pages, so a 300 MB copy takes a few hundred page faults instead of ~70,000 (page
+    // faults, not the memcpy, dominated the pause with a std::vector).
+    const size_t bytes = source.size() * source.row_floats() * sizeof(float);
+    if (bytes > 0) {
+      rows_.Grow(bytes);
+      std::memcpy(rows_.data(), source.rows, bytes);
+    }
+  }
 
   TableRows rows() const {
     return TableRows{&spec_, dim_, state_floats_, keys_, rows_.data()};
@@ -53,7 +63,7 @@ class TableSnapshot {
   int dim_ = 0;
   int state_floats_ = 0;
   std::vector<uint64_t> keys_;
-  std::vector<float> rows_;
+  RowArena rows_;
 };
 
 }  // namespace psrec::ps
