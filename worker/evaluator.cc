@@ -38,22 +38,18 @@ Status EvaluatePlan(const BatchPlan& plan, TableAccess* users, TableAccess* item
 
 }  // namespace
 
-Result<ErrorSums> EvaluateMf(const data::RatingsShard& shard, std::span<const uint32_t> positions,
-                             TableAccess* users, TableAccess* items, const EvalOptions& options) {
-  std::vector<uint32_t> all;
-  if (positions.empty()) {
-    all.resize(shard.size());
-    std::iota(all.begin(), all.end(), 0u);
-    positions = all;
-  }
+Result<ErrorSums> EvaluateMf(const data::RatingsShard& shard, TableAccess* users,
+                             TableAccess* items, const EvalOptions& options) {
   ErrorSums sums;
   BatchPlanner planner(shard.user_ids, shard.item_ids);
   BatchPlan plan;
+  std::vector<uint32_t> positions;
   std::vector<float> user_rows, item_rows;
-  for (size_t begin = 0; begin < positions.size(); begin += options.chunk) {
-    size_t end = std::min(positions.size(), begin + options.chunk);
-    planner.Build(positions.subspan(begin, end - begin), shard.user_index, shard.item_index,
-                  shard.rating, &plan);
+  for (size_t begin = 0; begin < shard.size(); begin += options.chunk) {
+    const size_t end = std::min(shard.size(), begin + options.chunk);
+    positions.resize(end - begin);
+    std::iota(positions.begin(), positions.end(), static_cast<uint32_t>(begin));
+    planner.Build(positions, shard.user_index, shard.item_index, shard.rating, &plan);
     RETURN_IF_ERROR(EvaluatePlan(plan, users, items, options, &user_rows, &item_rows, &sums));
   }
   return sums;

@@ -29,9 +29,9 @@ struct EvalOptions {
   size_t chunk = 16384;  // ratings per pull
 };
 
-// Evaluates the ratings at `positions` of `shard` (all of them when `positions` is empty).
-Result<ErrorSums> EvaluateMf(const data::RatingsShard& shard, std::span<const uint32_t> positions,
-                             TableAccess* users, TableAccess* items, const EvalOptions& options);
+// Evaluates every rating of `shard`.
+Result<ErrorSums> EvaluateMf(const data::RatingsShard& shard, TableAccess* users,
+                             TableAccess* items, const EvalOptions& options);
 
 // Evaluates packed ratings whose dense indices refer to `user_ids` / `item_ids`.
 Result<ErrorSums> EvaluateMf(std::span<const PackedRating> ratings,

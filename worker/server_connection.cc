@@ -15,6 +15,17 @@
 #include "common/frame_codec.h"
 
 namespace psrec::worker {
+
+namespace {
+
+Status ReadFailure(const boost::system::error_code& ec) {
+  return ec == boost::asio::error::eof
+             ? Status::Unavailable("connection closed by the server")
+             : Status::Unavailable("connection lost: " + ec.message());
+}
+
+}  // namespace
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
@@ -105,9 +116,7 @@ void ServerConnection::StartRead() {
       [this](boost::system::error_code ec, size_t bytes) {
         if (closed_) return;
         if (ec) {
-          Fail(ec == asio::error::eof
-                   ? Status::Unavailable("connection closed by the server")
-                   : Status::Unavailable("connection lost: " + ec.message()));
+          Fail(ReadFailure(ec));
           return;
         }
         OnRead(bytes);
@@ -209,9 +218,7 @@ void ServerConnection::ReadPlacedTail() {
       [this](boost::system::error_code ec, size_t bytes) {
         if (closed_) return;
         if (ec) {
-          Fail(ec == asio::error::eof
-                   ? Status::Unavailable("connection closed by the server")
-                   : Status::Unavailable("connection lost: " + ec.message()));
+          Fail(ReadFailure(ec));
           return;
         }
         bytes_received_.fetch_add(bytes, std::memory_order_relaxed);

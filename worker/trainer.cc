@@ -158,7 +158,7 @@ Status Trainer::ComputeAndPush(InFlight* slot, float user_lr, float item_lr, dou
         const char* ahead = reinterpret_cast<const char*>(slot->user_row_addresses[u + 4]);
         for (size_t b = 0; b < stride * sizeof(float); b += 64) __builtin_prefetch(ahead + b, 1);
       }
-      direct_table_->UpdateRowInPlace(direct_users_[plan.user_dense[u]],
+      direct_table_->UpdateRowInPlace(slot->user_row_addresses[u],
                                       slot->user_grads.data() + u * stride, user_lr);
     }
   } else {
@@ -244,7 +244,7 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   eval.min_rating = job_.data().min_rating();
   eval.max_rating = job_.data().max_rating();
   eval.clock = ClockOfBatch(global_batch_);
-  ASSIGN_OR_RETURN(ErrorSums test, EvaluateMf(data_->test, {}, users_, items_, eval));
+  ASSIGN_OR_RETURN(ErrorSums test, EvaluateMf(data_->test, users_, items_, eval));
   ErrorSums train;
   if (train_sample_size_ > 0) {
     ASSIGN_OR_RETURN(train, EvaluateMf(std::span<const PackedRating>(packed_).first(

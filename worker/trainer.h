@@ -62,7 +62,7 @@ class Trainer {
   struct InFlight {
     BatchPlan plan;
     std::vector<float> user_rows, item_rows, user_grads, item_grads;
-    std::vector<const float*> user_row_addresses;  // LOCAL users: rows in the table
+    std::vector<float*> user_row_addresses;  // LOCAL users: rows in the table
     TableAccess::Ticket user_ticket = 0, item_ticket = 0;
   };
   Status ComputeGlobalMean();
