@@ -156,13 +156,19 @@ Status StatusFromError(const Error& error) {
 // ---- Bulk messages ----------------------------------------------------------------------
 
 void AppendPullRequest(uint64_t request_id, TableId table, int32_t clock,
-                       std::span<const uint64_t> keys, ByteBuffer* out) {
+                       std::span<const uint64_t> keys, ByteBuffer* out, int32_t state_floats) {
   const size_t header_at = StartFrame(MessageType::kPull, out);
   const size_t body_at = header_at + kFrameHeaderBytes;
   const size_t key_bytes = keys.size() * sizeof(uint64_t);
   PutVarintField(1, request_id, out);
   PutVarintField(2, table, out);
   PutVarintField(3, Int32AsVarint(clock), out);
+  // Fields 6 and 7 go before the keys (field order is free in Protobuf), so the keys stay
+  // the body's last field; a plain pull omits them (proto3 defaults).
+  if (state_floats != kPlainPull) {
+    PutVarintField(6, 1, out);
+    PutVarintField(7, Int32AsVarint(state_floats), out);
+  }
   PutPadding(4, body_at, LengthPrefixSize(5, key_bytes), 8, out);
   PutVarint(Tag(5, kLengthDelimited), out);
   PutVarint(key_bytes, out);
@@ -170,17 +176,25 @@ void AppendPullRequest(uint64_t request_id, TableId table, int32_t clock,
   FinishFrame(header_at, out);
 }
 
-uint8_t* AppendPushRequest(uint64_t request_id, TableId table, float learning_rate,
-                           std::span<const uint64_t> keys, size_t num_grad_floats,
-                           ByteBuffer* out) {
+namespace {
+
+// A PushRequest; deltas_state_floats >= 0 makes it a push of deltas.
+uint8_t* AppendPush(uint64_t request_id, TableId table, float learning_rate,
+                    int32_t deltas_state_floats, std::span<const uint64_t> keys,
+                    size_t num_grad_floats, ByteBuffer* out) {
   const size_t header_at = StartFrame(MessageType::kPush, out);
   const size_t body_at = header_at + kFrameHeaderBytes;
   const size_t key_bytes = keys.size() * sizeof(uint64_t);
   const size_t grad_bytes = num_grad_floats * sizeof(float);
   PutVarintField(1, request_id, out);
   PutVarintField(2, table, out);
-  PutVarint(Tag(3, kFixed32), out);
-  out->Append(&learning_rate, sizeof(float));
+  if (deltas_state_floats >= 0) {
+    PutVarintField(8, 1, out);
+    PutVarintField(9, static_cast<uint64_t>(deltas_state_floats), out);
+  } else {
+    PutVarint(Tag(3, kFixed32), out);
+    out->Append(&learning_rate, sizeof(float));
+  }
   PutPadding(4, body_at, LengthPrefixSize(5, key_bytes), 8, out);
   PutVarint(Tag(5, kLengthDelimited), out);
   PutVarint(key_bytes, out);
@@ -192,6 +206,21 @@ uint8_t* AppendPushRequest(uint64_t request_id, TableId table, float learning_ra
   out->Grow(grad_bytes);
   FinishFrame(header_at, out);
   return out->data() + grads_at;
+}
+
+}  // namespace
+
+uint8_t* AppendPushRequest(uint64_t request_id, TableId table, float learning_rate,
+                           std::span<const uint64_t> keys, size_t num_grad_floats,
+                           ByteBuffer* out) {
+  return AppendPush(request_id, table, learning_rate, -1, keys, num_grad_floats, out);
+}
+
+uint8_t* AppendPushDeltaRequest(uint64_t request_id, TableId table, int32_t state_floats,
+                                std::span<const uint64_t> keys, size_t num_floats,
+                                ByteBuffer* out) {
+  CHECK_GE(state_floats, 0) << "a push of deltas needs state_floats >= 0";
+  return AppendPush(request_id, table, 0.0f, state_floats, keys, num_floats, out);
 }
 
 float* AppendPullReply(uint64_t request_id, int32_t slowest_clock, int64_t blocked_us,

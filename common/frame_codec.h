@@ -59,6 +59,8 @@ struct PullRequestView {
   TableId table = 0;
   int32_t clock = 0;
   std::span<const uint64_t> keys;
+  bool with_state = false;   // rows with their optimizer state
+  int32_t state_floats = 0;  // with_state: the state floats per row the worker expects
 };
 
 struct PushRequestView {
@@ -66,7 +68,9 @@ struct PushRequestView {
   TableId table = 0;
   float learning_rate = 0;
   std::span<const uint64_t> keys;
-  std::span<const float> grads;
+  std::span<const float> grads;  // deltas: rows of payload + state to add
+  bool deltas = false;
+  int32_t state_floats = 0;  // deltas: the state floats per row the worker expects
 };
 
 // Values stay raw bytes: the client scatters rows with memcpy, so it needs no alignment.
@@ -78,8 +82,12 @@ struct PullReplyView {
   size_t num_floats = 0;
 };
 
+// Pass kPlainPull as state_floats for a pull of payloads; a value >= 0 asks for rows with
+// their optimizer state (PullRequest.with_state), that many state floats per row.
+inline constexpr int32_t kPlainPull = -1;
 void AppendPullRequest(uint64_t request_id, TableId table, int32_t clock,
-                       std::span<const uint64_t> keys, ByteBuffer* out);
+                       std::span<const uint64_t> keys, ByteBuffer* out,
+                       int32_t state_floats = kPlainPull);
 
 // Appends a push of `keys` with room for num_grad_floats gradients and returns where they
 // go; the caller must fill all of them (with memcpy: the address is not float-aligned)
@@ -87,6 +95,12 @@ void AppendPullRequest(uint64_t request_id, TableId table, int32_t clock,
 uint8_t* AppendPushRequest(uint64_t request_id, TableId table, float learning_rate,
                            std::span<const uint64_t> keys, size_t num_grad_floats,
                            ByteBuffer* out);
+
+// AppendPushRequest for a push of deltas (PushRequest.deltas): num_floats floats, rows of
+// payload then state_floats state floats, to add to the rows.
+uint8_t* AppendPushDeltaRequest(uint64_t request_id, TableId table, int32_t state_floats,
+                                std::span<const uint64_t> keys, size_t num_floats,
+                                ByteBuffer* out);
 
 // Appends a pull reply with room for num_floats values and returns where they go (aligned
 // for float); the caller must fill them before `out` changes again.

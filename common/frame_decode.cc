@@ -41,6 +41,16 @@ Status DecodePullRequest(std::span<const uint8_t> body, DecodeScratch* scratch,
       case 5:
         RETURN_IF_ERROR(keys.Add(kMsg, wire_type, &reader));
         break;
+      case 6:
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "with_state", wire_type, kVarint));
+        RETURN_IF_ERROR(reader.ReadVarint(&v));
+        view->with_state = v != 0;
+        break;
+      case 7:
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "state_floats", wire_type, kVarint));
+        RETURN_IF_ERROR(reader.ReadVarint(&v));
+        view->state_floats = static_cast<int32_t>(v);
+        break;
       default:  // includes alignment_padding (4)
         RETURN_IF_ERROR(reader.Skip(wire_type));
     }
@@ -86,6 +96,16 @@ Status DecodePushRequest(std::span<const uint8_t> body, DecodeScratch* scratch,
         RETURN_IF_ERROR(ExpectWireType(kMsg, "grads", wire_type, kLengthDelimited));
         RETURN_IF_ERROR(reader.ReadLengthDelimited(&grads));
         RETURN_IF_ERROR(FloatBytes(kMsg, "grads", grads));
+        break;
+      case 8:
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "deltas", wire_type, kVarint));
+        RETURN_IF_ERROR(reader.ReadVarint(&v));
+        view->deltas = v != 0;
+        break;
+      case 9:
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "state_floats", wire_type, kVarint));
+        RETURN_IF_ERROR(reader.ReadVarint(&v));
+        view->state_floats = static_cast<int32_t>(v);
         break;
       default:  // includes alignment_padding (4) and keys_padding (6)
         RETURN_IF_ERROR(reader.Skip(wire_type));

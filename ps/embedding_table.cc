@@ -98,6 +98,21 @@ void EmbeddingTable::Push(std::span<const uint64_t> keys, const float* grads,
   });
 }
 
+void EmbeddingTable::PullWithState(std::span<const uint64_t> keys, float* out) {
+  const size_t bytes = static_cast<size_t>(row_floats_) * sizeof(float);
+  ForEachKeyBlocked(keys, row_floats_, /*initialize=*/true, [&](size_t i, const float* row) {
+    std::memcpy(out + i * row_floats_, row, bytes);
+  });
+}
+
+void EmbeddingTable::AddRows(std::span<const uint64_t> keys, const float* deltas) {
+  const int n = row_floats_;
+  ForEachKeyBlocked(keys, row_floats_, /*initialize=*/true, [&](size_t i, float* row) {
+    const float* delta = deltas + i * static_cast<size_t>(n);
+    for (int j = 0; j < n; ++j) row[j] += delta[j];
+  });
+}
+
 void EmbeddingTable::ResolveRows(std::span<const uint64_t> keys, float** rows) {
   // Row numbers first: creating a row may move the arena, so addresses come after.
   std::vector<uint32_t> numbers(keys.size());

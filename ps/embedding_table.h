@@ -63,6 +63,16 @@ class EmbeddingTable {
   // REQUIRES: grads holds keys.size() * dim() floats.
   void Push(std::span<const uint64_t> keys, const float* grads, float learning_rate);
 
+  // For workers that run the optimizer themselves on pulled copies and push the change.
+  // Copies row_floats() floats (payload then state) of each key to out[i * row_floats()],
+  // creating missing rows.
+  // REQUIRES: out holds keys.size() * row_floats() floats.
+  void PullWithState(std::span<const uint64_t> keys, float* out);
+  // Adds deltas[i * row_floats() ..] (payload then state) to the row of keys[i], creating
+  // missing rows first. A repeated key gets every delta. No optimizer step runs.
+  // REQUIRES: deltas holds keys.size() * row_floats() floats.
+  void AddRows(std::span<const uint64_t> keys, const float* deltas);
+
   // In-place access for a table owned by one thread (LOCAL user rows in a worker): creates
   // missing rows, then sets rows[i] to the row (payload, then state) of keys[i]. Addresses
   // stay valid until a later call creates rows (the arena may move when it grows).

@@ -15,6 +15,19 @@ namespace psrec::ps {
 
 using wire::MessageType;
 
+namespace {
+
+// The Error of a pull with state or push of deltas whose worker expects another optimizer
+// state width than the table keeps (e.g. SGD on one side, AdaGrad on the other).
+Status StateMismatch(const char* what, const EmbeddingTable& table, int32_t worker_floats) {
+  return Status::InvalidArgument(
+      std::string(what) + " to table " + table.spec().name + " expects " +
+      std::to_string(worker_floats) + " optimizer state floats per row, the table's " +
+      table.optimizer().name() + " optimizer keeps " + std::to_string(table.state_floats()));
+}
+
+}  // namespace
+
 ShardService::ShardService(const ServerOptions& options, ServerCounters* counters,
                            ShardCheckpointer::Post post_to_io)
     : options_(options),
@@ -156,8 +169,14 @@ Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body)
   RETURN_IF_ERROR(wire::DecodePullRequest(body, &scratch_, &pull));
   ASSIGN_OR_RETURN(EmbeddingTable * table, TableFor(pull.table));
   ServerCounters::Add(counters_->pulls, 1);
+  if (pull.with_state && pull.state_floats != table->state_floats()) {
+    wire::AppendError(pull.request_id,
+                      StateMismatch("pull with state", *table, pull.state_floats), &conn.out());
+    return Status::OK();
+  }
   // A reply the client could not read is that request's error, not a broken connection.
-  const size_t value_bytes = pull.keys.size() * table->dim() * sizeof(float);
+  const int row_floats = pull.with_state ? table->row_floats() : table->dim();
+  const size_t value_bytes = pull.keys.size() * row_floats * sizeof(float);
   if (value_bytes + 64 > max_frame_bytes_) {
     wire::AppendError(pull.request_id,
                       Status::InvalidArgument("a pull of " + std::to_string(pull.keys.size()) +
@@ -167,7 +186,7 @@ Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body)
     return Status::OK();
   }
   if (clocks_.CanAnswer(pull.clock)) {
-    AnswerPull(conn, pull.request_id, *table, pull.clock, pull.keys, 0);
+    AnswerPull(conn, pull.request_id, *table, pull.clock, pull.with_state, pull.keys, 0);
     return Status::OK();
   }
   // The keys live in the read buffer, which the next read reuses: copy them.
@@ -176,6 +195,7 @@ Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body)
   parked.request_id = pull.request_id;
   parked.table = pull.table;
   parked.clock = pull.clock;
+  parked.with_state = pull.with_state;
   parked.keys.assign(pull.keys.begin(), pull.keys.end());
   parked.since = SteadyClock::now();
   parked_.emplace(clocks_.Park(pull.clock), std::move(parked));
@@ -184,7 +204,7 @@ Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body)
 }
 
 void ShardService::AnswerPull(Connection& conn, uint64_t request_id, EmbeddingTable& table,
-                              int32_t clock, std::span<const uint64_t> keys,
+                              int32_t clock, bool with_state, std::span<const uint64_t> keys,
                               int64_t blocked_us) {
   const int64_t slowest = clocks_.slowest_clock();
   const int32_t slowest32 = static_cast<int32_t>(
@@ -192,9 +212,14 @@ void ShardService::AnswerPull(Connection& conn, uint64_t request_id, EmbeddingTa
   if (slowest != ClockTracker::kAllFinished) {
     counters_->RaiseMaxStaleness(std::max<int64_t>(0, clock - slowest));
   }
+  const int row_floats = with_state ? table.row_floats() : table.dim();
   float* values = wire::AppendPullReply(request_id, slowest32, blocked_us,
-                                        keys.size() * table.dim(), &conn.out());
-  table.Pull(keys, values);
+                                        keys.size() * row_floats, &conn.out());
+  if (with_state) {
+    table.PullWithState(keys, values);
+  } else {
+    table.Pull(keys, values);
+  }
   ServerCounters::Add(counters_->rows_pulled, keys.size());
 }
 
@@ -202,6 +227,7 @@ Status ShardService::HandlePush(Connection& conn, std::span<const uint8_t> body)
   wire::PushRequestView push;
   RETURN_IF_ERROR(wire::DecodePushRequest(body, &scratch_, &push));
   ASSIGN_OR_RETURN(EmbeddingTable * table, TableFor(push.table));
+  if (push.deltas) return HandlePushDeltas(conn, push, *table);
   const size_t expected = push.keys.size() * static_cast<size_t>(table->dim());
   if (push.grads.size() != expected) {
     return Status::InvalidArgument("push of " + std::to_string(push.keys.size()) +
@@ -213,6 +239,32 @@ Status ShardService::HandlePush(Connection& conn, std::span<const uint8_t> body)
     return Status::InvalidArgument("push with a non-finite learning rate");
   }
   table->Push(push.keys, push.grads.data(), push.learning_rate);
+  ServerCounters::Add(counters_->pushes, 1);
+  ServerCounters::Add(counters_->rows_pushed, push.keys.size());
+  wire::AppendAck(push.request_id, &conn.out());
+  return Status::OK();
+}
+
+Status ShardService::HandlePushDeltas(Connection& conn, const wire::PushRequestView& push,
+                                      EmbeddingTable& table) {
+  if (push.state_floats != table.state_floats()) {
+    wire::AppendError(push.request_id,
+                      StateMismatch("push of deltas", table, push.state_floats), &conn.out());
+    return Status::OK();
+  }
+  const size_t expected = push.keys.size() * static_cast<size_t>(table.row_floats());
+  if (push.grads.size() != expected) {
+    wire::AppendError(
+        push.request_id,
+        Status::InvalidArgument("push of deltas of " + std::to_string(push.keys.size()) +
+                                " keys to table " + table.spec().name + " (" +
+                                std::to_string(table.row_floats()) +
+                                " floats per row) carries " +
+                                std::to_string(push.grads.size()) + " floats"),
+        &conn.out());
+    return Status::OK();
+  }
+  table.AddRows(push.keys, push.grads.data());
   ServerCounters::Add(counters_->pushes, 1);
   ServerCounters::Add(counters_->rows_pushed, push.keys.size());
   wire::AppendAck(push.request_id, &conn.out());
@@ -306,8 +358,8 @@ void ShardService::ReleaseParked() {
     std::shared_ptr<Connection> conn = parked.conn.lock();
     if (conn == nullptr || conn->closed()) continue;  // the worker left; nobody to answer
     // The table exists: HandlePull checked it and tables are never removed.
-    AnswerPull(*conn, parked.request_id, *tables_[parked.table], parked.clock, parked.keys,
-               blocked_us);
+    AnswerPull(*conn, parked.request_id, *tables_[parked.table], parked.clock,
+               parked.with_state, parked.keys, blocked_us);
     conn->Flush();
   }
 }

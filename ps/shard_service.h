@@ -9,7 +9,10 @@
 //
 // Protocol violations (request before the handshake, second handshake, unknown table,
 // gradients of the wrong size, undecodable body, worker id out of range) are returned as a
-// non-OK Status: the connection closes, the service carries on.
+// non-OK Status: the connection closes, the service carries on. A request that is well
+// formed but cannot be served (a pull larger than max_frame_bytes; a pull with state or a
+// push of deltas whose state_floats or float count do not match the table) is answered
+// with an Error naming the table.
 //
 // Thread safety: none. Every method runs on the server's io thread, which is the single
 // writer of every table row.
@@ -72,6 +75,7 @@ class ShardService final : public FrameSink {
     uint64_t request_id = 0;
     TableId table = 0;
     int32_t clock = 0;
+    bool with_state = false;
     std::vector<uint64_t> keys;
     SteadyClock::time_point since;
   };
@@ -87,8 +91,13 @@ class ShardService final : public FrameSink {
 
   Result<EmbeddingTable*> TableFor(TableId table);
   Status CheckWorker(int worker_id) const;
+  // with_state: rows with their optimizer state (PullRequest.with_state).
   void AnswerPull(Connection& conn, uint64_t request_id, EmbeddingTable& table,
-                  int32_t clock, std::span<const uint64_t> keys, int64_t blocked_us);
+                  int32_t clock, bool with_state, std::span<const uint64_t> keys,
+                  int64_t blocked_us);
+  // A push of deltas (PushRequest.deltas): checked, added to the rows, acknowledged.
+  Status HandlePushDeltas(Connection& conn, const wire::PushRequestView& push,
+                          EmbeddingTable& table);
   // Answers the parked pulls that the latest clock change made answerable.
   void ReleaseParked();
 

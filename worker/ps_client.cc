@@ -92,12 +92,11 @@ Status PsClient::Impl::ConnectAll() {
 
 // ---- Requests (caller thread) ---------------------------------------------------------------
 
-Result<size_t> PsClient::Impl::MaxKeysPerRequest(int dim) const {
-  if (dim <= 0) return Status::InvalidArgument("dim must be positive, got " + std::to_string(dim));
+Result<size_t> PsClient::Impl::MaxKeysPerRequest(int row_floats) const {
   // A push carries a key and a row per key; a pull reply a row; a pull request a key.
-  const size_t per_key = sizeof(uint64_t) + sizeof(float) * static_cast<size_t>(dim);
+  const size_t per_key = sizeof(uint64_t) + sizeof(float) * static_cast<size_t>(row_floats);
   if (options_.max_frame_bytes < kFrameOverhead + per_key) {
-    return Status::InvalidArgument("rows of dim " + std::to_string(dim) +
+    return Status::InvalidArgument("rows of " + std::to_string(row_floats) + " floats" +
                                    " do not fit in max_frame_bytes " +
                                    std::to_string(options_.max_frame_bytes));
   }
@@ -121,9 +120,28 @@ PsClient::Impl::PendingRequest* PsClient::Impl::AddRequest(int s, RequestKind ki
   return req;
 }
 
+namespace {
+
+// Checks dim and state_floats (wire::kPlainPull / a negative value: no state) and returns
+// the floats per row that travel.
+Result<int> RowFloats(int dim, int state_floats, bool with_state) {
+  if (dim <= 0) return Status::InvalidArgument("dim must be positive, got " + std::to_string(dim));
+  if (!with_state) return dim;
+  if (state_floats < 0) {
+    return Status::InvalidArgument("state_floats must not be negative, got " +
+                                   std::to_string(state_floats));
+  }
+  return dim + state_floats;
+}
+
+}  // namespace
+
 Result<PsClient::Ticket> PsClient::Impl::Pull(TableId table, std::span<const uint64_t> keys,
-                                              int dim, float* out, int clock) {
-  ASSIGN_OR_RETURN(const size_t max_keys, MaxKeysPerRequest(dim));
+                                              int dim, int state_floats, float* out,
+                                              int clock) {
+  const bool with_state = state_floats != wire::kPlainPull;
+  ASSIGN_OR_RETURN(const int row_floats, RowFloats(dim, state_floats, with_state));
+  ASSIGN_OR_RETURN(const size_t max_keys, MaxKeysPerRequest(row_floats));
   if (out == nullptr && !keys.empty()) return Status::InvalidArgument("pull into a null buffer");
   grouper_.Group(table, keys, num_servers_);
   // Request ids per (server, part), registered before anything is sent so that no reply
@@ -146,7 +164,7 @@ Result<PsClient::Ticket> PsClient::Impl::Pull(TableId table, std::span<const uin
         PendingRequest* req = AddRequest(s, RequestKind::kPull, &id);
         req->ticket = ticket;
         req->out = out;
-        req->dim = dim;
+        req->row_floats = row_floats;
         req->clock = clock;
         req->num_keys = n;
         req->first = b;
@@ -163,7 +181,8 @@ Result<PsClient::Ticket> PsClient::Impl::Pull(TableId table, std::span<const uin
   }
   for (const Part& part : parts) {
     conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
-      wire::AppendPullRequest(part.id, table, clock, part.keys, buf);
+      wire::AppendPullRequest(part.id, table, clock, part.keys, buf,
+                              with_state ? state_floats : wire::kPlainPull);
     });
   }
   return ticket;
@@ -183,14 +202,20 @@ Status PsClient::Impl::Wait(Ticket ticket) {
 }
 
 Status PsClient::Impl::Push(TableId table, std::span<const uint64_t> keys, int dim,
-                            std::span<const float> grads, float learning_rate) {
-  ASSIGN_OR_RETURN(const size_t max_keys, MaxKeysPerRequest(dim));
-  const size_t row = static_cast<size_t>(dim);
-  if (grads.size() != keys.size() * row) {
-    return Status::InvalidArgument("push of " + std::to_string(keys.size()) + " keys of dim " +
-                                   std::to_string(dim) + " has " +
-                                   std::to_string(grads.size()) + " gradient floats");
+                            int state_floats, std::span<const float> values,
+                            float learning_rate) {
+  const bool deltas = state_floats >= 0;
+  ASSIGN_OR_RETURN(const int row_floats, RowFloats(dim, state_floats, deltas));
+  ASSIGN_OR_RETURN(const size_t max_keys, MaxKeysPerRequest(row_floats));
+  const size_t row = static_cast<size_t>(row_floats);
+  if (values.size() != keys.size() * row) {
+    return Status::InvalidArgument(
+        std::string(deltas ? "push of deltas of " : "push of ") + std::to_string(keys.size()) +
+        " keys of dim " + std::to_string(dim) +
+        (deltas ? " and " + std::to_string(state_floats) + " state floats" : std::string()) +
+        " has " + std::to_string(values.size()) + (deltas ? " floats" : " gradient floats"));
   }
+  const RequestKind kind = deltas ? RequestKind::kPushDelta : RequestKind::kPush;
   grouper_.Group(table, keys, num_servers_);
   std::vector<Part>& parts = parts_scratch_;
   parts.clear();
@@ -203,7 +228,7 @@ Status PsClient::Impl::Push(TableId table, std::span<const uint64_t> keys, int d
       for (size_t b = 0; b < server_keys.size(); b += max_keys) {
         const size_t n = std::min(max_keys, server_keys.size() - b);
         uint64_t id = 0;
-        AddRequest(s, RequestKind::kPush, &id);
+        AddRequest(s, kind, &id);
         parts.push_back({s, id, server_keys.subspan(b, n),
                          positions.empty() ? positions : positions.subspan(b, n), b});
       }
@@ -211,15 +236,18 @@ Status PsClient::Impl::Push(TableId table, std::span<const uint64_t> keys, int d
   }
   for (const Part& part : parts) {
     conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
-      // Gradients go straight from the caller's rows into the send buffer.
-      uint8_t* dst = wire::AppendPushRequest(part.id, table, learning_rate, part.keys,
-                                             part.keys.size() * row, buf);
+      // Gradients (deltas) go straight from the caller's rows into the send buffer.
+      uint8_t* dst =
+          deltas ? wire::AppendPushDeltaRequest(part.id, table, state_floats, part.keys,
+                                                part.keys.size() * row, buf)
+                 : wire::AppendPushRequest(part.id, table, learning_rate, part.keys,
+                                           part.keys.size() * row, buf);
       const size_t row_bytes = row * sizeof(float);
       if (part.positions.empty()) {
-        std::memcpy(dst, grads.data() + part.first * row, part.keys.size() * row_bytes);
+        std::memcpy(dst, values.data() + part.first * row, part.keys.size() * row_bytes);
       } else {
         for (size_t j = 0; j < part.positions.size(); ++j) {
-          std::memcpy(dst + j * row_bytes, grads.data() + part.positions[j] * row, row_bytes);
+          std::memcpy(dst + j * row_bytes, values.data() + part.positions[j] * row, row_bytes);
         }
       }
     });
@@ -315,12 +343,29 @@ PsClient::~PsClient() = default;
 
 Result<PsClient::Ticket> PsClient::Pull(TableId table, std::span<const uint64_t> keys, int dim,
                                         float* out, int clock) {
-  return impl_->Pull(table, keys, dim, out, clock);
+  return impl_->Pull(table, keys, dim, wire::kPlainPull, out, clock);
+}
+Result<PsClient::Ticket> PsClient::PullWithState(TableId table, std::span<const uint64_t> keys,
+                                                 int dim, int state_floats, float* out,
+                                                 int clock) {
+  if (state_floats < 0) {
+    return Status::InvalidArgument("state_floats must not be negative, got " +
+                                   std::to_string(state_floats));
+  }
+  return impl_->Pull(table, keys, dim, state_floats, out, clock);
 }
 Status PsClient::Wait(Ticket ticket) { return impl_->Wait(ticket); }
 Status PsClient::Push(TableId table, std::span<const uint64_t> keys, int dim,
                       std::span<const float> grads, float learning_rate) {
-  return impl_->Push(table, keys, dim, grads, learning_rate);
+  return impl_->Push(table, keys, dim, /*state_floats=*/-1, grads, learning_rate);
+}
+Status PsClient::PushDelta(TableId table, std::span<const uint64_t> keys, int dim,
+                           int state_floats, std::span<const float> deltas) {
+  if (state_floats < 0) {
+    return Status::InvalidArgument("state_floats must not be negative, got " +
+                                   std::to_string(state_floats));
+  }
+  return impl_->Push(table, keys, dim, state_floats, deltas, 0.0f);
 }
 Status PsClient::AdvanceClock(int clock) { return impl_->AdvanceClock(clock); }
 Status PsClient::Flush() { return impl_->Flush(); }

@@ -78,6 +78,15 @@ class PsClient {
   Result<Ticket> Pull(TableId table, std::span<const uint64_t> keys, int dim, float* out,
                       int clock);
 
+  // Like Pull, with each row's optimizer state: out holds keys.size() * (dim + state_floats)
+  // floats, per key its dim payload floats then its state_floats state floats (for a worker
+  // that runs the optimizer itself and pushes deltas). state_floats must equal the server
+  // table's (else the server answers an Error naming the table, which fails the client
+  // with the server's name). Consistency parks it like Pull; Wait(ticket) as for Pull.
+  // REQUIRES: as Pull (unique keys; keys and out valid until Wait(ticket) returns).
+  Result<Ticket> PullWithState(TableId table, std::span<const uint64_t> keys, int dim,
+                               int state_floats, float* out, int clock);
+
   // Blocks until every part of the pull arrived and was scattered to its `out`. Fails when a
   // server failed or did not answer within rpc_timeout. Each ticket is waited for once.
   Status Wait(Ticket ticket);
@@ -86,6 +95,16 @@ class PsClient {
   // is copied: caller buffers are free on return. Acks are awaited by Flush.
   Status Push(TableId table, std::span<const uint64_t> keys, int dim,
               std::span<const float> grads, float learning_rate);
+
+  // Adds `deltas` (keys.size() * (dim + state_floats) floats, laid out as PullWithState
+  // returns rows) to each key's payload and state; no optimizer step runs. Missing rows are
+  // created first (initial value + delta). Fire-and-forget like Push: same ordering with
+  // Push and AdvanceClock on each connection, acks awaited by Flush, data copied (caller
+  // buffers are free on return). A state_floats or size the server's table does not match
+  // is an Error reply that fails the client.
+  // REQUIRES: keys are unique.
+  Status PushDelta(TableId table, std::span<const uint64_t> keys, int dim, int state_floats,
+                   std::span<const float> deltas);
 
   // Tells every server this worker entered `clock`. On each connection it goes after this
   // worker's earlier pushes, so they are applied before the clock counts.

@@ -38,13 +38,14 @@ class PsClient::Impl {
   using Clock = std::chrono::steady_clock;
 
   enum class RequestKind : uint8_t {
-    kPull, kPush, kClock, kFinish, kCheckpoint, kCheckpointFile, kCheckpointStatus
+    kPull, kPush, kPushDelta, kClock, kFinish, kCheckpoint, kCheckpointFile, kCheckpointStatus
   };
 
   static const char* RequestKindName(RequestKind kind) {
     switch (kind) {
       case RequestKind::kPull: return "pull";
       case RequestKind::kPush: return "push";
+      case RequestKind::kPushDelta: return "push of deltas";
       case RequestKind::kClock: return "clock";
       case RequestKind::kFinish: return "finish";
       case RequestKind::kCheckpoint: return "checkpoint";
@@ -71,11 +72,12 @@ class PsClient::Impl {
     bool retired = false;
     RequestKind kind = RequestKind::kPush;
     Clock::time_point deadline;
-    // Pulls: where the reply goes. Row j of the reply lands in out[index(j) * dim], where
-    // index(j) = positions[j], or first + j when positions is empty (one server).
+    // Pulls: where the reply goes. Row j of the reply lands in out[index(j) * row_floats],
+    // where index(j) = positions[j], or first + j when positions is empty (one server).
+    // row_floats is dim, or dim + state_floats for a pull with state.
     uint64_t ticket = 0;
     float* out = nullptr;
-    int dim = 0;
+    int row_floats = 0;
     int clock = 0;
     size_t num_keys = 0;
     size_t first = 0;
@@ -95,11 +97,13 @@ class PsClient::Impl {
   ~Impl();
 
   Status ConnectAll();
-  Result<Ticket> Pull(TableId table, std::span<const uint64_t> keys, int dim, float* out,
-                      int clock);
+  // state_floats: wire::kPlainPull for Pull, else PullWithState's.
+  Result<Ticket> Pull(TableId table, std::span<const uint64_t> keys, int dim, int state_floats,
+                      float* out, int clock);
   Status Wait(Ticket ticket);
-  Status Push(TableId table, std::span<const uint64_t> keys, int dim,
-              std::span<const float> grads, float learning_rate);
+  // state_floats < 0: gradients (Push), else deltas of that state width (PushDelta).
+  Status Push(TableId table, std::span<const uint64_t> keys, int dim, int state_floats,
+              std::span<const float> values, float learning_rate);
   Status AdvanceClock(int clock);
   Status Flush();
   Status Finish();
@@ -117,8 +121,9 @@ class PsClient::Impl {
   Status OnControlReply(int s, wire::MessageType type, std::span<const uint8_t> body);
   // Completes the control request `id` of server s with `body`. REQUIRES: mu_ held.
   Status CompleteControl(int s, uint64_t id, std::span<const uint8_t> body);
-  // Keys per request such that the request and its reply fit in max_frame_bytes.
-  Result<size_t> MaxKeysPerRequest(int dim) const;
+  // Keys per request such that the request and its reply, rows of row_floats floats, fit
+  // in max_frame_bytes.
+  Result<size_t> MaxKeysPerRequest(int row_floats) const;
   // Registers a request to server s and returns it, with its id. REQUIRES: mu_ held.
   PendingRequest* AddRequest(int s, RequestKind kind, uint64_t* id);
   Status Usable() const;  // REQUIRES: mu_ held

@@ -57,7 +57,7 @@ std::optional<ServerConnection::Placement> PsClient::Impl::PlaceFrame(
   if (req == nullptr || req->kind != RequestKind::kPull || !req->positions.empty()) {
     return std::nullopt;
   }
-  const size_t row = static_cast<size_t>(req->dim);
+  const size_t row = static_cast<size_t>(req->row_floats);
   if (reply.num_floats != req->num_keys * row) return std::nullopt;
   // The caller keeps `out` valid until Wait returns, and Wait returns early only on a
   // failure, which closes every connection first (RecordFailure): no read lands later.
@@ -88,11 +88,11 @@ Status PsClient::Impl::CompletePull(int s, const wire::PullReplyView& reply) {
       return Status::Corruption("sent a pull reply to unknown request " +
                                 std::to_string(reply.request_id));
     }
-    row = static_cast<size_t>(req->dim);
+    row = static_cast<size_t>(req->row_floats);
     if (reply.num_floats != req->num_keys * row) {
       return Status::Corruption("sent " + std::to_string(reply.num_floats) +
                                 " floats for a pull of " + std::to_string(req->num_keys) +
-                                " rows of dim " + std::to_string(req->dim));
+                                " rows of " + std::to_string(req->row_floats) + " floats");
     }
     stats_.max_staleness = std::max(stats_.max_staleness, req->clock - reply.slowest_clock);
     stats_.blocked_sec += static_cast<double>(reply.blocked_us) * 1e-6;

@@ -192,5 +192,137 @@ TEST(EmbeddingTableTest, SnapshotIsIndependentCopy) {
   EXPECT_NE(table.Find(2)[0], before[0]);
 }
 
+TEST(EmbeddingTableTest, PullWithStateReturnsPayloadThenState) {
+  EmbeddingTable table(Spec(config::OptimizerConfig::ADAGRAD, 3), 5);
+  ASSERT_EQ(table.row_floats(), 6);
+  const std::vector<uint64_t> keys = {5, 8, 5};
+  std::vector<float> rows(keys.size() * 6, -1.0f);
+  table.PullWithState(keys, rows.data());
+  EXPECT_EQ(table.size(), 2u);  // missing rows are created
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::vector<float> init(3);
+    InitializeRow(table.spec(), 5, keys[i], init.data());
+    EXPECT_TRUE(std::equal(init.begin(), init.end(), rows.begin() + i * 6)) << i;
+    for (int j = 3; j < 6; ++j) EXPECT_EQ(rows[i * 6 + j], 0.5f) << i;  // initial accumulator
+  }
+  // After a push the state travels as the table holds it.
+  const uint64_t key = 8;
+  const std::vector<float> g = {1.0f, -2.0f, 0.5f};
+  table.Push(std::span<const uint64_t>(&key, 1), g.data(), 0.1f);
+  std::vector<float> row(6);
+  table.PullWithState(std::span<const uint64_t>(&key, 1), row.data());
+  EXPECT_TRUE(std::equal(row.begin(), row.begin() + 3, table.Find(8)));
+  EXPECT_TRUE(std::equal(row.begin() + 3, row.end(), table.FindState(8)));
+  EXPECT_FLOAT_EQ(row[4], 0.5f + 4.0f);
+
+  // SGD keeps no state: a pull with state is a plain pull.
+  EmbeddingTable sgd(Spec(config::OptimizerConfig::SGD, 3), 5);
+  ASSERT_EQ(sgd.row_floats(), 3);
+  std::vector<float> with_state(9), plain(9);
+  sgd.PullWithState(keys, with_state.data());
+  sgd.Pull(keys, plain.data());
+  EXPECT_EQ(with_state, plain);
+}
+
+TEST(EmbeddingTableTest, AddRowsAddsToPayloadAndStateOfRepeatedAndNewKeys) {
+  EmbeddingTable table(Spec(config::OptimizerConfig::ADAGRAD, 2), 7);
+  const uint64_t old_key = 4;
+  std::vector<float> before(4);
+  table.PullWithState(std::span<const uint64_t>(&old_key, 1), before.data());
+  // Key 4 twice (both deltas count), key 9 never seen (initial row + delta).
+  const std::vector<uint64_t> keys = {4, 9, 4};
+  const std::vector<float> deltas = {0.5f, -1.0f, 2.0f, 3.0f,    // key 4
+                                     0.25f, 0.75f, 1.0f, 0.0f,   // key 9
+                                     -0.125f, 1.0f, 0.5f, 4.0f};  // key 4 again
+  table.AddRows(keys, deltas.data());
+  ASSERT_EQ(table.size(), 2u);
+  const float* w4 = table.Find(4);
+  const float* a4 = table.FindState(4);
+  EXPECT_FLOAT_EQ(w4[0], before[0] + 0.5f - 0.125f);
+  EXPECT_FLOAT_EQ(w4[1], before[1] - 1.0f + 1.0f);
+  EXPECT_FLOAT_EQ(a4[0], 0.5f + 2.0f + 0.5f);
+  EXPECT_FLOAT_EQ(a4[1], 0.5f + 3.0f + 4.0f);
+  std::vector<float> init9(2);
+  InitializeRow(table.spec(), 7, 9, init9.data());
+  EXPECT_FLOAT_EQ(table.Find(9)[0], init9[0] + 0.25f);
+  EXPECT_FLOAT_EQ(table.Find(9)[1], init9[1] + 0.75f);
+  EXPECT_FLOAT_EQ(table.FindState(9)[0], 1.5f);
+  EXPECT_FLOAT_EQ(table.FindState(9)[1], 0.5f);
+}
+
+// What a worker that runs AdaGrad itself does: pull rows with their accumulators, apply
+// each gradient to its copy with the optimizer kernel, push new - pulled. The table must
+// end where applying the same gradients on the server would have left it.
+TEST(EmbeddingTableTest, AdaGradDeltasOfLocalStepsEqualServerSteps) {
+  constexpr int kDimHere = 8;
+  const TableSpec spec = Spec(config::OptimizerConfig::ADAGRAD, kDimHere);
+  EmbeddingTable deltas_table(spec, 11), server_table(spec, 11);
+  const int rf = deltas_table.row_floats();
+  ASSERT_EQ(rf, 2 * kDimHere);
+  std::mt19937_64 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const float lr = 0.05f, eps = spec.optimizer.epsilon();
+  for (int round = 0; round < 5; ++round) {
+    std::vector<uint64_t> keys(40);
+    for (size_t i = 0; i < keys.size(); ++i) keys[i] = round * 13 + i * 3;  // overlapping rounds
+    std::vector<float> pulled(keys.size() * rf);
+    deltas_table.PullWithState(keys, pulled.data());
+    std::vector<float> local = pulled;
+    // 1 to 4 ratings per row, applied in order to the local copy and pushed one by one to
+    // the reference table.
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const int steps = 1 + static_cast<int>(rng() % 4);
+      for (int step = 0; step < steps; ++step) {
+        std::vector<float> g(kDimHere);
+        for (float& x : g) x = normal(rng);
+        float* row = local.data() + i * rf;
+        AdaGradUpdateRow(row, row + kDimHere, g.data(), kDimHere, lr, eps);
+        server_table.Push(std::span<const uint64_t>(&keys[i], 1), g.data(), lr);
+      }
+    }
+    std::vector<float> deltas(local.size());
+    for (size_t j = 0; j < local.size(); ++j) deltas[j] = local[j] - pulled[j];
+    deltas_table.AddRows(keys, deltas.data());
+  }
+  ASSERT_EQ(deltas_table.size(), server_table.size());
+  double max_diff = 0;
+  server_table.ForEachRow([&](uint64_t key, const float* payload, const float* state) {
+    const float* w = deltas_table.Find(key);
+    const float* a = deltas_table.FindState(key);
+    ASSERT_NE(w, nullptr) << key;
+    for (int j = 0; j < kDimHere; ++j) {
+      EXPECT_NEAR(w[j], payload[j], 1e-5f * (1.0f + std::abs(payload[j]))) << key << " " << j;
+      EXPECT_NEAR(a[j], state[j], 1e-5f * (1.0f + std::abs(state[j]))) << key << " " << j;
+      max_diff = std::max(max_diff, static_cast<double>(std::abs(w[j] - payload[j])));
+    }
+  });
+  EXPECT_LT(max_diff, 1e-5);
+}
+
+// Two workers start from the same pulled row: their accumulator increments add up.
+TEST(EmbeddingTableTest, AdaGradAccumulatorDeltasOfTwoWorkersAdd) {
+  constexpr int kDimHere = 4;
+  const TableSpec spec = Spec(config::OptimizerConfig::ADAGRAD, kDimHere);
+  EmbeddingTable table(spec, 2);
+  const uint64_t key = 17;
+  const std::span<const uint64_t> one(&key, 1);
+  std::vector<float> pulled(2 * kDimHere);
+  table.PullWithState(one, pulled.data());
+  const std::vector<std::vector<float>> grads = {{1, 2, 3, 4}, {-0.5f, 0.25f, 2, -1}};
+  std::vector<float> sum_sq(kDimHere, 0.0f);
+  for (const std::vector<float>& g : grads) {  // one worker each
+    std::vector<float> local = pulled;
+    AdaGradUpdateRow(local.data(), local.data() + kDimHere, g.data(), kDimHere, 0.1f,
+                     spec.optimizer.epsilon());
+    std::vector<float> delta(local.size());
+    for (size_t j = 0; j < local.size(); ++j) delta[j] = local[j] - pulled[j];
+    table.AddRows(one, delta.data());
+    for (int j = 0; j < kDimHere; ++j) sum_sq[j] += g[j] * g[j];
+  }
+  for (int j = 0; j < kDimHere; ++j) {
+    EXPECT_FLOAT_EQ(table.FindState(key)[j], 0.5f + sum_sq[j]) << j;
+  }
+}
+
 }  // namespace
 }  // namespace psrec::ps

@@ -135,6 +135,33 @@ class TestClient {
     Send(out_);
   }
 
+  // A pull of rows with their optimizer state (state_floats per row expected).
+  void SendPullWithState(uint64_t request_id, TableId table, int32_t clock,
+                         const std::vector<uint64_t>& keys, int32_t state_floats) {
+    wire::AppendPullRequest(request_id, table, clock, keys, &out_, state_floats);
+    Send(out_);
+  }
+
+  void SendPushDeltas(uint64_t request_id, TableId table, int32_t state_floats,
+                      const std::vector<uint64_t>& keys, const std::vector<float>& deltas) {
+    uint8_t* dst =
+        wire::AppendPushDeltaRequest(request_id, table, state_floats, keys, deltas.size(), &out_);
+    std::memcpy(dst, deltas.data(), deltas.size() * sizeof(float));
+    Send(out_);
+  }
+
+  // Reads an Error answering request_id and returns its message.
+  std::string ExpectError(uint64_t request_id) {
+    std::optional<Frame> frame = Read();
+    EXPECT_TRUE(frame.has_value());
+    if (!frame) return "";
+    EXPECT_EQ(frame->type, wire::MessageType::kError);
+    wire::Error error;
+    EXPECT_TRUE(wire::DecodeControl(frame->body.span(), &error).ok());
+    EXPECT_EQ(error.request_id(), request_id);
+    return error.message();
+  }
+
   void ExpectAck(uint64_t request_id) {
     std::optional<Frame> frame = Read();
     ASSERT_TRUE(frame.has_value());
