@@ -46,6 +46,7 @@ struct BenchOptions {
   bool json = false;
   bool in_process = false;
   bool tcp = false;
+  int64_t chunk_bytes = -1;  // PsClientOptions::chunk_bytes; -1: its default
 };
 
 struct BenchResult {
@@ -219,6 +220,7 @@ Status RunWorker(const BenchOptions& o, int port, BenchResult* r) {
   options.token = "bench";
   options.max_frame_bytes = size_t{1} << 30;
   options.use_local_socket = !o.tcp;
+  if (o.chunk_bytes >= 0) options.chunk_bytes = static_cast<size_t>(o.chunk_bytes);
   ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client, worker::PsClient::Connect(options));
   const double cpu0 = CpuSeconds();
   const Clock::time_point start = Clock::now();
@@ -339,6 +341,9 @@ int RunBenchPushPull(int argc, char** argv) {
   flags.AddBool("json", &o.json, "print one JSON object");
   flags.AddBool("in-process", &o.in_process, "run the server as threads of this process");
   flags.AddBool("tcp", &o.tcp, "stay on loopback TCP (no Unix-domain socket)");
+  flags.AddInt("chunk-bytes", &o.chunk_bytes,
+               "values per request part (PsClientOptions::chunk_bytes); -1: the default, "
+               "0: no chunking");
   Status status = flags.Parse(argc, argv);
   if (flags.help_requested()) {
     std::cout << flags.Usage();

@@ -100,7 +100,10 @@ Result<size_t> PsClient::Impl::MaxKeysPerRequest(int row_floats) const {
                                    " do not fit in max_frame_bytes " +
                                    std::to_string(options_.max_frame_bytes));
   }
-  return (options_.max_frame_bytes - kFrameOverhead) / per_key;
+  const size_t frame_keys = (options_.max_frame_bytes - kFrameOverhead) / per_key;
+  if (options_.chunk_bytes == 0) return frame_keys;
+  const size_t row_bytes = sizeof(float) * static_cast<size_t>(row_floats);
+  return std::min(frame_keys, std::max<size_t>(1, options_.chunk_bytes / row_bytes));
 }
 
 Status PsClient::Impl::Usable() const {

@@ -46,6 +46,11 @@ struct PsClientOptions {
   std::string job_id, token;         // sent in the handshake; the server checks both
   std::chrono::milliseconds rpc_timeout{30000}, connect_timeout{10000};
   size_t max_frame_bytes = 256 << 20;
+  // A pull or push whose rows (values) take more bytes than this, per server, goes out as
+  // several requests of about this size. With one request in flight, the server then applies
+  // (or answers) one part while the next is still on the wire, instead of doing nothing
+  // until the last byte of a 13 MB request arrived. 0: split only to fit max_frame_bytes.
+  size_t chunk_bytes = 512 << 10;
   // Move to a server's Unix-domain socket when its handshake reply advertises one and this
   // process can reach it (same host and network namespace); otherwise stay on TCP.
   bool use_local_socket = true;

@@ -122,7 +122,7 @@ class PsClient::Impl {
   // Completes the control request `id` of server s with `body`. REQUIRES: mu_ held.
   Status CompleteControl(int s, uint64_t id, std::span<const uint8_t> body);
   // Keys per request such that the request and its reply, rows of row_floats floats, fit
-  // in max_frame_bytes.
+  // in max_frame_bytes, and the rows in about options_.chunk_bytes.
   Result<size_t> MaxKeysPerRequest(int row_floats) const;
   // Registers a request to server s and returns it, with its id. REQUIRES: mu_ held.
   PendingRequest* AddRequest(int s, RequestKind kind, uint64_t* id);

@@ -154,6 +154,36 @@ TEST_P(PsClientLoopbackTest, RequestsLargerThanAFrameAreSplit) {
   EXPECT_GT(client->stats().requests, 2u * 20'000 * (8 + 4 * row) / (16 << 10));
 }
 
+// Requests larger than chunk_bytes go out as parts of about that size (each applied or
+// answered while the next is on the wire); values are exact either way.
+TEST_P(PsClientLoopbackTest, LargeRequestsAreSentInChunks) {
+  const config::JobConfig job = TestJob();
+  TestCluster cluster(job, num_servers(), 1);
+  constexpr size_t kChunk = 32 << 10;
+  std::unique_ptr<PsClient> client =
+      cluster.Connect(0, [](PsClientOptions& o) { o.chunk_bytes = kChunk; });
+  ASSERT_NE(client, nullptr);
+  const TableSpec spec = TableSpecsForJob(job)[kItemTable];
+  ps::EmbeddingTable local(spec, job.training().seed());
+  const size_t row = static_cast<size_t>(spec.dim);
+  const std::vector<uint64_t> keys = UniqueKeys(30'000, 21);
+  const std::vector<float> grads = RandomGrads(keys.size() * row, 22);
+  ASSERT_TRUE(client->Push(kItemTable, keys, spec.dim, grads, 0.1f).ok());
+  local.Push(keys, grads.data(), 0.1f);
+  std::vector<float> got(keys.size() * row), expected(keys.size() * row);
+  Result<PsClient::Ticket> t = client->Pull(kItemTable, keys, spec.dim, got.data(), 0);
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(client->Wait(*t).ok());
+  local.Pull(keys, expected.data());
+  EXPECT_EQ(got, expected);
+  // 30,000 rows of 32 bytes are 960 KB: about 30 parts each way, whatever the servers.
+  const size_t rows_per_part = kChunk / (row * sizeof(float));
+  const uint64_t min_parts = 2 * ((keys.size() + rows_per_part - 1) / rows_per_part);
+  EXPECT_GE(client->stats().requests, min_parts);
+  EXPECT_LE(client->stats().requests, min_parts + 4 * num_servers());
+  ASSERT_TRUE(client->Finish().ok());
+}
+
 TEST_P(PsClientLoopbackTest, ClocksOrderPushesAndReportStaleness) {
   config::JobConfig job = TestJob(config::SSP, /*staleness=*/2);
   TestCluster cluster(job, num_servers(), /*num_workers=*/2);
