@@ -45,7 +45,7 @@ Status RunWorker(const WorkerRunOptions& options) {
     if (spec.placement == config::TableConfig::LOCAL) {
       access = std::make_unique<worker::LocalTableAccess>(spec, job.training().seed());
     } else {
-      access = std::make_unique<worker::RemoteTableAccess>(client.get(), spec.id, spec.dim);
+      access = std::make_unique<worker::RemoteTableAccess>(client.get(), spec);
     }
     if (spec.id == kUserTable) users = std::move(access);
     if (spec.id == kItemTable) items = std::move(access);

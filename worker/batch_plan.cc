@@ -53,13 +53,15 @@ void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32
 }
 
 void BatchPlanner::BuildPacked(std::span<const PackedRating> first,
-                               std::span<const PackedRating> second, BatchPlan* plan) {
+                               std::span<const PackedRating> second, BatchPlan* plan,
+                               bool plan_users) {
   StartBatch(first.size() + second.size(), plan);
   size_t i = 0;
   for (std::span<const PackedRating> part : {first, second}) {
     for (const PackedRating& r : part) {
-      plan->user_slot[i] = SlotOf(r.user, serial_, &users_, user_ids_, &plan->user_keys,
-                               &plan->user_dense);
+      plan->user_slot[i] = plan_users ? SlotOf(r.user, serial_, &users_, user_ids_,
+                                               &plan->user_keys, &plan->user_dense)
+                                      : r.user;
       plan->item_slot[i] = SlotOf(r.item, serial_, &items_, item_ids_, &plan->item_keys, nullptr);
       plan->rating[i] = r.rating;
       ++i;

@@ -15,7 +15,8 @@ struct BatchPlan {
   std::vector<uint64_t> user_keys;   // unique, in first-seen order
   std::vector<uint32_t> user_dense;  // dense user index of each user_keys entry
   std::vector<uint64_t> item_keys;   // unique, in first-seen order
-  std::vector<uint32_t> user_slot;   // per rating: index into user_keys
+  std::vector<uint32_t> user_slot;   // per rating: index into user_keys (users not
+                                     // planned: the dense user index itself)
   std::vector<uint32_t> item_slot;   // per rating: index into item_keys
   std::vector<float> rating;         // per rating
 };
@@ -39,9 +40,11 @@ class BatchPlanner {
              BatchPlan* plan);
 
   // Fills `plan` with the ratings of `first` followed by those of `second` (a batch that
-  // wraps around the end of the packed array).
+  // wraps around the end of the packed array). With plan_users false (LOCAL users trained
+  // in place by dense index) user_keys and user_dense stay empty and user_slot holds dense
+  // user indices: no per-user bookkeeping over a table that may have millions of rows.
   void BuildPacked(std::span<const PackedRating> first, std::span<const PackedRating> second,
-                   BatchPlan* plan);
+                   BatchPlan* plan, bool plan_users = true);
 
  private:
   void StartBatch(size_t ratings, BatchPlan* plan);

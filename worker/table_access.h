@@ -6,6 +6,11 @@
 // computes the current batch. LocalTableAccess copies at End, so a local pull always sees
 // every push made before it is waited for.
 //
+// Two ways to send updates back (training.update_mode): Push sends gradients for the rows'
+// owner to apply with the table's optimizer; with PullWithState the worker gets each row's
+// optimizer state too, steps the rows itself with optimizer(), and PushDelta sends the
+// change of payload and state for the owner to add.
+//
 // Thread safety: one trainer thread per TableAccess.
 #pragma once
 
@@ -31,21 +36,36 @@ class TableAccess {
   virtual Result<Ticket> BeginPull(std::span<const uint64_t> keys, float* out, int clock) = 0;
   virtual Status EndPull(Ticket ticket) = 0;
   virtual Status Push(std::span<const uint64_t> keys, std::span<const float> grads, float lr) = 0;
+
+  // Optimizer state floats per row (0 for SGD) and the optimizer, for worker-side steps.
+  virtual int state_floats() const = 0;
+  virtual const ps::Optimizer& optimizer() const = 0;
+  // BeginPull with each row's state: out holds keys.size() * (dim() + state_floats()) floats.
+  virtual Result<Ticket> BeginPullWithState(std::span<const uint64_t> keys, float* out,
+                                            int clock) = 0;
+  // Adds deltas (keys.size() * (dim() + state_floats()) floats) to payloads and states.
+  virtual Status PushDelta(std::span<const uint64_t> keys, std::span<const float> deltas) = 0;
 };
 
 class RemoteTableAccess : public TableAccess {
  public:
-  RemoteTableAccess(PsClient* client, TableId table, int dim)
-      : client_(client), table_(table), dim_(dim) {}
+  RemoteTableAccess(PsClient* client, const TableSpec& spec);
   int dim() const override { return dim_; }
   Result<Ticket> BeginPull(std::span<const uint64_t> keys, float* out, int clock) override;
   Status EndPull(Ticket ticket) override;
   Status Push(std::span<const uint64_t> keys, std::span<const float> grads, float lr) override;
+  int state_floats() const override { return state_floats_; }
+  const ps::Optimizer& optimizer() const override { return *optimizer_; }
+  Result<Ticket> BeginPullWithState(std::span<const uint64_t> keys, float* out,
+                                    int clock) override;
+  Status PushDelta(std::span<const uint64_t> keys, std::span<const float> deltas) override;
 
  private:
   PsClient* client_;
   TableId table_;
   int dim_;
+  int state_floats_;
+  std::unique_ptr<ps::Optimizer> optimizer_;
 };
 
 class LocalTableAccess : public TableAccess {
@@ -55,12 +75,18 @@ class LocalTableAccess : public TableAccess {
   Result<Ticket> BeginPull(std::span<const uint64_t> keys, float* out, int clock) override;
   Status EndPull(Ticket ticket) override;
   Status Push(std::span<const uint64_t> keys, std::span<const float> grads, float lr) override;
+  int state_floats() const override { return table_.state_floats(); }
+  const ps::Optimizer& optimizer() const override { return table_.optimizer(); }
+  Result<Ticket> BeginPullWithState(std::span<const uint64_t> keys, float* out,
+                                    int clock) override;
+  Status PushDelta(std::span<const uint64_t> keys, std::span<const float> deltas) override;
   ps::EmbeddingTable& table() { return table_; }
 
  private:
   struct Pending {
     std::span<const uint64_t> keys;
     float* out;
+    bool with_state;
   };
   ps::EmbeddingTable table_;
   std::deque<Pending> pending_;  // tickets first_ticket_, first_ticket_ + 1, ...

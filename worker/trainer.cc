@@ -45,6 +45,7 @@ Trainer::Trainer(const TrainerOptions& options, data::WorkerData* data, TableAcc
       items_(items),
       client_(client),
       collective_(collective),
+      deltas_(options.job->training().update_mode() == config::DELTAS),
       planner_(data->train.user_ids, data->train.item_ids),
       progress_(options.progress && collective->rank() == 0) {
   if (auto* local = dynamic_cast<LocalTableAccess*>(users)) direct_table_ = &local->table();
@@ -87,84 +88,31 @@ void Trainer::PackTrainingData() {
   std::iota(order.begin(), order.end(), 0u);
   Shuffle(&order, Mix64(job_.training().seed() ^ 0x7061636bULL ^ Mix64(collective_->rank() + 1)));
   packed_.resize(order.size());
-  for (size_t i = 0; i < order.size(); ++i) {
-    const uint32_t r = order[i];
-    packed_[i] = {train.user_index[r], train.item_index[r], train.rating[r]};
+  if (job_.training().rating_order() == config::BY_USER) {
+    // A counting sort of the shuffled ratings by a random rank of their user: users in a
+    // random order, each user's ratings together in the order the shuffle gave them,
+    // written straight into packed_ (no second rating-sized array).
+    std::vector<uint32_t> rank(train.user_ids.size());
+    std::iota(rank.begin(), rank.end(), 0u);
+    Shuffle(&rank,
+            Mix64(job_.training().seed() ^ 0x75736572ULL ^ Mix64(collective_->rank() + 1)));
+    std::vector<uint32_t> next(rank.size() + 1, 0);
+    for (uint32_t user : train.user_index) ++next[rank[user] + 1];
+    std::partial_sum(next.begin(), next.end(), next.begin());
+    for (const uint32_t r : order) {
+      packed_[next[rank[train.user_index[r]]]++] = {train.user_index[r], train.item_index[r],
+                                                    train.rating[r]};
+    }
+  } else {
+    for (size_t i = 0; i < order.size(); ++i) {
+      const uint32_t r = order[i];
+      packed_[i] = {train.user_index[r], train.item_index[r], train.rating[r]};
+    }
   }
   // From here on the trainer reads packed_ only: release the shard's rating columns (the
   // largest allocation of a worker) and keep its dictionaries.
   data_->train = data::DictionariesOnly(train);
   planner_ = BatchPlanner(data_->train.user_ids, data_->train.item_ids);
-}
-
-Status Trainer::IssuePull(size_t batch, InFlight* slot) {
-  const size_t n = packed_.size();
-  const size_t slice = batch_order_[batch];
-  const size_t begin = batch_offset_ + n * slice / batches_per_epoch_;
-  const size_t end = batch_offset_ + n * (slice + 1) / batches_per_epoch_;
-  const std::span<const PackedRating> all(packed_);
-  if (end <= n) {
-    planner_.BuildPacked(all.subspan(begin, end - begin), {}, &slot->plan);
-  } else if (begin >= n) {
-    planner_.BuildPacked(all.subspan(begin - n, end - begin), {}, &slot->plan);
-  } else {
-    planner_.BuildPacked(all.subspan(begin), all.subspan(0, end - n), &slot->plan);
-  }
-  const size_t stride = static_cast<size_t>(params_.factors) + 1;
-  slot->item_rows.resize(slot->plan.item_keys.size() * stride);
-  const int clock = ClockOfBatch(global_batch_ + static_cast<int64_t>(batch));
-  if (direct_table_ == nullptr) {
-    slot->user_rows.resize(slot->plan.user_keys.size() * stride);
-    ASSIGN_OR_RETURN(slot->user_ticket,
-                     users_->BeginPull(slot->plan.user_keys, slot->user_rows.data(), clock));
-  }
-  ASSIGN_OR_RETURN(slot->item_ticket,
-                   items_->BeginPull(slot->plan.item_keys, slot->item_rows.data(), clock));
-  return Status::OK();
-}
-
-Status Trainer::ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse) {
-  const bool direct = direct_table_ != nullptr;
-  if (!direct) RETURN_IF_ERROR(users_->EndPull(slot->user_ticket));
-  RETURN_IF_ERROR(items_->EndPull(slot->item_ticket));
-  const double start = Now();
-  const size_t stride = static_cast<size_t>(params_.factors) + 1;
-  const BatchPlan& plan = slot->plan;
-  slot->user_grads.assign(plan.user_keys.size() * stride, 0.0f);
-  slot->item_grads.assign(slot->item_rows.size(), 0.0f);
-  if (direct) {
-    slot->user_row_addresses.resize(plan.user_keys.size());
-    for (size_t u = 0; u < plan.user_dense.size(); ++u) {
-      slot->user_row_addresses[u] = direct_users_[plan.user_dense[u]];
-    }
-    *sse += AccumulateMfGradients(params_, plan.user_slot, plan.item_slot, plan.rating,
-                                  slot->user_row_addresses.data(), slot->item_rows.data(),
-                                  slot->user_grads.data(), slot->item_grads.data());
-  } else {
-    *sse += AccumulateMfGradients(params_, plan.user_slot, plan.item_slot, plan.rating,
-                                  slot->user_rows.data(), slot->item_rows.data(),
-                                  slot->user_grads.data(), slot->item_grads.data());
-  }
-  if (options_.compute_slowdown > 1) {
-    std::this_thread::sleep_for(
-        std::chrono::duration<double>((Now() - start) * (options_.compute_slowdown - 1)));
-  }
-  // Items first: their push goes on the wire while the user rows are updated here.
-  RETURN_IF_ERROR(items_->Push(plan.item_keys, slot->item_grads, item_lr));
-  if (direct) {
-    const size_t users = plan.user_dense.size();
-    for (size_t u = 0; u < users; ++u) {
-      if (u + 4 < users) {  // the rows are scattered over the arena
-        const char* ahead = reinterpret_cast<const char*>(slot->user_row_addresses[u + 4]);
-        for (size_t b = 0; b < stride * sizeof(float); b += 64) __builtin_prefetch(ahead + b, 1);
-      }
-      direct_table_->UpdateRowInPlace(slot->user_row_addresses[u],
-                                      slot->user_grads.data() + u * stride, user_lr);
-    }
-  } else {
-    RETURN_IF_ERROR(users_->Push(plan.user_keys, slot->user_grads, user_lr));
-  }
-  return Status::OK();
 }
 
 Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
@@ -177,10 +125,23 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   if (direct_table_ != nullptr) {
     direct_users_.resize(data_->train.user_ids.size());
     direct_table_->ResolveRows(data_->train.user_ids, direct_users_.data());
+    // Rows created for this partition in dense order (a fresh run) sit at row_floats
+    // strides: the kernel then computes addresses instead of loading them from a table
+    // that is itself a cache miss per rating.
+    const size_t stride = static_cast<size_t>(direct_table_->row_floats());
+    direct_contiguous_ = true;
+    for (size_t d = 0; d < direct_users_.size() && direct_contiguous_; ++d) {
+      direct_contiguous_ = direct_users_[d] == direct_users_[0] + d * stride;
+    }
   }
   const float user_lr = ScheduledRate(job_.user_table().optimizer(), epoch);
   const float item_lr = ScheduledRate(job_.item_table().optimizer(), epoch);
-  const size_t depth = ring_.size();
+  // DELTAS pulls a batch's rows only after the previous batch's changes are pushed: on every
+  // connection the push is applied first, so the worker trains on rows holding all of its
+  // own changes. Pulled ahead, rows would miss them and the next changes, made from the same
+  // old rows, would add the same steps twice (popular rows overshoot). GRADIENTS has no such
+  // double counting: a stale gradient is still one step.
+  const size_t depth = deltas_ ? 1 : ring_.size();
   const double start = Now();
   double sse = 0;
   size_t issued = 0;
@@ -318,7 +279,8 @@ Status Trainer::MaybeCheckpoint(int epoch, EpochMetrics* metrics) {
 Status Trainer::Run() {
   RETURN_IF_ERROR(ComputeGlobalMean());
   PackTrainingData();
-  // packed_ is a random permutation, so its first ratings are a uniform sample of train.
+  // packed_ is a random permutation, so its first ratings are a uniform sample of train
+  // (BY_USER: every rating of a uniform sample of users).
   train_sample_size_ = static_cast<size_t>(std::min<int64_t>(
       job_.training().eval_train_sample(), static_cast<int64_t>(packed_.size())));
   const bool reporter = collective_->rank() == 0;

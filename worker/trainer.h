@@ -61,6 +61,8 @@ class Trainer {
  private:
   struct InFlight {
     BatchPlan plan;
+    // Pulled rows (with optimizer state under update_mode DELTAS) and the gradients
+    // pushed under GRADIENTS.
     std::vector<float> user_rows, item_rows, user_grads, item_grads;
     std::vector<float*> user_row_addresses;  // LOCAL users: rows in the table
     TableAccess::Ticket user_ticket = 0, item_ticket = 0;
@@ -69,7 +71,10 @@ class Trainer {
   Status TrainEpoch(int epoch, EpochMetrics* metrics);
   void PackTrainingData();
   Status IssuePull(size_t batch, InFlight* slot);
+  // worker/trainer_batch.cc: one batch's compute and push, by update_mode.
   Status ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse);
+  Status AccumulateAndPushGradients(InFlight* slot, float user_lr, float item_lr, double* sse);
+  Status StepAndPushDeltas(InFlight* slot, float user_lr, float item_lr, double* sse);
   Status EvaluateEpoch(EpochMetrics* metrics);
   // After an epoch's evaluation: takes a checkpoint when one is due (agreed by all workers).
   Status MaybeCheckpoint(int epoch, EpochMetrics* metrics);
@@ -84,6 +89,10 @@ class Trainer {
   Collective* collective_;
 
   MfParams params_;
+  const bool deltas_;  // training.update_mode DELTAS
+  // DELTAS, for the batch being computed only (one at a time, so not per ring slot): rows
+  // as pulled, then their changes.
+  std::vector<float> base_rows_, row_changes_, step_scratch_;
   int64_t batches_per_epoch_ = 0;
   int64_t global_batch_ = 0;      // batches done since the start of training
   // The partition's ratings, shuffled once (seeded by seed and worker). Each epoch visits its
@@ -95,6 +104,7 @@ class Trainer {
   // evaluation and restores create rows, and neither runs inside an epoch).
   ps::EmbeddingTable* direct_table_ = nullptr;
   std::vector<float*> direct_users_;
+  bool direct_contiguous_ = false;  // direct_users_[d] == direct_users_[0] + d * row_floats
   std::vector<uint32_t> batch_order_;  // this epoch: batch b trains slice batch_order_[b]
   size_t batch_offset_ = 0;            // this epoch: where slice 0 starts in packed_
   size_t train_sample_size_ = 0;  // packed_[0, n) is the train-RMSE sample

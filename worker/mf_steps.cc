@@ -1,0 +1,103 @@
+#include "worker/mf_steps.h"
+
+#include <Eigen/Core>
+#include <glog/logging.h>
+
+namespace psrec::worker {
+namespace {
+
+using ConstVec = Eigen::Map<const Eigen::VectorXf>;
+using Vec = Eigen::Map<Eigen::VectorXf>;
+
+constexpr size_t kPrefetchAhead = 6;
+constexpr size_t kPrefetchAddressAhead = 16;
+
+void PrefetchForWrite(const float* row, size_t floats) {
+  const char* bytes = reinterpret_cast<const char*>(row);
+  for (size_t offset = 0; offset < floats * sizeof(float); offset += 64) {
+    __builtin_prefetch(bytes + offset, 1);
+  }
+}
+
+// Where rating i's user row is.
+struct UserRowsByAddress {  // rows anywhere: rows[dense[i]]
+  float* const* rows;
+  const uint32_t* dense;
+  float* operator()(size_t i) const { return rows[dense[i]]; }
+  void PrefetchAddress(size_t i) const { __builtin_prefetch(rows + dense[i]); }
+};
+struct UserRowsBySlot {  // rows in one array: base + slot[i] * stride
+  float* base;
+  const uint32_t* slot;
+  size_t stride;
+  float* operator()(size_t i) const { return base + slot[i] * stride; }
+  void PrefetchAddress(size_t) const {}
+};
+
+template <typename UserRows>
+double Step(const MfParams& params, const RowStep& users, const RowStep& items,
+            const UserRows& user_row_of, std::span<const uint32_t> item_slot,
+            std::span<const float> rating, float* item_rows, std::vector<float>* scratch) {
+  const int k = params.factors;
+  const int dim = k + 1;
+  const size_t user_floats = static_cast<size_t>(dim + users.state_floats);
+  const size_t item_stride = static_cast<size_t>(dim + items.state_floats);
+  scratch->resize(2 * static_cast<size_t>(dim));
+  float* user_grad = scratch->data();
+  float* item_grad = user_grad + dim;
+  double sse = 0;
+  const size_t n = rating.size();
+  for (size_t i = 0; i < n; ++i) {
+    // Rows of a shuffled batch are cache misses: fetch a few ratings ahead (and what it
+    // takes to find a user row, further ahead).
+    if (i + kPrefetchAddressAhead < n) user_row_of.PrefetchAddress(i + kPrefetchAddressAhead);
+    if (i + kPrefetchAhead < n) {
+      PrefetchForWrite(user_row_of(i + kPrefetchAhead), user_floats);
+      PrefetchForWrite(item_rows + item_slot[i + kPrefetchAhead] * item_stride, item_stride);
+    }
+    float* pu = user_row_of(i);
+    float* qi = item_rows + item_slot[i] * item_stride;
+    ConstVec p(pu, k), q(qi, k);
+    const float e = params.global_mean + pu[k] + qi[k] + p.dot(q) - rating[i];
+    sse += static_cast<double>(e) * e;
+    // Both gradients from the rows before either step, as in mf_gradients.h.
+    Vec(user_grad, k).noalias() = e * q + params.l2_factors * p;
+    Vec(item_grad, k).noalias() = e * p + params.l2_factors * q;
+    user_grad[k] = e + params.l2_bias * pu[k];
+    item_grad[k] = e + params.l2_bias * qi[k];
+    users.optimizer->UpdateRow(pu, pu + dim, user_grad, dim, users.learning_rate);
+    items.optimizer->UpdateRow(qi, qi + dim, item_grad, dim, items.learning_rate);
+  }
+  return sse;
+}
+
+}  // namespace
+
+double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
+                     std::span<float* const> user_row_by_dense,
+                     std::span<const uint32_t> user_dense, std::span<const uint32_t> item_slot,
+                     std::span<const float> rating, float* item_rows,
+                     std::vector<float>* scratch) {
+  return Step(params, users, items,
+              UserRowsByAddress{user_row_by_dense.data(), user_dense.data()}, item_slot,
+              rating, item_rows, scratch);
+}
+
+double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
+                     float* user_rows, std::span<const uint32_t> user_slot,
+                     std::span<const uint32_t> item_slot, std::span<const float> rating,
+                     float* item_rows, std::vector<float>* scratch) {
+  const size_t stride = static_cast<size_t>(params.factors + 1 + users.state_floats);
+  return Step(params, users, items, UserRowsBySlot{user_rows, user_slot.data(), stride},
+              item_slot, rating, item_rows, scratch);
+}
+
+void RowChanges(std::span<const float> rows, std::span<const float> base,
+                std::vector<float>* deltas) {
+  CHECK_EQ(rows.size(), base.size());
+  deltas->resize(rows.size());
+  const Eigen::Index n = static_cast<Eigen::Index>(rows.size());
+  Vec(deltas->data(), n).noalias() = ConstVec(rows.data(), n) - ConstVec(base.data(), n);
+}
+
+}  // namespace psrec::worker

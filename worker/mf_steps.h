@@ -1,0 +1,50 @@
+// Sequential SGD for biased MF (training.update_mode DELTAS): each rating of a batch takes
+// one optimizer step on its user row and its item row right away, in place, as a
+// shared-memory trainer would. The caller pushes each row's change afterwards.
+//
+// A row here is the table's payload (factors, then the bias: dim = factors + 1 floats)
+// followed by the optimizer's state (state_floats), the layout of an EmbeddingTable row and
+// of PsClient::PullWithState. Gradients are those of mf_gradients.h, per rating; the step is
+// the table's optimizer (ps/optimizer.h), so one worker reproduces the server's AdaGrad
+// exactly and several workers' accumulator increments add up on the server.
+//
+// Thread safety: pure functions over the caller's rows; one thread per set of rows.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "ps/optimizer.h"
+#include "worker/mf_gradients.h"
+
+namespace psrec::worker {
+
+// How to step one table's rows.
+struct RowStep {
+  const ps::Optimizer* optimizer = nullptr;
+  float learning_rate = 0;
+  int state_floats = 0;  // after the dim payload floats of every row
+};
+
+// Steps ratings i in [0, rating.size()) in order on user row U(i) and item row
+// item_rows + item_slot[i] * (dim + items.state_floats), dim = params.factors + 1. Returns
+// the sum of squared errors before each step. `scratch` grows as needed (no allocation once
+// grown). The two overloads differ in U(i):
+//   rows by address, U(i) = user_row_by_dense[user_dense[i]] (LOCAL users, in the table);
+//   contiguous pulled copies, U(i) = user_rows + user_slot[i] * (dim + users.state_floats).
+double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
+                     std::span<float* const> user_row_by_dense,
+                     std::span<const uint32_t> user_dense, std::span<const uint32_t> item_slot,
+                     std::span<const float> rating, float* item_rows,
+                     std::vector<float>* scratch);
+double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
+                     float* user_rows, std::span<const uint32_t> user_slot,
+                     std::span<const uint32_t> item_slot, std::span<const float> rating,
+                     float* item_rows, std::vector<float>* scratch);
+
+// deltas[j] = rows[j] - base[j] for every float: the change to push.
+void RowChanges(std::span<const float> rows, std::span<const float> base,
+                std::vector<float>* deltas);
+
+}  // namespace psrec::worker
