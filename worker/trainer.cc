@@ -122,9 +122,15 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   std::iota(batch_order_.begin(), batch_order_.end(), 0u);
   Shuffle(&batch_order_, epoch_seed);
   batch_offset_ = packed_.empty() ? 0 : Mix64(epoch_seed) % packed_.size();
-  if (direct_table_ != nullptr) {
+  // Row addresses change only when rows are created (evaluation of unseen users, restores),
+  // which may move the arena: resolve again only then (1M lookups are ~5% of an epoch).
+  if (direct_table_ != nullptr && (direct_users_.size() != data_->train.user_ids.size() ||
+                                   direct_table_->size() != resolved_rows_ ||
+                                   direct_table_->rows().rows != resolved_arena_)) {
     direct_users_.resize(data_->train.user_ids.size());
     direct_table_->ResolveRows(data_->train.user_ids, direct_users_.data());
+    resolved_rows_ = direct_table_->size();
+    resolved_arena_ = direct_table_->rows().rows;
     // Rows created for this partition in dense order (a fresh run) sit at row_floats
     // strides: the kernel then computes addresses instead of loading them from a table
     // that is itself a cache miss per rating.

@@ -105,6 +105,8 @@ class Trainer {
   ps::EmbeddingTable* direct_table_ = nullptr;
   std::vector<float*> direct_users_;
   bool direct_contiguous_ = false;  // direct_users_[d] == direct_users_[0] + d * row_floats
+  size_t resolved_rows_ = 0;            // table size and arena when direct_users_ was made
+  const float* resolved_arena_ = nullptr;
   std::vector<uint32_t> batch_order_;  // this epoch: batch b trains slice batch_order_[b]
   size_t batch_offset_ = 0;            // this epoch: where slice 0 starts in packed_
   size_t train_sample_size_ = 0;  // packed_[0, n) is the train-RMSE sample
