@@ -189,10 +189,13 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
     char text[256];
     std::snprintf(text, sizeof(text),
                   "training diverged in epoch %d (train loss %g): lower "
-                  "user_table/item_table optimizer.learning_rate (now %g / %g) or "
-                  "training.batch_size (now %d)",
+                  "user_table/item_table optimizer.learning_rate (now %g / %g)%s",
                   epoch + 1, metrics->train_loss, user_lr, item_lr,
-                  job_.training().batch_size());
+                  deltas_ ? ""
+                          : (" or training.batch_size (now " +
+                             std::to_string(job_.training().batch_size()) +
+                             "), or use training.update_mode DELTAS")
+                                .c_str());
     return Status::Aborted(text);
   }
   metrics->ratings = static_cast<int64_t>(sums[1]);
