@@ -13,7 +13,7 @@ BatchPlanner::BatchPlanner(std::span<const uint64_t> user_ids,
   items_.slot.resize(item_ids.size());
 }
 
-uint32_t BatchPlanner::SlotOf(uint32_t dense, uint32_t serial, Slots* slots,
+inline uint32_t BatchPlanner::SlotOf(uint32_t dense, uint32_t serial, Slots* slots,
                               std::span<const uint64_t> ids, std::vector<uint64_t>* keys,
                               std::vector<uint32_t>* denses) {
   if (slots->stamp[dense] != serial) {
@@ -57,11 +57,21 @@ void BatchPlanner::BuildPacked(std::span<const PackedRating> first,
                                bool plan_users) {
   StartBatch(first.size() + second.size(), plan);
   size_t i = 0;
+  // Ratings grouped by user (training.rating_order BY_USER) repeat the previous user: reuse
+  // its slot instead of a random access to the stamp array per rating.
+  uint32_t previous_user = UINT32_MAX, previous_slot = 0;
   for (std::span<const PackedRating> part : {first, second}) {
     for (const PackedRating& r : part) {
-      plan->user_slot[i] = plan_users ? SlotOf(r.user, serial_, &users_, user_ids_,
-                                               &plan->user_keys, &plan->user_dense)
-                                      : r.user;
+      if (!plan_users) {
+        plan->user_slot[i] = r.user;
+      } else if (r.user == previous_user) {
+        plan->user_slot[i] = previous_slot;
+      } else {
+        previous_user = r.user;
+        previous_slot = SlotOf(r.user, serial_, &users_, user_ids_, &plan->user_keys,
+                               &plan->user_dense);
+        plan->user_slot[i] = previous_slot;
+      }
       plan->item_slot[i] = SlotOf(r.item, serial_, &items_, item_ids_, &plan->item_keys, nullptr);
       plan->rating[i] = r.rating;
       ++i;

@@ -26,6 +26,23 @@ TEST(BatchPlannerTest, UniqueKeysInFirstSeenOrderAndSlotsPerRating) {
   EXPECT_EQ(plan.rating, (std::vector<float>{3, 1, 2}));
 }
 
+TEST(BatchPlannerTest, RunsOfOneUserAndUnplannedUsers) {
+  BatchPlanner planner(kUserIds, kItemIds);
+  // Users grouped (BY_USER order), user 2 again after user 1's run.
+  const std::vector<PackedRating> all = {{2, 0, 1}, {2, 1, 2}, {1, 1, 3}, {2, 0, 4}};
+  BatchPlan plan;
+  planner.BuildPacked(all, {}, &plan);
+  EXPECT_EQ(plan.user_keys, (std::vector<uint64_t>{102, 101}));
+  EXPECT_EQ(plan.user_dense, (std::vector<uint32_t>{2, 1}));
+  EXPECT_EQ(plan.user_slot, (std::vector<uint32_t>{0, 0, 1, 0}));
+  EXPECT_EQ(plan.item_slot, (std::vector<uint32_t>{0, 1, 1, 0}));
+  planner.BuildPacked(all, {}, &plan, /*plan_users=*/false);
+  EXPECT_TRUE(plan.user_keys.empty());
+  EXPECT_TRUE(plan.user_dense.empty());
+  EXPECT_EQ(plan.user_slot, (std::vector<uint32_t>{2, 2, 1, 2}));  // dense indices
+  EXPECT_EQ(plan.item_keys, (std::vector<uint64_t>{200, 201}));
+}
+
 TEST(BatchPlannerTest, PackedBatchThatWrapsJoinsBothParts) {
   BatchPlanner planner(kUserIds, kItemIds);
   const std::vector<PackedRating> packed = {{0, 0, 1}, {1, 1, 2}, {2, 0, 3}, {0, 1, 4}};
