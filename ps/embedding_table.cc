@@ -39,13 +39,13 @@ void EmbeddingTable::Grow(size_t min_rows) {
 
 void EmbeddingTable::Reserve(size_t rows) {
   Grow(rows);
-  index_.reserve(rows);
+  index_.Reserve(rows);
 }
 
 uint32_t EmbeddingTable::FindOrCreate(uint64_t key, bool initialize) {
   const auto next = static_cast<uint32_t>(keys_.size());
-  auto [it, inserted] = index_.try_emplace(key, next);
-  if (!inserted) return it->second;
+  const auto [row, inserted] = index_.FindOrInsert(key, next);
+  if (!inserted) return row;
   if (keys_.size() == capacity_rows_) Grow(keys_.size() + 1);
   keys_.push_back(key);
   if (initialize) {
@@ -66,10 +66,10 @@ void EmbeddingTable::ForEachKeyBlocked(std::span<const uint64_t> keys, int prefe
   constexpr size_t kBlock = 16;
   uint32_t rows[kBlock];
   const size_t n = keys.size();
-  for (size_t i = 0; i < std::min(n, kBlock); ++i) index_.prefetch(keys[i]);
+  for (size_t i = 0; i < std::min(n, kBlock); ++i) index_.Prefetch(keys[i]);
   for (size_t begin = 0; begin < n; begin += kBlock) {
     const size_t end = std::min(n, begin + kBlock);
-    for (size_t i = end; i < std::min(n, end + kBlock); ++i) index_.prefetch(keys[i]);
+    for (size_t i = end; i < std::min(n, end + kBlock); ++i) index_.Prefetch(keys[i]);
     for (size_t i = begin; i < end; ++i) {
       const uint32_t r = FindOrCreate(keys[i], initialize);
       rows[i - begin] = r;
@@ -140,8 +140,8 @@ void EmbeddingTable::UpsertRows(std::span<const uint64_t> keys, const float* row
 }
 
 const float* EmbeddingTable::Find(uint64_t key) const {
-  auto it = index_.find(key);
-  return it == index_.end() ? nullptr : RowAt(it->second);
+  const uint32_t row = index_.Find(key);
+  return row == RowIndex::kNoRow ? nullptr : RowAt(row);
 }
 
 const float* EmbeddingTable::FindState(uint64_t key) const {
@@ -153,7 +153,7 @@ const float* EmbeddingTable::FindState(uint64_t key) const {
 size_t EmbeddingTable::MemoryBytes() const {
   return arena_.capacity_bytes() +
          keys_.capacity() * sizeof(uint64_t) +
-         index_.capacity() * (sizeof(std::pair<uint64_t, uint32_t>) + 1);
+         index_.MemoryBytes();
 }
 
 }  // namespace psrec::ps

@@ -1,7 +1,7 @@
 // EmbeddingTable: one shard of one parameter table.
 //
-// Storage: an absl::flat_hash_map from key to row number, a vector of keys by row number, and
-// one contiguous, page-aligned arena of rows (ps/row_arena.h). A row is dim payload floats
+// Storage: an open-addressing index from key to row number (ps/row_index.h), a vector of
+// keys by row number, and one contiguous, page-aligned arena of rows (ps/row_arena.h). A row is dim payload floats
 // followed by the optimizer's state floats (row_floats() in all, no padding, so a checkpoint
 // writes the arena as it is). The arena doubles its capacity when full (mremap: no copy, no
 // per-row allocation); Reserve sizes it and the index at once when the row count is known.
@@ -27,11 +27,10 @@
 #include <span>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
-
 #include "common/table_spec.h"
 #include "ps/optimizer.h"
 #include "ps/row_arena.h"
+#include "ps/row_index.h"
 #include "ps/table_rows.h"
 
 namespace psrec::ps {
@@ -139,7 +138,7 @@ class EmbeddingTable {
   int dim_;
   int state_floats_;
   int row_floats_;
-  absl::flat_hash_map<uint64_t, uint32_t> index_;
+  RowIndex index_;
   std::vector<uint64_t> keys_;  // keys_[r] is the key of row r
   RowArena arena_;
   size_t capacity_rows_ = 0;
