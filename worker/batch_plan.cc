@@ -25,7 +25,7 @@ inline uint32_t BatchPlanner::SlotOf(uint32_t dense, uint32_t serial, Slots* slo
   return slots->slot[dense];
 }
 
-void BatchPlanner::StartBatch(size_t ratings, BatchPlan* plan) {
+void BatchPlanner::StartBatch(size_t ratings, BatchPlan* plan, bool items_only) {
   if (++serial_ == 0) {  // wrapped: old stamps could alias the new serial
     std::fill(users_.stamp.begin(), users_.stamp.end(), 0);
     std::fill(items_.stamp.begin(), items_.stamp.end(), 0);
@@ -34,9 +34,12 @@ void BatchPlanner::StartBatch(size_t ratings, BatchPlan* plan) {
   plan->user_keys.clear();
   plan->user_dense.clear();
   plan->item_keys.clear();
-  plan->user_slot.resize(ratings);
+  plan->ratings = ratings;
+  plan->packed_first = {};
+  plan->packed_second = {};
   plan->item_slot.resize(ratings);
-  plan->rating.resize(ratings);
+  plan->user_slot.resize(items_only ? 0 : ratings);
+  plan->rating.resize(items_only ? 0 : ratings);
 }
 
 void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32_t> user_index,
@@ -54,17 +57,26 @@ void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32
 
 void BatchPlanner::BuildPacked(std::span<const PackedRating> first,
                                std::span<const PackedRating> second, BatchPlan* plan,
-                               bool plan_users) {
-  StartBatch(first.size() + second.size(), plan);
+                               bool items_only) {
+  StartBatch(first.size() + second.size(), plan, items_only);
+  plan->packed_first = first;
+  plan->packed_second = second;
   size_t i = 0;
+  if (items_only) {
+    for (std::span<const PackedRating> part : {first, second}) {
+      for (const PackedRating& r : part) {
+        plan->item_slot[i++] = SlotOf(r.item, serial_, &items_, item_ids_, &plan->item_keys,
+                                      nullptr);
+      }
+    }
+    return;
+  }
   // Ratings grouped by user (training.rating_order BY_USER) repeat the previous user: reuse
   // its slot instead of a random access to the stamp array per rating.
   uint32_t previous_user = UINT32_MAX, previous_slot = 0;
   for (std::span<const PackedRating> part : {first, second}) {
     for (const PackedRating& r : part) {
-      if (!plan_users) {
-        plan->user_slot[i] = r.user;
-      } else if (r.user == previous_user) {
+      if (r.user == previous_user) {
         plan->user_slot[i] = previous_slot;
       } else {
         previous_user = r.user;

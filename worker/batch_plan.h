@@ -11,22 +11,24 @@
 
 namespace psrec::worker {
 
-struct BatchPlan {
-  std::vector<uint64_t> user_keys;   // unique, in first-seen order
-  std::vector<uint32_t> user_dense;  // dense user index of each user_keys entry
-  std::vector<uint64_t> item_keys;   // unique, in first-seen order
-  std::vector<uint32_t> user_slot;   // per rating: index into user_keys (users not
-                                     // planned: the dense user index itself)
-  std::vector<uint32_t> item_slot;   // per rating: index into item_keys
-  std::vector<float> rating;         // per rating
-};
-
 // One training rating in the trainer's pre-shuffled copy of its partition: 12 bytes, so a
 // batch is one sequential read instead of three random ones per rating.
 struct PackedRating {
   uint32_t user;  // dense user index
   uint32_t item;  // dense item index
   float rating;
+};
+
+struct BatchPlan {
+  std::vector<uint64_t> user_keys;   // unique, in first-seen order
+  std::vector<uint32_t> user_dense;  // dense user index of each user_keys entry
+  std::vector<uint64_t> item_keys;   // unique, in first-seen order
+  std::vector<uint32_t> user_slot;   // per rating: index into user_keys
+  std::vector<uint32_t> item_slot;   // per rating: index into item_keys
+  std::vector<float> rating;         // per rating
+  size_t ratings = 0;                // in the batch
+  // BuildPacked: the batch's ratings in the packed array (the second part when it wraps).
+  std::span<const PackedRating> packed_first, packed_second;
 };
 
 class BatchPlanner {
@@ -40,14 +42,14 @@ class BatchPlanner {
              BatchPlan* plan);
 
   // Fills `plan` with the ratings of `first` followed by those of `second` (a batch that
-  // wraps around the end of the packed array). With plan_users false (LOCAL users trained
-  // in place by dense index) user_keys and user_dense stay empty and user_slot holds dense
-  // user indices: no per-user bookkeeping over a table that may have millions of rows.
+  // wraps around the end of the packed array). With items_only (LOCAL users stepped in
+  // place, found by the dense index in the packed ratings) only item_keys and item_slot are
+  // filled: no per-user bookkeeping over a table of millions of rows, no copies of ratings.
   void BuildPacked(std::span<const PackedRating> first, std::span<const PackedRating> second,
-                   BatchPlan* plan, bool plan_users = true);
+                   BatchPlan* plan, bool items_only = false);
 
  private:
-  void StartBatch(size_t ratings, BatchPlan* plan);
+  void StartBatch(size_t ratings, BatchPlan* plan, bool items_only = false);
 
   struct Slots {
     std::vector<uint32_t> stamp;  // batch serial that last saw this dense index

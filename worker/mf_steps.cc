@@ -19,18 +19,38 @@ void PrefetchForWrite(const float* row, size_t floats) {
   }
 }
 
-// Where rating i's user row is.
-struct UserRowsByAddress {  // rows anywhere: rows[dense[i]]
+// Rating i of a batch: its user row, its value, and (for rows found through a table of
+// addresses) a prefetch of that address.
+struct RowsByAddress {  // user rows anywhere: rows[dense[i]]
   float* const* rows;
   const uint32_t* dense;
-  float* operator()(size_t i) const { return rows[dense[i]]; }
+  const float* values;
+  float* user_row(size_t i) const { return rows[dense[i]]; }
+  float rating(size_t i) const { return values[i]; }
   void PrefetchAddress(size_t i) const { __builtin_prefetch(rows + dense[i]); }
 };
-struct UserRowsBySlot {  // rows in one array: base + slot[i] * stride
+struct RowsBySlot {  // user rows in one array: base + slot[i] * stride
   float* base;
   const uint32_t* slot;
   size_t stride;
-  float* operator()(size_t i) const { return base + slot[i] * stride; }
+  const float* values;
+  float* user_row(size_t i) const { return base + slot[i] * stride; }
+  float rating(size_t i) const { return values[i]; }
+  void PrefetchAddress(size_t) const {}
+};
+struct PackedByAddress {  // packed ratings, user rows anywhere: rows[packed[i].user]
+  float* const* rows;
+  const PackedRating* packed;
+  float* user_row(size_t i) const { return rows[packed[i].user]; }
+  float rating(size_t i) const { return packed[i].rating; }
+  void PrefetchAddress(size_t i) const { __builtin_prefetch(rows + packed[i].user); }
+};
+struct PackedBySlot {  // packed ratings, user rows in one array by dense index
+  float* base;
+  const PackedRating* packed;
+  size_t stride;
+  float* user_row(size_t i) const { return base + packed[i].user * stride; }
+  float rating(size_t i) const { return packed[i].rating; }
   void PrefetchAddress(size_t) const {}
 };
 
@@ -45,10 +65,10 @@ void StepRow(const RowStep& step, float* row, const float* grad, int dim) {
   }
 }
 
-template <bool kUserSgd, bool kItemSgd, typename UserRows>
+template <bool kUserSgd, bool kItemSgd, typename Ratings>
 double Step(const MfParams& params, const RowStep& users, const RowStep& items,
-            const UserRows& user_row_of, std::span<const uint32_t> item_slot,
-            std::span<const float> rating, float* item_rows, std::vector<float>* scratch) {
+            const Ratings& batch, std::span<const uint32_t> item_slot, float* item_rows,
+            std::vector<float>* scratch) {
   const int k = params.factors;
   const int dim = k + 1;
   const size_t user_floats = static_cast<size_t>(dim + users.state_floats);
@@ -57,19 +77,19 @@ double Step(const MfParams& params, const RowStep& users, const RowStep& items,
   float* user_grad = scratch->data();
   float* item_grad = user_grad + dim;
   double sse = 0;
-  const size_t n = rating.size();
+  const size_t n = item_slot.size();
   for (size_t i = 0; i < n; ++i) {
     // Rows of a shuffled batch are cache misses: fetch a few ratings ahead (and what it
     // takes to find a user row, further ahead).
-    if (i + kPrefetchAddressAhead < n) user_row_of.PrefetchAddress(i + kPrefetchAddressAhead);
+    if (i + kPrefetchAddressAhead < n) batch.PrefetchAddress(i + kPrefetchAddressAhead);
     if (i + kPrefetchAhead < n) {
-      PrefetchForWrite(user_row_of(i + kPrefetchAhead), user_floats);
+      PrefetchForWrite(batch.user_row(i + kPrefetchAhead), user_floats);
       PrefetchForWrite(item_rows + item_slot[i + kPrefetchAhead] * item_stride, item_stride);
     }
-    float* pu = user_row_of(i);
+    float* pu = batch.user_row(i);
     float* qi = item_rows + item_slot[i] * item_stride;
     ConstVec p(pu, k), q(qi, k);
-    const float e = params.global_mean + pu[k] + qi[k] + p.dot(q) - rating[i];
+    const float e = params.global_mean + pu[k] + qi[k] + p.dot(q) - batch.rating(i);
     sse += static_cast<double>(e) * e;
     // Both gradients from the rows before either step, as in mf_gradients.h.
     Vec(user_grad, k).noalias() = e * q + params.l2_factors * p;
@@ -82,26 +102,22 @@ double Step(const MfParams& params, const RowStep& users, const RowStep& items,
   return sse;
 }
 
-template <typename UserRows>
+template <typename Ratings>
 double Dispatch(const MfParams& params, const RowStep& users, const RowStep& items,
-                const UserRows& user_rows, std::span<const uint32_t> item_slot,
-                std::span<const float> rating, float* item_rows, std::vector<float>* scratch) {
+                const Ratings& batch, std::span<const uint32_t> item_slot, float* item_rows,
+                std::vector<float>* scratch) {
   const bool user_sgd = dynamic_cast<const ps::SgdOptimizer*>(users.optimizer) != nullptr;
   const bool item_sgd = dynamic_cast<const ps::SgdOptimizer*>(items.optimizer) != nullptr;
   if (user_sgd && item_sgd) {
-    return Step<true, true>(params, users, items, user_rows, item_slot, rating, item_rows,
-                            scratch);
+    return Step<true, true>(params, users, items, batch, item_slot, item_rows, scratch);
   }
   if (user_sgd) {
-    return Step<true, false>(params, users, items, user_rows, item_slot, rating, item_rows,
-                             scratch);
+    return Step<true, false>(params, users, items, batch, item_slot, item_rows, scratch);
   }
   if (item_sgd) {
-    return Step<false, true>(params, users, items, user_rows, item_slot, rating, item_rows,
-                             scratch);
+    return Step<false, true>(params, users, items, batch, item_slot, item_rows, scratch);
   }
-  return Step<false, false>(params, users, items, user_rows, item_slot, rating, item_rows,
-                            scratch);
+  return Step<false, false>(params, users, items, batch, item_slot, item_rows, scratch);
 }
 
 }  // namespace
@@ -111,26 +127,47 @@ double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep
                      std::span<const uint32_t> user_dense, std::span<const uint32_t> item_slot,
                      std::span<const float> rating, float* item_rows,
                      std::vector<float>* scratch) {
+  CHECK_EQ(rating.size(), item_slot.size());
   return Dispatch(params, users, items,
-                  UserRowsByAddress{user_row_by_dense.data(), user_dense.data()}, item_slot,
-                  rating, item_rows, scratch);
+                  RowsByAddress{user_row_by_dense.data(), user_dense.data(), rating.data()},
+                  item_slot, item_rows, scratch);
 }
 
 double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
                      float* user_rows, std::span<const uint32_t> user_slot,
                      std::span<const uint32_t> item_slot, std::span<const float> rating,
                      float* item_rows, std::vector<float>* scratch) {
+  CHECK_EQ(rating.size(), item_slot.size());
   const size_t stride = static_cast<size_t>(params.factors + 1 + users.state_floats);
-  return Dispatch(params, users, items, UserRowsBySlot{user_rows, user_slot.data(), stride},
-                  item_slot, rating, item_rows, scratch);
+  return Dispatch(params, users, items,
+                  RowsBySlot{user_rows, user_slot.data(), stride, rating.data()}, item_slot,
+                  item_rows, scratch);
 }
 
-void RowChanges(std::span<const float> rows, std::span<const float> base,
-                std::vector<float>* deltas) {
+double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
+                     std::span<float* const> user_row_by_dense,
+                     std::span<const PackedRating> ratings, std::span<const uint32_t> item_slot,
+                     float* item_rows, std::vector<float>* scratch) {
+  CHECK_EQ(ratings.size(), item_slot.size());
+  return Dispatch(params, users, items,
+                  PackedByAddress{user_row_by_dense.data(), ratings.data()}, item_slot,
+                  item_rows, scratch);
+}
+
+double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
+                     float* user_rows, std::span<const PackedRating> ratings,
+                     std::span<const uint32_t> item_slot, float* item_rows,
+                     std::vector<float>* scratch) {
+  CHECK_EQ(ratings.size(), item_slot.size());
+  const size_t stride = static_cast<size_t>(params.factors + 1 + users.state_floats);
+  return Dispatch(params, users, items, PackedBySlot{user_rows, ratings.data(), stride},
+                  item_slot, item_rows, scratch);
+}
+
+void ToRowChanges(std::span<float> rows, std::span<const float> base) {
   CHECK_EQ(rows.size(), base.size());
-  deltas->resize(rows.size());
   const Eigen::Index n = static_cast<Eigen::Index>(rows.size());
-  Vec(deltas->data(), n).noalias() = ConstVec(rows.data(), n) - ConstVec(base.data(), n);
+  Vec(rows.data(), n) -= ConstVec(base.data(), n);
 }
 
 }  // namespace psrec::worker

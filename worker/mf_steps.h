@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ps/optimizer.h"
+#include "worker/batch_plan.h"
 #include "worker/mf_gradients.h"
 
 namespace psrec::worker {
@@ -43,8 +44,20 @@ double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep
                      std::span<const uint32_t> item_slot, std::span<const float> rating,
                      float* item_rows, std::vector<float>* scratch);
 
-// deltas[j] = rows[j] - base[j] for every float: the change to push.
-void RowChanges(std::span<const float> rows, std::span<const float> base,
-                std::vector<float>* deltas);
+// The same for LOCAL users with ratings read from the trainer's packed array (no per-batch
+// copies of user indices and values): U(i) = user_row_by_dense[ratings[i].user], or
+// user_rows + ratings[i].user * (dim + users.state_floats) when the rows are one array.
+double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
+                     std::span<float* const> user_row_by_dense,
+                     std::span<const PackedRating> ratings, std::span<const uint32_t> item_slot,
+                     float* item_rows, std::vector<float>* scratch);
+double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
+                     float* user_rows, std::span<const PackedRating> ratings,
+                     std::span<const uint32_t> item_slot, float* item_rows,
+                     std::vector<float>* scratch);
+
+// rows[j] -= base[j] for every float: stepped rows become the changes to push, in place (for
+// 1M-rating batches a separate buffer would be another 10+ MB).
+void ToRowChanges(std::span<float> rows, std::span<const float> base);
 
 }  // namespace psrec::worker

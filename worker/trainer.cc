@@ -52,7 +52,8 @@ Trainer::Trainer(const TrainerOptions& options, data::WorkerData* data, TableAcc
   params_.factors = job_.model().dim();
   params_.l2_factors = job_.model().l2_factors();
   params_.l2_bias = job_.model().l2_bias();
-  ring_.resize(job_.training().pipeline_depth());
+  // DELTAS: the batch being trained and the next one, planned ahead.
+  ring_.resize(deltas_ ? 2 : job_.training().pipeline_depth());
 }
 
 // Clocks continue from the resume point's clock (0 for a fresh run), counting batches since
@@ -124,11 +125,12 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   batch_offset_ = packed_.empty() ? 0 : Mix64(epoch_seed) % packed_.size();
   // Row addresses change only when rows are created (evaluation of unseen users, restores),
   // which may move the arena: resolve again only then (1M lookups are ~5% of an epoch).
-  if (direct_table_ != nullptr && (direct_users_.size() != data_->train.user_ids.size() ||
+  if (direct_table_ != nullptr && (!direct_resolved_ ||
                                    direct_table_->size() != resolved_rows_ ||
                                    direct_table_->rows().rows != resolved_arena_)) {
     direct_users_.resize(data_->train.user_ids.size());
     direct_table_->ResolveRows(data_->train.user_ids, direct_users_.data());
+    direct_resolved_ = true;
     resolved_rows_ = direct_table_->size();
     resolved_arena_ = direct_table_->rows().rows;
     // Rows created for this partition in dense order (a fresh run) sit at row_floats
@@ -139,6 +141,9 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
     for (size_t d = 0; d < direct_users_.size() && direct_contiguous_; ++d) {
       direct_contiguous_ = direct_users_[d] == direct_users_[0] + d * stride;
     }
+    direct_first_row_ = direct_users_.empty() ? nullptr : direct_users_[0];
+    // DELTAS then needs only the first address (GRADIENTS looks rows up per batch).
+    if (deltas_ && direct_contiguous_) std::vector<float*>().swap(direct_users_);
   }
   const float user_lr = ScheduledRate(job_.user_table().optimizer(), epoch);
   const float item_lr = ScheduledRate(job_.item_table().optimizer(), epoch);
@@ -147,22 +152,31 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   // own changes. Pulled ahead, rows would miss them and the next changes, made from the same
   // old rows, would add the same steps twice (popular rows overshoot). GRADIENTS has no such
   // double counting: a stale gradient is still one step.
-  const size_t depth = deltas_ ? 1 : ring_.size();
+  // Its planning still runs ahead: batch b + 1 is planned while batch b's pull is in flight.
+  const size_t depth = ring_.size();
+  const size_t batches = static_cast<size_t>(batches_per_epoch_);
   const double start = Now();
   double sse = 0;
   size_t issued = 0;
   size_t trained = 0;
-  for (size_t b = 0; b < static_cast<size_t>(batches_per_epoch_); ++b) {
+  if (deltas_) PlanBatch(0, &ring_[0]);
+  for (size_t b = 0; b < batches; ++b) {
     if (options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed)) {
       return Status::Aborted("training cancelled");
     }
-    while (issued < static_cast<size_t>(batches_per_epoch_) && issued < b + depth) {
-      RETURN_IF_ERROR(IssuePull(issued, &ring_[issued % depth]));
-      ++issued;
+    if (deltas_) {
+      RETURN_IF_ERROR(SendPull(b, &ring_[b % depth]));
+      if (b + 1 < batches) PlanBatch(b + 1, &ring_[(b + 1) % depth]);
+    } else {
+      while (issued < batches && issued < b + depth) {
+        PlanBatch(issued, &ring_[issued % depth]);
+        RETURN_IF_ERROR(SendPull(issued, &ring_[issued % depth]));
+        ++issued;
+      }
     }
     InFlight* slot = &ring_[b % depth];
     RETURN_IF_ERROR(ComputeAndPush(slot, user_lr, item_lr, &sse));
-    trained += slot->plan.rating.size();
+    trained += slot->plan.ratings;
     int64_t done = global_batch_ + static_cast<int64_t>(b) + 1;
     if ((done - options_.first_step) % job_.training().clock_every() == 0 && client_ != nullptr) {
       RETURN_IF_ERROR(client_->AdvanceClock(ClockOfBatch(done)));

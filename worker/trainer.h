@@ -70,7 +70,9 @@ class Trainer {
   Status ComputeGlobalMean();
   Status TrainEpoch(int epoch, EpochMetrics* metrics);
   void PackTrainingData();
-  Status IssuePull(size_t batch, InFlight* slot);
+  // worker/trainer_batch.cc: the keys of this epoch's batch `batch`, then its pull.
+  void PlanBatch(size_t batch, InFlight* slot);
+  Status SendPull(size_t batch, InFlight* slot);
   // worker/trainer_batch.cc: one batch's compute and push, by update_mode.
   Status ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse);
   Status AccumulateAndPushGradients(InFlight* slot, float user_lr, float item_lr, double* sse);
@@ -91,8 +93,8 @@ class Trainer {
   MfParams params_;
   const bool deltas_;  // training.update_mode DELTAS
   // DELTAS, for the batch being computed only (one at a time, so not per ring slot): rows
-  // as pulled, then their changes.
-  std::vector<float> base_rows_, row_changes_, step_scratch_;
+  // as pulled (items, then REMOTE users).
+  std::vector<float> base_rows_, step_scratch_;
   int64_t batches_per_epoch_ = 0;
   int64_t global_batch_ = 0;      // batches done since the start of training
   // The partition's ratings, shuffled once (seeded by seed and worker). Each epoch visits its
@@ -104,7 +106,9 @@ class Trainer {
   // evaluation and restores create rows, and neither runs inside an epoch).
   ps::EmbeddingTable* direct_table_ = nullptr;
   std::vector<float*> direct_users_;
-  bool direct_contiguous_ = false;  // direct_users_[d] == direct_users_[0] + d * row_floats
+  bool direct_resolved_ = false;
+  bool direct_contiguous_ = false;  // row of dense user d at direct_first_row_ + d * row_floats
+  float* direct_first_row_ = nullptr;
   size_t resolved_rows_ = 0;            // table size and arena when direct_users_ was made
   const float* resolved_arena_ = nullptr;
   std::vector<uint32_t> batch_order_;  // this epoch: batch b trains slice batch_order_[b]

@@ -1,6 +1,6 @@
-// What the trainer does with one batch: plan its keys and pull their rows (IssuePull), then
-// train on it and send the updates back (ComputeAndPush), as summed gradients or as the
-// rows' changes after worker-side steps (training.update_mode).
+// What the trainer does with one batch: plan its keys and pull their rows (PlanBatch,
+// SendPull), then train on it and send the updates back (ComputeAndPush), as summed
+// gradients or as the rows' changes after worker-side steps (training.update_mode).
 #include <chrono>
 #include <thread>
 
@@ -17,24 +17,36 @@ double Now() {
 
 }  // namespace
 
-Status Trainer::IssuePull(size_t batch, InFlight* slot) {
+void Trainer::PlanBatch(size_t batch, InFlight* slot) {
   const size_t n = packed_.size();
   const size_t slice = batch_order_[batch];
   const size_t begin = batch_offset_ + n * slice / batches_per_epoch_;
   const size_t end = batch_offset_ + n * (slice + 1) / batches_per_epoch_;
   const std::span<const PackedRating> all(packed_);
-  // LOCAL users stepped in place need no user keys: the kernel finds rows by dense index.
-  const bool plan_users = !(direct_table_ != nullptr && deltas_);
+  // LOCAL users stepped in place need no user keys: the kernel reads the packed ratings.
+  const bool items_only = direct_table_ != nullptr && deltas_;
   if (end <= n) {
-    planner_.BuildPacked(all.subspan(begin, end - begin), {}, &slot->plan, plan_users);
+    planner_.BuildPacked(all.subspan(begin, end - begin), {}, &slot->plan, items_only);
   } else if (begin >= n) {
-    planner_.BuildPacked(all.subspan(begin - n, end - begin), {}, &slot->plan, plan_users);
+    planner_.BuildPacked(all.subspan(begin - n, end - begin), {}, &slot->plan, items_only);
   } else {
-    planner_.BuildPacked(all.subspan(begin), all.subspan(0, end - n), &slot->plan, plan_users);
+    planner_.BuildPacked(all.subspan(begin), all.subspan(0, end - n), &slot->plan, items_only);
   }
+}
+
+Status Trainer::SendPull(size_t batch, InFlight* slot) {
   const int clock = ClockOfBatch(global_batch_ + static_cast<int64_t>(batch));
   const size_t dim = static_cast<size_t>(params_.factors) + 1;
   const size_t item_stride = dim + (deltas_ ? items_->state_floats() : 0);
+  if (deltas_) {
+    // One pull at a time: take over the previous batch's buffers (it is done) rather than
+    // keep a second set of 10+ MB row buffers for 1M-rating batches.
+    InFlight& previous = ring_[(batch + 1) % ring_.size()];
+    if (&previous != slot) {
+      slot->item_rows.swap(previous.item_rows);
+      slot->user_rows.swap(previous.user_rows);
+    }
+  }
   slot->item_rows.resize(slot->plan.item_keys.size() * item_stride);
   if (direct_table_ == nullptr) {
     const size_t user_stride = dim + (deltas_ ? users_->state_floats() : 0);
@@ -111,12 +123,20 @@ Status Trainer::StepAndPushDeltas(InFlight* slot, float user_lr, float item_lr, 
   // The pulled rows as they arrived: each row's change is its value after the batch's
   // steps minus this.
   base_rows_.assign(slot->item_rows.begin(), slot->item_rows.end());
-  if (direct_table_ != nullptr && direct_contiguous_ && !direct_users_.empty()) {
-    *sse += StepMfRatings(params_, user_step, item_step, direct_users_[0], plan.user_slot,
-                          plan.item_slot, plan.rating, slot->item_rows.data(), &step_scratch_);
-  } else if (direct_table_ != nullptr) {
-    *sse += StepMfRatings(params_, user_step, item_step, direct_users_, plan.user_slot,
-                          plan.item_slot, plan.rating, slot->item_rows.data(), &step_scratch_);
+  if (direct_table_ != nullptr) {
+    // The batch's ratings in packed_, in one or (wrapping around its end) two parts.
+    const std::span<const uint32_t> item_slot(plan.item_slot);
+    const size_t first = plan.packed_first.size();
+    for (const auto& [ratings, slots] :
+         {std::pair(plan.packed_first, item_slot.first(first)),
+          std::pair(plan.packed_second, item_slot.subspan(first))}) {
+      if (ratings.empty()) continue;
+      *sse += direct_contiguous_
+                  ? StepMfRatings(params_, user_step, item_step, direct_first_row_, ratings,
+                                  slots, slot->item_rows.data(), &step_scratch_)
+                  : StepMfRatings(params_, user_step, item_step, direct_users_, ratings, slots,
+                                  slot->item_rows.data(), &step_scratch_);
+    }
   } else {
     // REMOTE users: their base rows go after the items' in the same buffer.
     base_rows_.insert(base_rows_.end(), slot->user_rows.begin(), slot->user_rows.end());
@@ -124,11 +144,11 @@ Status Trainer::StepAndPushDeltas(InFlight* slot, float user_lr, float item_lr, 
                           plan.item_slot, plan.rating, slot->item_rows.data(), &step_scratch_);
   }
   const std::span<const float> base(base_rows_);
-  RowChanges(slot->item_rows, base.first(slot->item_rows.size()), &row_changes_);
-  RETURN_IF_ERROR(items_->PushDelta(plan.item_keys, row_changes_));
+  ToRowChanges(slot->item_rows, base.first(slot->item_rows.size()));
+  RETURN_IF_ERROR(items_->PushDelta(plan.item_keys, slot->item_rows));
   if (direct_table_ != nullptr) return Status::OK();
-  RowChanges(slot->user_rows, base.subspan(slot->item_rows.size()), &row_changes_);
-  return users_->PushDelta(plan.user_keys, row_changes_);
+  ToRowChanges(slot->user_rows, base.subspan(slot->item_rows.size()));
+  return users_->PushDelta(plan.user_keys, slot->user_rows);
 }
 
 }  // namespace psrec::worker

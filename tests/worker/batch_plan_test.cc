@@ -36,11 +36,17 @@ TEST(BatchPlannerTest, RunsOfOneUserAndUnplannedUsers) {
   EXPECT_EQ(plan.user_dense, (std::vector<uint32_t>{2, 1}));
   EXPECT_EQ(plan.user_slot, (std::vector<uint32_t>{0, 0, 1, 0}));
   EXPECT_EQ(plan.item_slot, (std::vector<uint32_t>{0, 1, 1, 0}));
-  planner.BuildPacked(all, {}, &plan, /*plan_users=*/false);
+  planner.BuildPacked(std::span(all).first(3), std::span(all).subspan(3), &plan,
+                      /*items_only=*/true);
+  EXPECT_EQ(plan.ratings, 4u);
   EXPECT_TRUE(plan.user_keys.empty());
-  EXPECT_TRUE(plan.user_dense.empty());
-  EXPECT_EQ(plan.user_slot, (std::vector<uint32_t>{2, 2, 1, 2}));  // dense indices
+  EXPECT_TRUE(plan.user_slot.empty());
+  EXPECT_TRUE(plan.rating.empty());
+  EXPECT_EQ(plan.packed_first.data(), all.data());
+  EXPECT_EQ(plan.packed_first.size(), 3u);
+  EXPECT_EQ(plan.packed_second.size(), 1u);
   EXPECT_EQ(plan.item_keys, (std::vector<uint64_t>{200, 201}));
+  EXPECT_EQ(plan.item_slot, (std::vector<uint32_t>{0, 1, 1, 0}));
 }
 
 TEST(BatchPlannerTest, PackedBatchThatWrapsJoinsBothParts) {

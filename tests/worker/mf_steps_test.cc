@@ -129,10 +129,40 @@ TEST(MfStepsTest, RowsByAddressAreSteppedInPlace) {
   EXPECT_EQ(items, items_copy);
 }
 
+TEST(MfStepsTest, PackedRatingsStepLikeSlotsAndValues) {
+  MfParams params{kFactors, 3.0f, 0.02f, 0.01f};
+  auto sgd = ps::MakeOptimizer(Sgd());
+  auto adagrad = ps::MakeOptimizer(AdaGrad());
+  const RowStep users{sgd.get(), 0.05f, 0}, items{adagrad.get(), 0.1f, kDim};
+  const std::vector<float> users0 = RandomRows(3, 0, 7), items0 = RandomRows(2, kDim, 8);
+  const std::vector<PackedRating> packed = {{2, 0, 4}, {2, 1, 1}, {0, 1, 5}, {1, 0, 3}};
+  const std::vector<uint32_t> dense = {2, 2, 0, 1}, item_slot = {0, 1, 1, 0};
+  const std::vector<float> rating = {4, 1, 5, 3};
+  std::vector<float> scratch;
+
+  std::vector<float> u_slots = users0, i_slots = items0;
+  const double a = StepMfRatings(params, users, items, u_slots.data(), dense, item_slot, rating,
+                                 i_slots.data(), &scratch);
+  std::vector<float> u_packed = users0, i_packed = items0;
+  const double b = StepMfRatings(params, users, items, u_packed.data(), packed, item_slot,
+                                 i_packed.data(), &scratch);
+  std::vector<float> u_address = users0, i_address = items0;
+  std::vector<float*> rows = {&u_address[0], &u_address[kDim], &u_address[2 * kDim]};
+  const double c = StepMfRatings(params, users, items, rows, packed, item_slot,
+                                 i_address.data(), &scratch);
+  EXPECT_DOUBLE_EQ(a, b);
+  EXPECT_DOUBLE_EQ(a, c);
+  EXPECT_EQ(u_slots, u_packed);
+  EXPECT_EQ(u_slots, u_address);
+  EXPECT_EQ(i_slots, i_packed);
+  EXPECT_EQ(i_slots, i_address);
+  EXPECT_NE(u_slots, users0);
+}
+
 TEST(MfStepsTest, RowChangesAreNewMinusBase) {
-  std::vector<float> deltas;
-  RowChanges(std::vector<float>{1.5f, -2, 0}, std::vector<float>{1, 1, 0}, &deltas);
-  EXPECT_EQ(deltas, (std::vector<float>{0.5f, -3, 0}));
+  std::vector<float> rows = {1.5f, -2, 0};
+  ToRowChanges(rows, std::vector<float>{1, 1, 0});
+  EXPECT_EQ(rows, (std::vector<float>{0.5f, -3, 0}));
 }
 
 }  // namespace
