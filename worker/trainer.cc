@@ -128,6 +128,8 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   if (direct_table_ != nullptr && (!direct_resolved_ ||
                                    direct_table_->size() != resolved_rows_ ||
                                    direct_table_->rows().rows != resolved_arena_)) {
+    // A fresh table: size the arena for the partition's users at once (growth doubles).
+    if (direct_table_->size() == 0) direct_table_->Reserve(data_->train.user_ids.size());
     direct_users_.resize(data_->train.user_ids.size());
     direct_table_->ResolveRows(data_->train.user_ids, direct_users_.data());
     direct_resolved_ = true;
