@@ -18,33 +18,21 @@
 #include "ps/checkpoint_catalog.h"
 #include "ps/checkpoint_reader.h"
 #include "ps/server.h"
+#include "tests/launcher/small_job.h"
 
 namespace psrec::launcher {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The planted data set of simulation_test: 1500 users x 300 items, rank 4.
+// SmallJob with AdaGrad (its state must survive a checkpoint) and a checkpoint per epoch.
 config::JobConfig SmallJob(int servers, int workers, int epochs) {
-  Result<config::JobConfig> job = ParseJobConfig(R"pb(
-    data {
-      synthetic {
-        num_users: 1500 num_items: 300 rank: 4 factor_std: 0.5 noise_std: 0.3
-        ratings_per_user: 40 test_fraction: 0.1 seed: 11
-      }
-    }
-    model { dim: 8 l2_factors: 0.02 l2_bias: 0.005 init_std: 0.1 }
-    user_table { optimizer { kind: ADAGRAD learning_rate: 0.1 } }
-    item_table { optimizer { kind: ADAGRAD learning_rate: 0.1 } }
-    training { batch_size: 128 pipeline_depth: 2 seed: 5 eval_train_sample: 2000 }
-    checkpoint { every_epochs: 1 keep_last: 3 }
-    output { progress: OFF }
-  )pb", "small-job", {});
-  EXPECT_TRUE(job.ok()) << job.status().message();
-  job->mutable_cluster()->set_servers(servers);
-  job->mutable_cluster()->set_workers(workers);
-  job->mutable_training()->set_epochs(epochs);
-  return *job;
+  config::JobConfig job = psrec::launcher::SmallJob(servers, workers);
+  SetOptimizer(&job, config::OptimizerConfig::ADAGRAD, 0.1f, 1.0f);
+  job.mutable_training()->set_epochs(epochs);
+  job.mutable_checkpoint()->set_every_epochs(1);
+  job.mutable_checkpoint()->set_keep_last(3);
+  return job;
 }
 
 class CheckpointResumeTest : public testing::Test {

@@ -10,37 +10,10 @@
 #include <string>
 
 #include "common/config.h"
+#include "tests/launcher/small_job.h"
 
 namespace psrec::launcher {
 namespace {
-
-// A small planted data set: 1500 users x 300 items, rank 4, noise 0.3.
-config::JobConfig SmallJob(int servers, int workers) {
-  Result<config::JobConfig> job = ParseJobConfig(R"pb(
-    data {
-      synthetic {
-        num_users: 1500 num_items: 300 rank: 4 factor_std: 0.5 noise_std: 0.3
-        ratings_per_user: 40 test_fraction: 0.1 seed: 11
-      }
-    }
-    model { dim: 8 l2_factors: 0.02 l2_bias: 0.005 init_std: 0.1 }
-    user_table { optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
-    item_table { optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
-    training { epochs: 12 batch_size: 128 pipeline_depth: 2 seed: 5 eval_train_sample: 2000 }
-    output { progress: OFF }
-  )pb", "small-job", {});
-  EXPECT_TRUE(job.ok()) << job.status().message();
-  job->mutable_cluster()->set_servers(servers);
-  job->mutable_cluster()->set_workers(workers);
-  return *job;
-}
-
-Result<SimulationResult> RunJob(const config::JobConfig& job) {
-  SimulationOptions options;
-  options.job = job;
-  options.print_epochs = false;
-  return RunSimulation(options);
-}
 
 TEST(SimulationTest, AsyncTrainingConvergesTowardTheNoiseFloor) {
   Result<SimulationResult> result = RunJob(SmallJob(2, 2));

@@ -9,39 +9,19 @@
 
 #include "common/config.h"
 #include "launcher/simulation.h"
+#include "tests/launcher/small_job.h"
 
 namespace psrec::launcher {
 namespace {
 
-// 1500 users x 300 items, rank 4, noise 0.3 (as simulation_test.cc), per-rating steps.
+// SmallJob with per-rating steps: smaller rates, larger batches, more epochs.
 config::JobConfig DeltaJob(int servers, int workers) {
-  Result<config::JobConfig> job = ParseJobConfig(R"pb(
-    data {
-      synthetic {
-        num_users: 1500 num_items: 300 rank: 4 factor_std: 0.5 noise_std: 0.3
-        ratings_per_user: 40 test_fraction: 0.1 seed: 11
-      }
-    }
-    model { dim: 8 l2_factors: 0.02 l2_bias: 0.005 init_std: 0.1 }
-    user_table { optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.97 } }
-    item_table { optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.97 } }
-    training {
-      epochs: 14 batch_size: 512 pipeline_depth: 2 seed: 5 eval_train_sample: 2000
-      update_mode: DELTAS
-    }
-    output { progress: OFF }
-  )pb", "delta-job", {});
-  EXPECT_TRUE(job.ok()) << job.status().message();
-  job->mutable_cluster()->set_servers(servers);
-  job->mutable_cluster()->set_workers(workers);
-  return *job;
-}
-
-Result<SimulationResult> RunJob(const config::JobConfig& job) {
-  SimulationOptions options;
-  options.job = job;
-  options.print_epochs = false;
-  return RunSimulation(options);
+  config::JobConfig job = SmallJob(servers, workers);
+  SetOptimizer(&job, config::OptimizerConfig::SGD, 0.03f, 0.97f);
+  job.mutable_training()->set_epochs(14);
+  job.mutable_training()->set_batch_size(512);
+  job.mutable_training()->set_update_mode(config::DELTAS);
+  return job;
 }
 
 void UseAdaGrad(config::TableConfig* table, float rate) {

@@ -1,0 +1,50 @@
+// The planted data set the end-to-end tests train on, and a quiet way to run a job on it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "common/config.h"
+#include "launcher/simulation.h"
+
+namespace psrec::launcher {
+
+// 1500 users x 300 items, rank 4, noise 0.3, 40 ratings per user (10% held out); a dim-8
+// model, SGD at 0.03 (decay 0.95) on both tables, 12 epochs of 128-rating batches.
+inline config::JobConfig SmallJob(int servers, int workers) {
+  Result<config::JobConfig> job = ParseJobConfig(R"pb(
+    data {
+      synthetic {
+        num_users: 1500 num_items: 300 rank: 4 factor_std: 0.5 noise_std: 0.3
+        ratings_per_user: 40 test_fraction: 0.1 seed: 11
+      }
+    }
+    model { dim: 8 l2_factors: 0.02 l2_bias: 0.005 init_std: 0.1 }
+    user_table { optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
+    item_table { optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
+    training { epochs: 12 batch_size: 128 pipeline_depth: 2 seed: 5 eval_train_sample: 2000 }
+    output { progress: OFF }
+  )pb", "small-job", {});
+  EXPECT_TRUE(job.ok()) << job.status().message();
+  job->mutable_cluster()->set_servers(servers);
+  job->mutable_cluster()->set_workers(workers);
+  return *job;
+}
+
+// Both tables' optimizer.
+inline void SetOptimizer(config::JobConfig* job, config::OptimizerConfig::Kind kind, float rate,
+                         float decay) {
+  for (config::TableConfig* table : {job->mutable_user_table(), job->mutable_item_table()}) {
+    table->mutable_optimizer()->set_kind(kind);
+    table->mutable_optimizer()->set_learning_rate(rate);
+    table->mutable_optimizer()->set_lr_decay(decay);
+  }
+}
+
+inline Result<SimulationResult> RunJob(const config::JobConfig& job) {
+  SimulationOptions options;
+  options.job = job;
+  options.print_epochs = false;
+  return RunSimulation(options);
+}
+
+}  // namespace psrec::launcher
