@@ -1,11 +1,16 @@
 // Trainer: one worker's training loop for biased MF.
 //
-// Each epoch the worker shuffles its partition and cuts it into the same number of batches
-// as every other worker (so clocks advance in step), then for each batch: plan unique keys,
-// pull user and item rows, accumulate gradients, push them. Pulls for up to
-// training.pipeline_depth batches are in flight ahead of compute, so compute hides network
-// time (an async pull may then miss the pushes of the batches just before it; BSP/SSP bound
-// that). After each epoch: flush pushes, barrier, evaluate test RMSE/MAE and train RMSE on a
+// The worker's partition is packed once (shuffled, or grouped by user: training.rating_order)
+// and cut into the same number of batches as every other worker's (so clocks advance in
+// step); each epoch visits the batches in a new order. For each batch: plan unique keys,
+// pull user and item rows, then (training.update_mode)
+//   GRADIENTS: accumulate gradients and push them. Pulls for up to training.pipeline_depth
+//     batches are in flight ahead of compute, so compute hides network time (an async pull
+//     may then miss the pushes of the batches just before it; BSP/SSP bound that);
+//   DELTAS: pull rows with optimizer state, step them per rating, push their changes. The
+//     next batch is planned ahead but pulled only after this batch's push (trainer.cc says
+//     why).
+// After each epoch: flush pushes, barrier, evaluate test RMSE/MAE and train RMSE on a
 // sample, reduce over workers; worker 0 reports.
 //
 // Thread safety: Run() on one thread. `cancel` may be set from another thread to stop early.
