@@ -125,6 +125,39 @@ Status DecodePushRequest(std::span<const uint8_t> body, DecodeScratch* scratch,
   return Status::OK();
 }
 
+namespace {
+
+// The PullReply fields before its values, which both decoders below read. Sets *read when
+// `field` was one of them.
+Status ReadPullReplyScalar(uint32_t field, uint32_t wire_type, FieldReader* reader,
+                           PullReplyView* view, bool* read) {
+  constexpr const char* kMsg = "PullReply";
+  uint64_t v = 0;
+  *read = true;
+  switch (field) {
+    case 1:
+      RETURN_IF_ERROR(ExpectWireType(kMsg, "request_id", wire_type, kVarint));
+      RETURN_IF_ERROR(reader->ReadVarint(&v));
+      view->request_id = v;
+      return Status::OK();
+    case 2:
+      RETURN_IF_ERROR(ExpectWireType(kMsg, "slowest_clock", wire_type, kVarint));
+      RETURN_IF_ERROR(reader->ReadVarint(&v));
+      view->slowest_clock = static_cast<int32_t>(v);
+      return Status::OK();
+    case 3:
+      RETURN_IF_ERROR(ExpectWireType(kMsg, "blocked_us", wire_type, kVarint));
+      RETURN_IF_ERROR(reader->ReadVarint(&v));
+      view->blocked_us = static_cast<int64_t>(v);
+      return Status::OK();
+    default:
+      *read = false;
+      return Status::OK();
+  }
+}
+
+}  // namespace
+
 Status DecodePullReply(std::span<const uint8_t> body, PullReplyView* view) {
   constexpr const char* kMsg = "PullReply";
   *view = PullReplyView{};
@@ -132,31 +165,16 @@ Status DecodePullReply(std::span<const uint8_t> body, PullReplyView* view) {
   FieldReader reader(body);
   while (!reader.done()) {
     uint32_t field = 0, wire_type = 0;
-    uint64_t v = 0;
     RETURN_IF_ERROR(reader.ReadTag(&field, &wire_type));
-    switch (field) {
-      case 1:
-        RETURN_IF_ERROR(ExpectWireType(kMsg, "request_id", wire_type, kVarint));
-        RETURN_IF_ERROR(reader.ReadVarint(&v));
-        view->request_id = v;
-        break;
-      case 2:
-        RETURN_IF_ERROR(ExpectWireType(kMsg, "slowest_clock", wire_type, kVarint));
-        RETURN_IF_ERROR(reader.ReadVarint(&v));
-        view->slowest_clock = static_cast<int32_t>(v);
-        break;
-      case 3:
-        RETURN_IF_ERROR(ExpectWireType(kMsg, "blocked_us", wire_type, kVarint));
-        RETURN_IF_ERROR(reader.ReadVarint(&v));
-        view->blocked_us = static_cast<int64_t>(v);
-        break;
-      case 5:
-        RETURN_IF_ERROR(ExpectWireType(kMsg, "values", wire_type, kLengthDelimited));
-        RETURN_IF_ERROR(reader.ReadLengthDelimited(&values));
-        RETURN_IF_ERROR(FloatBytes(kMsg, "values", values));
-        break;
-      default:  // includes alignment_padding (4)
-        RETURN_IF_ERROR(reader.Skip(wire_type));
+    bool read = false;
+    RETURN_IF_ERROR(ReadPullReplyScalar(field, wire_type, &reader, view, &read));
+    if (read) continue;
+    if (field == 5) {
+      RETURN_IF_ERROR(ExpectWireType(kMsg, "values", wire_type, kLengthDelimited));
+      RETURN_IF_ERROR(reader.ReadLengthDelimited(&values));
+      RETURN_IF_ERROR(FloatBytes(kMsg, "values", values));
+    } else {  // includes alignment_padding (4)
+      RETURN_IF_ERROR(reader.Skip(wire_type));
     }
   }
   view->values = values.data();
@@ -171,39 +189,24 @@ Status DecodePullReplyHead(std::span<const uint8_t> head, size_t body_bytes,
   FieldReader reader(head);
   while (!reader.done()) {
     uint32_t field = 0, wire_type = 0;
-    uint64_t v = 0;
     RETURN_IF_ERROR(reader.ReadTag(&field, &wire_type));
-    switch (field) {
-      case 1:
-        RETURN_IF_ERROR(ExpectWireType(kMsg, "request_id", wire_type, kVarint));
-        RETURN_IF_ERROR(reader.ReadVarint(&v));
-        view->request_id = v;
-        break;
-      case 2:
-        RETURN_IF_ERROR(ExpectWireType(kMsg, "slowest_clock", wire_type, kVarint));
-        RETURN_IF_ERROR(reader.ReadVarint(&v));
-        view->slowest_clock = static_cast<int32_t>(v);
-        break;
-      case 3:
-        RETURN_IF_ERROR(ExpectWireType(kMsg, "blocked_us", wire_type, kVarint));
-        RETURN_IF_ERROR(reader.ReadVarint(&v));
-        view->blocked_us = static_cast<int64_t>(v);
-        break;
-      case 5: {
-        RETURN_IF_ERROR(ExpectWireType(kMsg, "values", wire_type, kLengthDelimited));
-        uint64_t len = 0;
-        RETURN_IF_ERROR(reader.ReadVarint(&len));
-        const size_t at = head.size() - reader.remaining();
-        if (len % sizeof(float) != 0 || at > body_bytes || len != body_bytes - at) {
-          return Status::Corruption("PullReply.values is not the body's last field");
-        }
-        view->num_floats = static_cast<size_t>(len) / sizeof(float);
-        *values_at = at;
-        return Status::OK();
+    bool read = false;
+    RETURN_IF_ERROR(ReadPullReplyScalar(field, wire_type, &reader, view, &read));
+    if (read) continue;
+    if (field == 5) {
+      RETURN_IF_ERROR(ExpectWireType(kMsg, "values", wire_type, kLengthDelimited));
+      uint64_t len = 0;
+      RETURN_IF_ERROR(reader.ReadVarint(&len));
+      const size_t at = head.size() - reader.remaining();
+      if (len % sizeof(float) != 0 || at > body_bytes || len != body_bytes - at) {
+        return Status::Corruption("PullReply.values is not the body's last field");
       }
-      default:  // alignment_padding (4) and unknown fields, which must fit in the head
-        RETURN_IF_ERROR(reader.Skip(wire_type));
+      view->num_floats = static_cast<size_t>(len) / sizeof(float);
+      *values_at = at;
+      return Status::OK();
     }
+    // alignment_padding (4) and unknown fields, which must fit in the head
+    RETURN_IF_ERROR(reader.Skip(wire_type));
   }
   return Status::Corruption("PullReply head ends before its values");
 }
