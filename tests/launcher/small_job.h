@@ -30,14 +30,17 @@ inline config::JobConfig SmallJob(int servers, int workers) {
   return *job;
 }
 
-// Both tables' optimizer.
+// One table's optimizer, or both tables'.
+inline void SetOptimizer(config::TableConfig* table, config::OptimizerConfig::Kind kind,
+                         float rate, float decay) {
+  table->mutable_optimizer()->set_kind(kind);
+  table->mutable_optimizer()->set_learning_rate(rate);
+  table->mutable_optimizer()->set_lr_decay(decay);
+}
 inline void SetOptimizer(config::JobConfig* job, config::OptimizerConfig::Kind kind, float rate,
                          float decay) {
-  for (config::TableConfig* table : {job->mutable_user_table(), job->mutable_item_table()}) {
-    table->mutable_optimizer()->set_kind(kind);
-    table->mutable_optimizer()->set_learning_rate(rate);
-    table->mutable_optimizer()->set_lr_decay(decay);
-  }
+  SetOptimizer(job->mutable_user_table(), kind, rate, decay);
+  SetOptimizer(job->mutable_item_table(), kind, rate, decay);
 }
 
 inline Result<SimulationResult> RunJob(const config::JobConfig& job) {

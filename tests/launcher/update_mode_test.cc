@@ -24,12 +24,6 @@ config::JobConfig DeltaJob(int servers, int workers) {
   return job;
 }
 
-void UseAdaGrad(config::TableConfig* table, float rate) {
-  table->mutable_optimizer()->set_kind(config::OptimizerConfig::ADAGRAD);
-  table->mutable_optimizer()->set_learning_rate(rate);
-  table->mutable_optimizer()->set_lr_decay(1);
-}
-
 TEST(UpdateModeTest, DeltasTrainUnderEveryConsistencyModelAndPlacement) {
   for (auto consistency : {config::ASP, config::SSP, config::BSP}) {
     for (auto placement : {config::TableConfig::REMOTE, config::TableConfig::LOCAL}) {
@@ -65,8 +59,7 @@ TEST(UpdateModeTest, RemoteRowsWithStateTrainLikeLocalRows) {
   config::JobConfig local = DeltaJob(2, 1);
   local.mutable_training()->set_pipeline_depth(1);
   local.mutable_training()->set_epochs(4);
-  UseAdaGrad(local.mutable_user_table(), 0.05f);
-  UseAdaGrad(local.mutable_item_table(), 0.05f);
+  SetOptimizer(&local, config::OptimizerConfig::ADAGRAD, 0.05f, 1.0f);
   local.mutable_user_table()->set_placement(config::TableConfig::LOCAL);
   config::JobConfig remote = local;
   remote.mutable_user_table()->set_placement(config::TableConfig::REMOTE);
@@ -87,7 +80,7 @@ TEST(UpdateModeTest, OneWorkerIsIndependentOfTheNumberOfServers) {
   one.mutable_training()->set_consistency(config::BSP);
   one.mutable_training()->set_pipeline_depth(1);
   one.mutable_training()->set_epochs(3);
-  UseAdaGrad(one.mutable_item_table(), 0.05f);
+  SetOptimizer(one.mutable_item_table(), config::OptimizerConfig::ADAGRAD, 0.05f, 1.0f);
   config::JobConfig three = one;
   three.mutable_cluster()->set_servers(3);
   Result<SimulationResult> a = RunJob(one);
