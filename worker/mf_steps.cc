@@ -21,14 +21,6 @@ void PrefetchForWrite(const float* row, size_t floats) {
 
 // Rating i of a batch: its user row, its value, and (for rows found through a table of
 // addresses) a prefetch of that address.
-struct RowsByAddress {  // user rows anywhere: rows[dense[i]]
-  float* const* rows;
-  const uint32_t* dense;
-  const float* values;
-  float* user_row(size_t i) const { return rows[dense[i]]; }
-  float rating(size_t i) const { return values[i]; }
-  void PrefetchAddress(size_t i) const { __builtin_prefetch(rows + dense[i]); }
-};
 struct RowsBySlot {  // user rows in one array: base + slot[i] * stride
   float* base;
   const uint32_t* slot;
@@ -121,17 +113,6 @@ double Dispatch(const MfParams& params, const RowStep& users, const RowStep& ite
 }
 
 }  // namespace
-
-double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
-                     std::span<float* const> user_row_by_dense,
-                     std::span<const uint32_t> user_dense, std::span<const uint32_t> item_slot,
-                     std::span<const float> rating, float* item_rows,
-                     std::vector<float>* scratch) {
-  CHECK_EQ(rating.size(), item_slot.size());
-  return Dispatch(params, users, items,
-                  RowsByAddress{user_row_by_dense.data(), user_dense.data(), rating.data()},
-                  item_slot, item_rows, scratch);
-}
 
 double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
                      float* user_rows, std::span<const uint32_t> user_slot,

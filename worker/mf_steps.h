@@ -28,25 +28,19 @@ struct RowStep {
   int state_floats = 0;  // after the dim payload floats of every row
 };
 
-// Steps ratings i in [0, rating.size()) in order on user row U(i) and item row
+// Steps ratings i in [0, item_slot.size()) in order on user row U(i) and item row
 // item_rows + item_slot[i] * (dim + items.state_floats), dim = params.factors + 1. Returns
 // the sum of squared errors before each step. `scratch` grows as needed (no allocation once
-// grown). The two overloads differ in U(i):
-//   rows by address, U(i) = user_row_by_dense[user_dense[i]] (LOCAL users, in the table);
-//   contiguous pulled copies, U(i) = user_rows + user_slot[i] * (dim + users.state_floats).
-double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
-                     std::span<float* const> user_row_by_dense,
-                     std::span<const uint32_t> user_dense, std::span<const uint32_t> item_slot,
-                     std::span<const float> rating, float* item_rows,
-                     std::vector<float>* scratch);
+// grown). The overloads differ in where rating i's user row and value are:
+//   pulled copies (REMOTE users): U(i) = user_rows + user_slot[i] * (dim + users.state_floats),
+//     value rating[i];
+//   LOCAL users, ratings read from the trainer's packed array (no per-batch copies of user
+//     indices and values): U(i) = user_row_by_dense[ratings[i].user], or
+//     user_rows + ratings[i].user * (dim + users.state_floats) when the rows are one array.
 double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
                      float* user_rows, std::span<const uint32_t> user_slot,
                      std::span<const uint32_t> item_slot, std::span<const float> rating,
                      float* item_rows, std::vector<float>* scratch);
-
-// The same for LOCAL users with ratings read from the trainer's packed array (no per-batch
-// copies of user indices and values): U(i) = user_row_by_dense[ratings[i].user], or
-// user_rows + ratings[i].user * (dim + users.state_floats) when the rows are one array.
 double StepMfRatings(const MfParams& params, const RowStep& users, const RowStep& items,
                      std::span<float* const> user_row_by_dense,
                      std::span<const PackedRating> ratings, std::span<const uint32_t> item_slot,

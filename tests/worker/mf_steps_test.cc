@@ -116,12 +116,14 @@ TEST(MfStepsTest, RowsByAddressAreSteppedInPlace) {
   std::vector<float> contiguous = RandomRows(2, 0, 5), items = RandomRows(2, 0, 6);
   std::vector<float> by_address = contiguous, items_copy = items;
   std::vector<float*> rows = {&by_address[kDim], &by_address[0]};  // dense 0 -> row 1
-  const std::vector<uint32_t> dense = {1, 0, 1}, slot = {0, 1, 0}, item_slot = {0, 1, 1};
+  // Dense users 1, 0, 1 (rows 0, 1, 0).
+  const std::vector<PackedRating> packed = {{1, 0, 1}, {0, 1, 4}, {1, 1, 3}};
+  const std::vector<uint32_t> slot = {0, 1, 0}, item_slot = {0, 1, 1};
   const std::vector<float> rating = {1, 4, 3};
   std::vector<float> scratch;
   const RowStep step{sgd.get(), 0.05f, 0};
-  const double a = StepMfRatings(params, step, step, rows, dense, item_slot, rating,
-                                 items.data(), &scratch);
+  const double a = StepMfRatings(params, step, step, rows, packed, item_slot, items.data(),
+                                 &scratch);
   const double b = StepMfRatings(params, step, step, contiguous.data(), slot, item_slot, rating,
                                  items_copy.data(), &scratch);
   EXPECT_DOUBLE_EQ(a, b);
