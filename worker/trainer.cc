@@ -89,6 +89,9 @@ void Trainer::PackTrainingData() {
   std::iota(order.begin(), order.end(), 0u);
   Shuffle(&order, Mix64(job_.training().seed() ^ 0x7061636bULL ^ Mix64(collective_->rank() + 1)));
   packed_.resize(order.size());
+  auto packed_of = [&train](uint32_t r) -> PackedRating {
+    return {train.user_index[r], train.item_index[r], train.rating[r]};
+  };
   if (job_.training().rating_order() == config::BY_USER) {
     // A counting sort of the shuffled ratings by a random rank of their user: users in a
     // random order, each user's ratings together in the order the shuffle gave them,
@@ -100,20 +103,40 @@ void Trainer::PackTrainingData() {
     std::vector<uint32_t> next(rank.size() + 1, 0);
     for (uint32_t user : train.user_index) ++next[rank[user] + 1];
     std::partial_sum(next.begin(), next.end(), next.begin());
-    for (const uint32_t r : order) {
-      packed_[next[rank[train.user_index[r]]]++] = {train.user_index[r], train.item_index[r],
-                                                    train.rating[r]};
-    }
+    for (const uint32_t r : order) packed_[next[rank[train.user_index[r]]]++] = packed_of(r);
   } else {
-    for (size_t i = 0; i < order.size(); ++i) {
-      const uint32_t r = order[i];
-      packed_[i] = {train.user_index[r], train.item_index[r], train.rating[r]};
-    }
+    for (size_t i = 0; i < order.size(); ++i) packed_[i] = packed_of(order[i]);
   }
   // From here on the trainer reads packed_ only: release the shard's rating columns (the
   // largest allocation of a worker) and keep its dictionaries.
   data_->train = data::DictionariesOnly(train);
   planner_ = BatchPlanner(data_->train.user_ids, data_->train.item_ids);
+}
+
+// Row addresses change only when rows are created (evaluation of unseen users, restores),
+// which may move the arena: resolve again only then (1M lookups are ~5% of an epoch).
+void Trainer::ResolveDirectUsers() {
+  if (resolved_arena_ != nullptr && direct_table_->size() == resolved_rows_ &&
+      direct_table_->rows().rows == resolved_arena_) {
+    return;
+  }
+  // A fresh table: size the arena for the partition's users at once (growth doubles).
+  if (direct_table_->size() == 0) direct_table_->Reserve(data_->train.user_ids.size());
+  direct_users_.resize(data_->train.user_ids.size());
+  direct_table_->ResolveRows(data_->train.user_ids, direct_users_.data());
+  resolved_rows_ = direct_table_->size();
+  resolved_arena_ = direct_table_->rows().rows;
+  // Rows created for this partition in dense order (a fresh run) sit at row_floats strides:
+  // the kernel then computes addresses instead of loading them from a table that is itself
+  // a cache miss per rating.
+  const size_t stride = static_cast<size_t>(direct_table_->row_floats());
+  direct_contiguous_ = true;
+  for (size_t d = 0; d < direct_users_.size() && direct_contiguous_; ++d) {
+    direct_contiguous_ = direct_users_[d] == direct_users_[0] + d * stride;
+  }
+  direct_first_row_ = direct_users_.empty() ? nullptr : direct_users_[0];
+  // DELTAS then needs only the first address (GRADIENTS looks rows up per batch).
+  if (deltas_ && direct_contiguous_) std::vector<float*>().swap(direct_users_);
 }
 
 Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
@@ -123,30 +146,7 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   std::iota(batch_order_.begin(), batch_order_.end(), 0u);
   Shuffle(&batch_order_, epoch_seed);
   batch_offset_ = packed_.empty() ? 0 : Mix64(epoch_seed) % packed_.size();
-  // Row addresses change only when rows are created (evaluation of unseen users, restores),
-  // which may move the arena: resolve again only then (1M lookups are ~5% of an epoch).
-  if (direct_table_ != nullptr && (!direct_resolved_ ||
-                                   direct_table_->size() != resolved_rows_ ||
-                                   direct_table_->rows().rows != resolved_arena_)) {
-    // A fresh table: size the arena for the partition's users at once (growth doubles).
-    if (direct_table_->size() == 0) direct_table_->Reserve(data_->train.user_ids.size());
-    direct_users_.resize(data_->train.user_ids.size());
-    direct_table_->ResolveRows(data_->train.user_ids, direct_users_.data());
-    direct_resolved_ = true;
-    resolved_rows_ = direct_table_->size();
-    resolved_arena_ = direct_table_->rows().rows;
-    // Rows created for this partition in dense order (a fresh run) sit at row_floats
-    // strides: the kernel then computes addresses instead of loading them from a table
-    // that is itself a cache miss per rating.
-    const size_t stride = static_cast<size_t>(direct_table_->row_floats());
-    direct_contiguous_ = true;
-    for (size_t d = 0; d < direct_users_.size() && direct_contiguous_; ++d) {
-      direct_contiguous_ = direct_users_[d] == direct_users_[0] + d * stride;
-    }
-    direct_first_row_ = direct_users_.empty() ? nullptr : direct_users_[0];
-    // DELTAS then needs only the first address (GRADIENTS looks rows up per batch).
-    if (deltas_ && direct_contiguous_) std::vector<float*>().swap(direct_users_);
-  }
+  if (direct_table_ != nullptr) ResolveDirectUsers();
   const float user_lr = ScheduledRate(job_.user_table().optimizer(), epoch);
   const float item_lr = ScheduledRate(job_.item_table().optimizer(), epoch);
   // DELTAS pulls a batch's rows only after the previous batch's changes are pushed: on every

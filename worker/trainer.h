@@ -75,6 +75,8 @@ class Trainer {
   Status ComputeGlobalMean();
   Status TrainEpoch(int epoch, EpochMetrics* metrics);
   void PackTrainingData();
+  // LOCAL users: (re)fills direct_users_ / direct_first_row_ when the table grew or moved.
+  void ResolveDirectUsers();
   // worker/trainer_batch.cc: the keys of this epoch's batch `batch`, then its pull.
   void PlanBatch(size_t batch, InFlight* slot);
   Status SendPull(size_t batch, InFlight* slot);
@@ -111,7 +113,6 @@ class Trainer {
   // evaluation and restores create rows, and neither runs inside an epoch).
   ps::EmbeddingTable* direct_table_ = nullptr;
   std::vector<float*> direct_users_;
-  bool direct_resolved_ = false;
   bool direct_contiguous_ = false;  // row of dense user d at direct_first_row_ + d * row_floats
   float* direct_first_row_ = nullptr;
   size_t resolved_rows_ = 0;            // table size and arena when direct_users_ was made
