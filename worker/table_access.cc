@@ -6,7 +6,6 @@ RemoteTableAccess::RemoteTableAccess(PsClient* client, const TableSpec& spec)
     : client_(client),
       table_(spec.id),
       dim_(spec.dim),
-      state_floats_(ps::OptimizerStateFloats(spec.optimizer, spec.dim)),
       optimizer_(ps::MakeOptimizer(spec.optimizer)) {}
 
 Result<TableAccess::Ticket> RemoteTableAccess::BeginPull(std::span<const uint64_t> keys,
@@ -23,12 +22,12 @@ Status RemoteTableAccess::Push(std::span<const uint64_t> keys, std::span<const f
 
 Result<TableAccess::Ticket> RemoteTableAccess::BeginPullWithState(
     std::span<const uint64_t> keys, float* out, int clock) {
-  return client_->PullWithState(table_, keys, dim_, state_floats_, out, clock);
+  return client_->PullWithState(table_, keys, dim_, state_floats(), out, clock);
 }
 
 Status RemoteTableAccess::PushDelta(std::span<const uint64_t> keys,
                                     std::span<const float> deltas) {
-  return client_->PushDelta(table_, keys, dim_, state_floats_, deltas);
+  return client_->PushDelta(table_, keys, dim_, state_floats(), deltas);
 }
 
 Result<TableAccess::Ticket> LocalTableAccess::BeginPull(std::span<const uint64_t> keys,

@@ -54,7 +54,7 @@ class RemoteTableAccess : public TableAccess {
   Result<Ticket> BeginPull(std::span<const uint64_t> keys, float* out, int clock) override;
   Status EndPull(Ticket ticket) override;
   Status Push(std::span<const uint64_t> keys, std::span<const float> grads, float lr) override;
-  int state_floats() const override { return state_floats_; }
+  int state_floats() const override { return optimizer_->state_floats(dim_); }
   const ps::Optimizer& optimizer() const override { return *optimizer_; }
   Result<Ticket> BeginPullWithState(std::span<const uint64_t> keys, float* out,
                                     int clock) override;
@@ -64,7 +64,6 @@ class RemoteTableAccess : public TableAccess {
   PsClient* client_;
   TableId table_;
   int dim_;
-  int state_floats_;
   std::unique_ptr<ps::Optimizer> optimizer_;
 };
 
