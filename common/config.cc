@@ -155,6 +155,14 @@ Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) 
     return fail("item_table.placement",
                 "item tables always live on the servers; only user_table may be LOCAL");
   }
+  if (job.training().update_mode() == config::DELTAS &&
+      job.training().consistency() == config::BSP && job.training().clock_every() > 1) {
+    // A BSP server applies a clock's pushes once every worker has finished the clock, and a
+    // DELTAS worker must pull rows that hold its own previous changes.
+    return fail("training.clock_every",
+                "must be 1 for update_mode DELTAS under BSP (a worker would pull rows without "
+                "its own changes of the same clock and repeat their steps)");
+  }
   if (job.data().min_rating() > job.data().max_rating()) {
     return fail("data.min_rating", "greater than data.max_rating");
   }

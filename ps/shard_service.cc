@@ -35,6 +35,7 @@ ShardService::ShardService(const ServerOptions& options, ServerCounters* counter
       max_frame_bytes_(static_cast<size_t>(options.job.cluster().max_frame_bytes())),
       clocks_(options.job.training().consistency(), options.job.training().staleness(),
               options.num_workers, options.start_clock),
+      held_(static_cast<size_t>(options.num_workers)),
       checkpointer_(options.server_id, options.checkpoint_faults, std::move(post_to_io)) {
   for (const TableSpec& spec : TableSpecsForJob(options.job)) {
     if (spec.placement != config::TableConfig::REMOTE) continue;
@@ -227,48 +228,92 @@ Status ShardService::HandlePush(Connection& conn, std::span<const uint8_t> body)
   wire::PushRequestView push;
   RETURN_IF_ERROR(wire::DecodePushRequest(body, &scratch_, &push));
   ASSIGN_OR_RETURN(EmbeddingTable * table, TableFor(push.table));
-  if (push.deltas) return HandlePushDeltas(conn, push, *table);
-  const size_t expected = push.keys.size() * static_cast<size_t>(table->dim());
-  if (push.grads.size() != expected) {
-    return Status::InvalidArgument("push of " + std::to_string(push.keys.size()) +
-                                   " keys to table " + std::to_string(push.table) +
-                                   " (dim " + std::to_string(table->dim()) + ") carries " +
-                                   std::to_string(push.grads.size()) + " gradients");
+  bool answer_with_error = false;
+  if (Status problem = CheckPush(push, *table, &answer_with_error); !problem.ok()) {
+    if (!answer_with_error) return problem;
+    wire::AppendError(push.request_id, problem, &conn.out());
+    return Status::OK();
   }
-  if (!std::isfinite(push.learning_rate)) {
-    return Status::InvalidArgument("push with a non-finite learning rate");
+  const int worker = conn.session().worker_id;
+  if (clocks_.consistency() == config::BSP && !clocks_.finished(worker)) {
+    HeldPush held{clocks_.clock(worker), {}};
+    if (!spare_bodies_.empty()) {
+      held.body = std::move(spare_bodies_.back());
+      spare_bodies_.pop_back();
+    }
+    held.body.assign(body.begin(), body.end());
+    held_[worker].push_back(std::move(held));
+  } else {
+    ApplyPush(push, *table);
   }
-  table->Push(push.keys, push.grads.data(), push.learning_rate);
-  ServerCounters::Add(counters_->pushes, 1);
-  ServerCounters::Add(counters_->rows_pushed, push.keys.size());
   wire::AppendAck(push.request_id, &conn.out());
   return Status::OK();
 }
 
-Status ShardService::HandlePushDeltas(Connection& conn, const wire::PushRequestView& push,
-                                      EmbeddingTable& table) {
-  if (push.state_floats != table.state_floats()) {
-    wire::AppendError(push.request_id,
-                      StateMismatch("push of deltas", table, push.state_floats), &conn.out());
+Status ShardService::CheckPush(const wire::PushRequestView& push, const EmbeddingTable& table,
+                               bool* answer_with_error) const {
+  *answer_with_error = push.deltas;
+  if (!push.deltas) {
+    const size_t expected = push.keys.size() * static_cast<size_t>(table.dim());
+    if (push.grads.size() != expected) {
+      return Status::InvalidArgument("push of " + std::to_string(push.keys.size()) +
+                                     " keys to table " + std::to_string(push.table) + " (dim " +
+                                     std::to_string(table.dim()) + ") carries " +
+                                     std::to_string(push.grads.size()) + " gradients");
+    }
+    if (!std::isfinite(push.learning_rate)) {
+      return Status::InvalidArgument("push with a non-finite learning rate");
+    }
     return Status::OK();
+  }
+  if (push.state_floats != table.state_floats()) {
+    return StateMismatch("push of deltas", table, push.state_floats);
   }
   const size_t expected = push.keys.size() * static_cast<size_t>(table.row_floats());
   if (push.grads.size() != expected) {
-    wire::AppendError(
-        push.request_id,
-        Status::InvalidArgument("push of deltas of " + std::to_string(push.keys.size()) +
-                                " keys to table " + table.spec().name + " (" +
-                                std::to_string(table.row_floats()) +
-                                " floats per row) carries " +
-                                std::to_string(push.grads.size()) + " floats"),
-        &conn.out());
-    return Status::OK();
+    return Status::InvalidArgument("push of deltas of " + std::to_string(push.keys.size()) +
+                                   " keys to table " + table.spec().name + " (" +
+                                   std::to_string(table.row_floats()) +
+                                   " floats per row) carries " +
+                                   std::to_string(push.grads.size()) + " floats");
   }
-  table.AddRows(push.keys, push.grads.data());
+  return Status::OK();
+}
+
+void ShardService::ApplyPush(const wire::PushRequestView& push, EmbeddingTable& table) {
+  if (push.deltas) {
+    table.AddRows(push.keys, push.grads.data());
+  } else {
+    table.Push(push.keys, push.grads.data(), push.learning_rate);
+  }
   ServerCounters::Add(counters_->pushes, 1);
   ServerCounters::Add(counters_->rows_pushed, push.keys.size());
-  wire::AppendAck(push.request_id, &conn.out());
-  return Status::OK();
+}
+
+void ShardService::ApplyFinishedClocks() {
+  const int64_t slowest = clocks_.slowest_clock();
+  for (;;) {
+    int64_t clock = slowest;
+    for (const auto& queue : held_) {
+      if (!queue.empty()) clock = std::min<int64_t>(clock, queue.front().clock);
+    }
+    if (clock >= slowest) return;
+    for (auto& queue : held_) {
+      while (!queue.empty() && queue.front().clock == clock) {
+        wire::PushRequestView push;
+        const Status decoded = wire::DecodePushRequest(queue.front().body, &scratch_, &push);
+        CHECK(decoded.ok()) << "a held push no longer decodes: " << decoded.message();
+        ApplyPush(push, *tables_[push.table]);
+        spare_bodies_.push_back(std::move(queue.front().body));
+        queue.pop_front();
+      }
+    }
+  }
+}
+
+void ShardService::OnSlowestClockAdvanced() {
+  ApplyFinishedClocks();
+  ReleaseParked();
 }
 
 Status ShardService::HandleClock(Connection& conn, std::span<const uint8_t> body) {
@@ -282,7 +327,7 @@ Status ShardService::HandleClock(Connection& conn, std::span<const uint8_t> body
   }
   ServerCounters::Add(counters_->clocks, 1);
   wire::AppendAck(msg.request_id(), &conn.out());
-  if (clocks_.SetClock(msg.worker_id(), msg.clock())) ReleaseParked();
+  if (clocks_.SetClock(msg.worker_id(), msg.clock())) OnSlowestClockAdvanced();
   return Status::OK();
 }
 
@@ -295,7 +340,7 @@ Status ShardService::HandleFinish(Connection& conn, std::span<const uint8_t> bod
                                    std::to_string(conn.session().worker_id));
   }
   wire::AppendAck(msg.request_id(), &conn.out());
-  if (clocks_.Finish(msg.worker_id())) ReleaseParked();
+  if (clocks_.Finish(msg.worker_id())) OnSlowestClockAdvanced();
   return Status::OK();
 }
 
@@ -304,7 +349,19 @@ Status ShardService::HandleCheckpoint(Connection& conn, std::span<const uint8_t>
   RETURN_IF_ERROR(wire::DecodeControl(body, &msg));
   if (msg.dir().empty()) return Status::InvalidArgument("checkpoint request without a directory");
   // Requests of a connection are handled in order and the workers are in a barrier, so no
-  // push is half-applied: the snapshot is the state at one clock boundary.
+  // push is half-applied: the snapshot is the state at one clock boundary. Under BSP every
+  // worker has also finished its clock there (epochs end clocks), so nothing is held back.
+  for (size_t worker = 0; worker < held_.size(); ++worker) {
+    if (held_[worker].empty()) continue;
+    wire::AppendError(msg.request_id(),
+                      Status::InvalidArgument(
+                          "checkpoint requested while pushes of worker " +
+                          std::to_string(worker) + " at clock " +
+                          std::to_string(held_[worker].front().clock) +
+                          " wait for the slowest worker to finish that clock"),
+                      &conn.out());
+    return Status::OK();
+  }
   Result<wire::CheckpointReply> reply = checkpointer_.Begin(msg, tables_);
   if (reply.ok()) {
     wire::AppendControl(MessageType::kCheckpointReply, *reply, &conn.out());

@@ -7,6 +7,13 @@
 // the connection's send buffer; a pull the consistency model holds back is copied (its keys)
 // and answered when the slowest clock advances, with the time it waited.
 //
+// Under BSP a push is checked and acknowledged on arrival but applied only when every worker
+// has finished the push's clock, in (clock, worker, arrival) order. Arrival order across
+// workers depends on thread and network timing; this order does not, so a BSP job is
+// repeatable bit for bit (AdaGrad's and Adam's steps depend on the order of the gradients
+// they see). It is also BSP proper: a pull at clock c sees every push of clocks < c and none
+// of clock c, from any worker, the worker's own included.
+//
 // Protocol violations (request before the handshake, second handshake, unknown table,
 // gradients of the wrong size, undecodable body, worker id out of range) are returned as a
 // non-OK Status: the connection closes, the service carries on. A request that is well
@@ -19,6 +26,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -95,9 +103,16 @@ class ShardService final : public FrameSink {
   void AnswerPull(Connection& conn, uint64_t request_id, EmbeddingTable& table,
                   int32_t clock, bool with_state, std::span<const uint64_t> keys,
                   int64_t blocked_us);
-  // A push of deltas (PushRequest.deltas): checked, added to the rows, acknowledged.
-  Status HandlePushDeltas(Connection& conn, const wire::PushRequestView& push,
-                          EmbeddingTable& table);
+  // Why `push` (decoded, for `table`) cannot be applied: a non-OK Status whose message goes
+  // back in an Error (deltas of the wrong width), or that closes the connection (gradients of
+  // the wrong size, a non-finite rate: only a broken client sends those).
+  Status CheckPush(const wire::PushRequestView& push, const EmbeddingTable& table,
+                   bool* answer_with_error) const;
+  void ApplyPush(const wire::PushRequestView& push, EmbeddingTable& table);
+  // BSP: applies the held pushes of every clock below the slowest worker's.
+  void ApplyFinishedClocks();
+  // A clock change: held pushes of finished clocks, then the pulls waiting for them.
+  void OnSlowestClockAdvanced();
   // Answers the parked pulls that the latest clock change made answerable.
   void ReleaseParked();
 
@@ -109,6 +124,14 @@ class ShardService final : public FrameSink {
   absl::flat_hash_map<uint64_t, ParkedPull> parked_;  // by ClockTracker ticket
   absl::flat_hash_map<Connection*, std::shared_ptr<Connection>> connections_;
   wire::DecodeScratch scratch_;
+  // BSP: checked push bodies waiting for their clock to finish, per worker in arrival order
+  // (a worker's clocks never go back, so each queue is sorted by clock).
+  struct HeldPush {
+    int32_t clock = 0;
+    std::vector<uint8_t> body;
+  };
+  std::vector<std::deque<HeldPush>> held_;
+  std::vector<std::vector<uint8_t>> spare_bodies_;  // bodies of applied pushes, for reuse
   std::vector<uint64_t> ready_tickets_;
   ShardCheckpointer checkpointer_;
   std::string local_socket_;

@@ -56,12 +56,17 @@ Trainer::Trainer(const TrainerOptions& options, data::WorkerData* data, TableAcc
   ring_.resize(deltas_ ? 2 : job_.training().pipeline_depth());
 }
 
-// Clocks continue from the resume point's clock (0 for a fresh run), counting batches since
-// then: a job resumed with another number of workers has another number of batches per
-// epoch, and the servers start every worker at first_clock.
+// A clock is training.clock_every batches, and every epoch ends one (a BSP server applies a
+// clock's pushes when every worker has finished it, and the epoch's evaluation and
+// checkpoint need them applied). Clocks continue from the resume point's clock (0 for a fresh
+// run), counting epochs and batches since then: a job resumed with another number of workers
+// has another number of batches per epoch, and the servers start every worker at first_clock.
 int Trainer::ClockOfBatch(int64_t global_batch) const {
-  return static_cast<int>(options_.first_clock +
-                          (global_batch - options_.first_step) / job_.training().clock_every());
+  const int64_t since = global_batch - options_.first_step;
+  const int64_t every = job_.training().clock_every();
+  const int64_t clocks_per_epoch = (batches_per_epoch_ + every - 1) / every;
+  return static_cast<int>(options_.first_clock + since / batches_per_epoch_ * clocks_per_epoch +
+                          since % batches_per_epoch_ / every);
 }
 
 Status Trainer::ComputeGlobalMean() {
@@ -179,9 +184,10 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
     InFlight* slot = &ring_[b % depth];
     RETURN_IF_ERROR(ComputeAndPush(slot, user_lr, item_lr, &sse));
     trained += slot->plan.ratings;
-    int64_t done = global_batch_ + static_cast<int64_t>(b) + 1;
-    if ((done - options_.first_step) % job_.training().clock_every() == 0 && client_ != nullptr) {
-      RETURN_IF_ERROR(client_->AdvanceClock(ClockOfBatch(done)));
+    const size_t every = static_cast<size_t>(job_.training().clock_every());
+    if (client_ != nullptr && ((b + 1) % every == 0 || b + 1 == batches)) {
+      RETURN_IF_ERROR(
+          client_->AdvanceClock(ClockOfBatch(global_batch_ + static_cast<int64_t>(b) + 1)));
     }
     double elapsed = Now() - start;
     double fraction = static_cast<double>(b + 1) / batches_per_epoch_;

@@ -68,6 +68,11 @@ TEST(ConfigTest, CrossFieldRules) {
   ASSERT_FALSE(no_data.ok());
   EXPECT_NE(no_data.status().message().find("data.train_path"), std::string::npos);
   EXPECT_TRUE(ParseJobConfig("data { synthetic {} }", "j", {}).ok());
+  const std::string deltas = kMinimal + "training { update_mode: DELTAS consistency: BSP ";
+  auto bsp_clock_every = ParseJobConfig(deltas + "clock_every: 2 }", "j", {});
+  ASSERT_FALSE(bsp_clock_every.ok());
+  EXPECT_NE(bsp_clock_every.status().message().find("training.clock_every"), std::string::npos);
+  EXPECT_TRUE(ParseJobConfig(deltas + "clock_every: 1 }", "j", {}).ok());
 }
 
 TEST(ConfigTest, EffectiveConfigListsEveryFieldAndParsesBack) {

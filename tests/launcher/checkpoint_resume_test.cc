@@ -143,26 +143,49 @@ TEST_F(CheckpointResumeTest, MovieLens100kTwoByTwoAsyncResumeWithin0002) {
   EXPECT_NEAR(straight->history.back().test_rmse, resumed->history.back().test_rmse, 0.002);
 }
 
-// Two workers' pushes reach the servers in an order that depends on thread timing, so
-// 2 x 2 runs are not repeatable: measured on a 2-core machine, two uninterrupted runs of
-// this job differ by up to ~0.006 in test RMSE under BSP and ~0.02 under ASP. A resumed
-// run is held to that spread (the exact check is the 1-worker BSP test above).
-TEST_F(CheckpointResumeTest, TwoServersTwoWorkersResumeReachesTheSameRmse) {
-  for (auto consistency : {config::BSP, config::ASP}) {
+// BSP applies a clock's pushes in worker order once every worker has finished it, so 2 x 2
+// runs are repeatable and a resumed one is bitwise equal too, under either update mode.
+TEST_F(CheckpointResumeTest, TwoServersTwoWorkersBspResumeIsBitwiseEqual) {
+  for (const auto mode : {config::GRADIENTS, config::DELTAS}) {
+    SCOPED_TRACE(config::UpdateMode_Name(mode));
     config::JobConfig job = SmallJob(2, 2, 4);
-    job.mutable_training()->set_consistency(consistency);
+    job.mutable_training()->set_consistency(config::BSP);
+    job.mutable_training()->set_update_mode(mode);
     Result<SimulationResult> straight = Run(job);
     ASSERT_TRUE(straight.ok()) << straight.status().message();
     fs::remove_all(CheckpointDir());
     Result<SimulationResult> resumed = TrainThenResume(job, 2, 4);
     ASSERT_TRUE(resumed.ok()) << resumed.status().message();
-    const char* name = config::Consistency_Name(consistency).c_str();
-    std::printf("2x2 %s: test RMSE %.6f uninterrupted, %.6f resumed after 2 of 4 epochs\n", name,
-                straight->history.back().test_rmse, resumed->history.back().test_rmse);
-    EXPECT_NEAR(straight->history.back().test_rmse, resumed->history.back().test_rmse,
-                consistency == config::BSP ? 0.01 : 0.03)
-        << name;
+    ASSERT_EQ(resumed->history.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      const auto& a = straight->history[2 + i];
+      const auto& b = resumed->history[i];
+      EXPECT_EQ(a.test_rmse, b.test_rmse) << "epoch " << a.epoch;
+      EXPECT_EQ(a.train_loss, b.train_loss) << "epoch " << a.epoch;
+    }
   }
+}
+
+// Under ASP two workers' pushes reach the servers in an order that depends on thread
+// timing, and this short AdaGrad job is far from converged: measured over 15 pairs of runs
+// on a 2-core machine, final test RMSEs spread over 0.351-0.387. A resumed run is held to
+// that spread, and must be well below where the job stood at the checkpoint (a resume that
+// restarted from fresh rows would be there or worse).
+TEST_F(CheckpointResumeTest, TwoServersTwoWorkersAsyncResumeContinuesTraining) {
+  config::JobConfig job = SmallJob(2, 2, 4);
+  job.mutable_training()->set_consistency(config::ASP);
+  Result<SimulationResult> straight = Run(job);
+  ASSERT_TRUE(straight.ok()) << straight.status().message();
+  fs::remove_all(CheckpointDir());
+  Result<SimulationResult> resumed = TrainThenResume(job, 2, 4);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
+  const double at_checkpoint = straight->history[1].test_rmse;
+  std::printf("2x2 ASP: test RMSE %.6f after 2 epochs; after 4: %.6f uninterrupted, %.6f "
+              "resumed after 2\n",
+              at_checkpoint, straight->history.back().test_rmse,
+              resumed->history.back().test_rmse);
+  EXPECT_NEAR(straight->history.back().test_rmse, resumed->history.back().test_rmse, 0.06);
+  EXPECT_LT(resumed->history.back().test_rmse, at_checkpoint - 0.03);
 }
 
 TEST_F(CheckpointResumeTest, LocalUsersResumeOnAnotherClusterShape) {

@@ -1,5 +1,6 @@
 // Consistency at the server: BSP and SSP park pulls until the slowest worker is close
-// enough, ASP never waits, Finish and closed connections release parked pulls.
+// enough, ASP never waits, Finish and closed connections release parked pulls; BSP applies a
+// clock's pushes in worker order once every worker has finished the clock.
 #include "ps/server.h"
 
 #include <chrono>
@@ -9,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/table_spec.h"
+#include "ps/embedding_table.h"
 #include "tests/ps/server_test_client.h"
 
 namespace psrec::ps {
@@ -81,6 +84,67 @@ TEST(ServerTest, SspAnswersWithinStalenessAndAspNeverWaits) {
       EXPECT_EQ(server->stats().max_staleness, 1);
     }
   }
+}
+
+// Rows of `keys` in a fresh table of the job after each gradient in turn (SGD step or
+// AdaGrad, as the job's item table says).
+std::vector<float> RowsAfterPushes(const config::JobConfig& job, const std::vector<uint64_t>& keys,
+                                   const std::vector<std::vector<float>>& grads, float lr) {
+  EmbeddingTable table(TableSpecsForJob(job)[kItemTable], job.training().seed());
+  for (const auto& g : grads) table.Push(keys, g.data(), lr);
+  std::vector<float> rows(keys.size() * kRow);
+  table.Pull(keys, rows.data());
+  return rows;
+}
+
+// Worker 1's AdaGrad gradient arrives first, yet worker 0's is applied first, and neither is
+// visible at their own clock: arrival order (thread timing) cannot change a BSP job's rows.
+TEST(ServerTest, BspAppliesAClocksPushesInWorkerOrderOnceEveryWorkerFinishedIt) {
+  config::JobConfig job = TestJob(config::BSP);
+  job.mutable_item_table()->mutable_optimizer()->set_kind(config::OptimizerConfig::ADAGRAD);
+  std::unique_ptr<Server> server = StartServer(job, 2);
+  TestClient w0(server->port());
+  TestClient w1(server->port());
+  ASSERT_EQ(w0.Handshake(0, 2), wire::MessageType::kHandshakeReply);
+  ASSERT_EQ(w1.Handshake(1, 2), wire::MessageType::kHandshakeReply);
+  const std::vector<uint64_t> keys = {7, 1000};
+  const std::vector<float> before = w0.Pull(1, kItemTable, 0, keys);
+  const std::vector<float> g0(keys.size() * kRow, 1.0f);
+  const std::vector<float> g1(keys.size() * kRow, -3.0f);
+
+  w1.SendPush(2, kItemTable, 0.5f, keys, g1);
+  w1.ExpectAck(2);
+  w0.SendPush(3, kItemTable, 0.5f, keys, g0);
+  w0.ExpectAck(3);
+  EXPECT_EQ(w0.Pull(4, kItemTable, 0, keys), before) << "acknowledged, not yet applied";
+  w1.SendClock(5, 1, 1);
+  w1.ExpectAck(5);
+  EXPECT_EQ(w1.Pull(6, kItemTable, 0, keys), before) << "worker 0 is still in clock 0";
+  w0.SendClock(7, 0, 1);
+  w0.ExpectAck(7);
+
+  const std::vector<float> after = w0.Pull(8, kItemTable, 1, keys);
+  EXPECT_EQ(after, RowsAfterPushes(job, keys, {g0, g1}, 0.5f));
+  EXPECT_NE(after, RowsAfterPushes(job, keys, {g1, g0}, 0.5f)) << "the order must matter here";
+  EXPECT_EQ(server->stats().pushes, 2u);
+}
+
+// Workers checkpoint at an epoch's end, where every clock is finished; a request that finds
+// pushes still held back is refused rather than written without them.
+TEST(ServerTest, BspCheckpointWhilePushesAreHeldIsAnError) {
+  const config::JobConfig job = TestJob(config::BSP);
+  std::unique_ptr<Server> server = StartServer(job, 2);
+  TestClient w0(server->port());
+  ASSERT_EQ(w0.Handshake(0, 2), wire::MessageType::kHandshakeReply);
+  w0.SendPush(1, kItemTable, 0.5f, {3}, std::vector<float>(kRow, 1.0f));
+  w0.ExpectAck(1);
+  wire::CheckpointRequest request;
+  request.set_request_id(2);
+  request.set_dir(testing::TempDir() + "/never-written");
+  wire::AppendControl(wire::MessageType::kCheckpoint, request, &w0.out());
+  w0.Send(w0.out());
+  const std::string error = w0.ExpectError(2);
+  EXPECT_NE(error.find("pushes of worker 0 at clock 0"), std::string::npos) << error;
 }
 
 TEST(ServerTest, FinishReleasesParkedPulls) {
