@@ -34,6 +34,7 @@ void BatchPlanner::StartBatch(size_t ratings, BatchPlan* plan, bool items_only) 
   plan->user_keys.clear();
   plan->user_dense.clear();
   plan->item_keys.clear();
+  plan->item_dense.clear();
   plan->ratings = ratings;
   plan->packed_first = {};
   plan->packed_second = {};
@@ -50,7 +51,8 @@ void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32
     uint32_t r = order[i];
     plan->user_slot[i] = SlotOf(user_index[r], serial_, &users_, user_ids_, &plan->user_keys,
                                &plan->user_dense);
-    plan->item_slot[i] = SlotOf(item_index[r], serial_, &items_, item_ids_, &plan->item_keys, nullptr);
+    plan->item_slot[i] = SlotOf(item_index[r], serial_, &items_, item_ids_, &plan->item_keys,
+                                &plan->item_dense);
     plan->rating[i] = rating[r];
   }
 }
@@ -66,7 +68,7 @@ void BatchPlanner::BuildPacked(std::span<const PackedRating> first,
     for (std::span<const PackedRating> part : {first, second}) {
       for (const PackedRating& r : part) {
         plan->item_slot[i++] = SlotOf(r.item, serial_, &items_, item_ids_, &plan->item_keys,
-                                      nullptr);
+                                      &plan->item_dense);
       }
     }
     return;
@@ -84,7 +86,8 @@ void BatchPlanner::BuildPacked(std::span<const PackedRating> first,
                                &plan->user_dense);
         plan->user_slot[i] = previous_slot;
       }
-      plan->item_slot[i] = SlotOf(r.item, serial_, &items_, item_ids_, &plan->item_keys, nullptr);
+      plan->item_slot[i] = SlotOf(r.item, serial_, &items_, item_ids_, &plan->item_keys,
+                                &plan->item_dense);
       plan->rating[i] = r.rating;
       ++i;
     }

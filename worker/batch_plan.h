@@ -23,6 +23,7 @@ struct BatchPlan {
   std::vector<uint64_t> user_keys;   // unique, in first-seen order
   std::vector<uint32_t> user_dense;  // dense user index of each user_keys entry
   std::vector<uint64_t> item_keys;   // unique, in first-seen order
+  std::vector<uint32_t> item_dense;  // dense item index of each item_keys entry
   std::vector<uint32_t> user_slot;   // per rating: index into user_keys
   std::vector<uint32_t> item_slot;   // per rating: index into item_keys
   std::vector<float> rating;         // per rating

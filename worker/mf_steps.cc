@@ -151,4 +151,25 @@ void ToRowChanges(std::span<float> rows, std::span<const float> base) {
   Vec(rows.data(), n) -= ConstVec(base.data(), n);
 }
 
+void AddChangesToSharedRows(std::span<const uint32_t> done_dense,
+                            std::span<const float> done_changes,
+                            std::span<const uint32_t> next_dense, std::span<float> next_rows,
+                            size_t stride, std::vector<uint32_t>* slot_of_dense) {
+  CHECK_EQ(done_changes.size(), done_dense.size() * stride);
+  CHECK_EQ(next_rows.size(), next_dense.size() * stride);
+  std::vector<uint32_t>& slot_of = *slot_of_dense;
+  for (size_t s = 0; s < done_dense.size(); ++s) {
+    if (done_dense[s] >= slot_of.size()) slot_of.resize(done_dense[s] + 1, kNoSlot);
+    slot_of[done_dense[s]] = static_cast<uint32_t>(s);
+  }
+  const Eigen::Index n = static_cast<Eigen::Index>(stride);
+  for (size_t s = 0; s < next_dense.size(); ++s) {
+    if (next_dense[s] >= slot_of.size()) continue;
+    const uint32_t done = slot_of[next_dense[s]];
+    if (done == kNoSlot) continue;
+    Vec(next_rows.data() + s * stride, n) += ConstVec(done_changes.data() + done * stride, n);
+  }
+  for (const uint32_t dense : done_dense) slot_of[dense] = kNoSlot;
+}
+
 }  // namespace psrec::worker

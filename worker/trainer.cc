@@ -46,6 +46,8 @@ Trainer::Trainer(const TrainerOptions& options, data::WorkerData* data, TableAcc
       client_(client),
       collective_(collective),
       deltas_(options.job->training().update_mode() == config::DELTAS),
+      pull_ahead_(deltas_ && options.job->training().consistency() == config::ASP &&
+                  options.job->training().pull_ahead()),
       planner_(data->train.user_ids, data->train.item_ids),
       progress_(options.progress && collective->rank() == 0) {
   if (auto* local = dynamic_cast<LocalTableAccess*>(users)) direct_table_ = &local->table();
@@ -154,12 +156,13 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   if (direct_table_ != nullptr) ResolveDirectUsers();
   const float user_lr = ScheduledRate(job_.user_table().optimizer(), epoch);
   const float item_lr = ScheduledRate(job_.item_table().optimizer(), epoch);
-  // DELTAS pulls a batch's rows only after the previous batch's changes are pushed: on every
-  // connection the push is applied first, so the worker trains on rows holding all of its
-  // own changes. Pulled ahead, rows would miss them and the next changes, made from the same
-  // old rows, would add the same steps twice (popular rows overshoot). GRADIENTS has no such
-  // double counting: a stale gradient is still one step.
-  // Its planning still runs ahead: batch b + 1 is planned while batch b's pull is in flight.
+  // DELTAS must train on rows that hold all of the worker's own changes: rows missing them
+  // would yield changes made from the same old rows, adding the same steps twice (popular
+  // rows overshoot). GRADIENTS has no such double counting: a stale gradient is one step.
+  // Under ASP batch b + 1 is pulled while batch b trains, and b's changes are then added to
+  // the rows both batches hold (CarryChanges). Under SSP/BSP a pull may be parked and
+  // answered after the push, so batch b + 1 is pulled only after b's changes are pushed (on
+  // every connection the push is applied first); its planning still runs ahead.
   const size_t depth = ring_.size();
   const size_t batches = static_cast<size_t>(batches_per_epoch_);
   const double start = Now();
@@ -172,8 +175,11 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
       return Status::Aborted("training cancelled");
     }
     if (deltas_) {
-      RETURN_IF_ERROR(SendPull(b, &ring_[b % depth]));
-      if (b + 1 < batches) PlanBatch(b + 1, &ring_[(b + 1) % depth]);
+      if (!pull_ahead_ || b == 0) RETURN_IF_ERROR(SendPull(b, &ring_[b % depth]));
+      if (b + 1 < batches) {
+        PlanBatch(b + 1, &ring_[(b + 1) % depth]);
+        if (pull_ahead_) RETURN_IF_ERROR(SendPull(b + 1, &ring_[(b + 1) % depth]));
+      }
     } else {
       while (issued < batches && issued < b + depth) {
         PlanBatch(issued, &ring_[issued % depth]);
@@ -183,6 +189,9 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
     }
     InFlight* slot = &ring_[b % depth];
     RETURN_IF_ERROR(ComputeAndPush(slot, user_lr, item_lr, &sse));
+    if (pull_ahead_ && b + 1 < batches) {
+      RETURN_IF_ERROR(CarryChanges(*slot, &ring_[(b + 1) % depth]));
+    }
     trained += slot->plan.ratings;
     const size_t every = static_cast<size_t>(job_.training().clock_every());
     if (client_ != nullptr && ((b + 1) % every == 0 || b + 1 == batches)) {

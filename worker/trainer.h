@@ -8,8 +8,9 @@
 //     batches are in flight ahead of compute, so compute hides network time (an async pull
 //     may then miss the pushes of the batches just before it; BSP/SSP bound that);
 //   DELTAS: pull rows with optimizer state, step them per rating, push their changes. The
-//     next batch is planned ahead but pulled only after this batch's push (trainer.cc says
-//     why).
+//     next batch is planned ahead; under ASP (training.pull_ahead) it is also pulled ahead and
+//     then given this batch's changes, otherwise pulled after this batch's push (trainer.cc
+//     says why).
 // After each epoch: flush pushes, barrier, evaluate test RMSE/MAE and train RMSE on a
 // sample, reduce over workers; worker 0 reports.
 //
@@ -71,6 +72,7 @@ class Trainer {
     std::vector<float> user_rows, item_rows, user_grads, item_grads;
     std::vector<float*> user_row_addresses;  // LOCAL users: rows in the table
     TableAccess::Ticket user_ticket = 0, item_ticket = 0;
+    bool rows_ready = false;  // its pulls have been waited for
   };
   Status ComputeGlobalMean();
   Status TrainEpoch(int epoch, EpochMetrics* metrics);
@@ -82,6 +84,10 @@ class Trainer {
   Status SendPull(size_t batch, InFlight* slot);
   // worker/trainer_batch.cc: one batch's compute and push, by update_mode.
   Status ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse);
+  Status AwaitRows(InFlight* slot);
+  // DELTAS pulled ahead (ASP): adds `done`'s pushed changes to the rows `next` shares with
+  // it, which were pulled before them.
+  Status CarryChanges(const InFlight& done, InFlight* next);
   Status AccumulateAndPushGradients(InFlight* slot, float user_lr, float item_lr, double* sse);
   Status StepAndPushDeltas(InFlight* slot, float user_lr, float item_lr, double* sse);
   Status EvaluateEpoch(EpochMetrics* metrics);
@@ -99,6 +105,11 @@ class Trainer {
 
   MfParams params_;
   const bool deltas_;  // training.update_mode DELTAS
+  // DELTAS under ASP: the next batch is pulled while this one trains, and this batch's
+  // changes are added to the rows both hold (CarryChanges). Under SSP/BSP a parked pull may
+  // be answered before or after the push, so there it is pulled after the push.
+  const bool pull_ahead_;
+  std::vector<uint32_t> carry_item_slot_, carry_user_slot_;  // CarryChanges' scratch
   // DELTAS, for the batch being computed only (one at a time, so not per ring slot): rows
   // as pulled (items, then REMOTE users).
   std::vector<float> base_rows_, step_scratch_;

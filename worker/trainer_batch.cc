@@ -38,7 +38,8 @@ Status Trainer::SendPull(size_t batch, InFlight* slot) {
   const int clock = ClockOfBatch(global_batch_ + static_cast<int64_t>(batch));
   const size_t dim = static_cast<size_t>(params_.factors) + 1;
   const size_t item_stride = dim + (deltas_ ? items_->state_floats() : 0);
-  if (deltas_) {
+  slot->rows_ready = false;
+  if (deltas_ && !pull_ahead_) {
     // One pull at a time: take over the previous batch's buffers (it is done) rather than
     // keep a second set of 10+ MB row buffers for 1M-rating batches.
     InFlight& previous = ring_[(batch + 1) % ring_.size()];
@@ -65,9 +66,32 @@ Status Trainer::SendPull(size_t batch, InFlight* slot) {
   return Status::OK();
 }
 
-Status Trainer::ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse) {
+Status Trainer::AwaitRows(InFlight* slot) {
+  if (slot->rows_ready) return Status::OK();
   if (direct_table_ == nullptr) RETURN_IF_ERROR(users_->EndPull(slot->user_ticket));
   RETURN_IF_ERROR(items_->EndPull(slot->item_ticket));
+  slot->rows_ready = true;
+  return Status::OK();
+}
+
+// On every connection the next batch's pull went out before this batch's push, so the
+// servers answered it without this batch's changes (and with everything pushed earlier).
+// Adding them here gives the rows the servers now hold, as far as this worker's changes go:
+// with one worker, exactly what pulling after the push would give, bit for bit.
+Status Trainer::CarryChanges(const InFlight& done, InFlight* next) {
+  RETURN_IF_ERROR(AwaitRows(next));
+  const size_t dim = static_cast<size_t>(params_.factors) + 1;
+  AddChangesToSharedRows(done.plan.item_dense, done.item_rows, next->plan.item_dense,
+                         next->item_rows, dim + items_->state_floats(), &carry_item_slot_);
+  if (direct_table_ == nullptr) {
+    AddChangesToSharedRows(done.plan.user_dense, done.user_rows, next->plan.user_dense,
+                           next->user_rows, dim + users_->state_floats(), &carry_user_slot_);
+  }
+  return Status::OK();
+}
+
+Status Trainer::ComputeAndPush(InFlight* slot, float user_lr, float item_lr, double* sse) {
+  RETURN_IF_ERROR(AwaitRows(slot));
   const double start = Now();
   if (deltas_) {
     RETURN_IF_ERROR(StepAndPushDeltas(slot, user_lr, item_lr, sse));
