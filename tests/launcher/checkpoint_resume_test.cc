@@ -78,12 +78,7 @@ TEST_F(CheckpointResumeTest, OneWorkerBspResumeIsBitwiseEqualToAnUninterruptedRu
   ASSERT_EQ(resumed->history.size(), 2u);
   EXPECT_EQ(resumed->history.front().epoch, 3);
   EXPECT_EQ(resumed->history.back().epoch, 4);
-  for (size_t i = 0; i < 2; ++i) {
-    const auto& a = straight->history[2 + i];
-    const auto& b = resumed->history[i];
-    EXPECT_EQ(a.test_rmse, b.test_rmse) << "epoch " << a.epoch;
-    EXPECT_EQ(a.train_loss, b.train_loss) << "epoch " << a.epoch;
-  }
+  ExpectSameEpochs(std::span(straight->history).subspan(2), resumed->history);
   std::printf("1 worker BSP, 4 epochs: test RMSE %.17g uninterrupted, %.17g resumed after 2\n",
               straight->history.back().test_rmse, resumed->history.back().test_rmse);
   // Every epoch of both parts left a checkpoint (keep_last 3 of 4), each with its pause.
@@ -111,12 +106,7 @@ TEST_F(CheckpointResumeTest, OneWorkerDeltasResumeWithLocalUsersIsBitwiseEqual) 
   Result<SimulationResult> resumed = TrainThenResume(job, 2, 4);
   ASSERT_TRUE(resumed.ok()) << resumed.status().message();
   ASSERT_EQ(resumed->history.size(), 2u);
-  for (size_t i = 0; i < 2; ++i) {
-    const auto& a = straight->history[2 + i];
-    const auto& b = resumed->history[i];
-    EXPECT_EQ(a.test_rmse, b.test_rmse) << "epoch " << a.epoch;
-    EXPECT_EQ(a.train_loss, b.train_loss) << "epoch " << a.epoch;
-  }
+  ExpectSameEpochs(std::span(straight->history).subspan(2), resumed->history);
   EXPECT_LT(straight->history.back().test_rmse, straight->history.front().test_rmse);
 }
 
@@ -157,12 +147,7 @@ TEST_F(CheckpointResumeTest, TwoServersTwoWorkersBspResumeIsBitwiseEqual) {
     Result<SimulationResult> resumed = TrainThenResume(job, 2, 4);
     ASSERT_TRUE(resumed.ok()) << resumed.status().message();
     ASSERT_EQ(resumed->history.size(), 2u);
-    for (size_t i = 0; i < 2; ++i) {
-      const auto& a = straight->history[2 + i];
-      const auto& b = resumed->history[i];
-      EXPECT_EQ(a.test_rmse, b.test_rmse) << "epoch " << a.epoch;
-      EXPECT_EQ(a.train_loss, b.train_loss) << "epoch " << a.epoch;
-    }
+    ExpectSameEpochs(std::span(straight->history).subspan(2), resumed->history);
   }
 }
 

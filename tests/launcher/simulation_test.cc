@@ -75,10 +75,7 @@ TEST(SimulationTest, TwoRunsWithOneSeedGiveIdenticalMetrics) {
   Result<SimulationResult> a = RunJob(job);
   Result<SimulationResult> b = RunJob(job);
   ASSERT_TRUE(a.ok() && b.ok());
-  for (size_t e = 0; e < a->history.size(); ++e) {
-    EXPECT_EQ(a->history[e].test_rmse, b->history[e].test_rmse);
-    EXPECT_EQ(a->history[e].train_loss, b->history[e].train_loss);
-  }
+  ExpectSameEpochs(a->history, b->history);
 }
 
 // Under BSP a server applies a clock's pushes in worker order once every worker has finished
@@ -103,12 +100,7 @@ TEST(SimulationTest, TwoWorkerBspRunsAreRepeatableWhateverTheTiming) {
     Result<SimulationResult> perturbed = RunJob(job);
     ASSERT_TRUE(plain.ok()) << plain.status().message();
     ASSERT_TRUE(perturbed.ok()) << perturbed.status().message();
-    ASSERT_EQ(plain->history.size(), perturbed->history.size());
-    for (size_t e = 0; e < plain->history.size(); ++e) {
-      EXPECT_EQ(plain->history[e].test_rmse, perturbed->history[e].test_rmse) << "epoch " << e + 1;
-      EXPECT_EQ(plain->history[e].train_loss, perturbed->history[e].train_loss)
-          << "epoch " << e + 1;
-    }
+    ExpectSameEpochs(plain->history, perturbed->history);
     EXPECT_LT(plain->history.back().test_rmse, plain->history.front().test_rmse);
   }
 }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+
 #include "common/config.h"
 #include "launcher/simulation.h"
 
@@ -41,6 +43,18 @@ inline void SetOptimizer(config::JobConfig* job, config::OptimizerConfig::Kind k
                          float decay) {
   SetOptimizer(job->mutable_user_table(), kind, rate, decay);
   SetOptimizer(job->mutable_item_table(), kind, rate, decay);
+}
+
+// Each epoch's test RMSE and train loss are equal bit for bit; `expected` may be the tail of
+// a longer run (the epochs a resumed run repeats).
+inline void ExpectSameEpochs(std::span<const worker::EpochMetrics> expected,
+                             std::span<const worker::EpochMetrics> actual) {
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(expected[i].epoch, actual[i].epoch);
+    EXPECT_EQ(expected[i].test_rmse, actual[i].test_rmse) << "epoch " << expected[i].epoch;
+    EXPECT_EQ(expected[i].train_loss, actual[i].train_loss) << "epoch " << expected[i].epoch;
+  }
 }
 
 inline Result<SimulationResult> RunJob(const config::JobConfig& job) {

@@ -87,10 +87,7 @@ TEST(UpdateModeTest, OneWorkerIsIndependentOfTheNumberOfServers) {
   Result<SimulationResult> b = RunJob(three);
   ASSERT_TRUE(a.ok()) << a.status().message();
   ASSERT_TRUE(b.ok()) << b.status().message();
-  for (size_t e = 0; e < a->history.size(); ++e) {
-    EXPECT_EQ(a->history[e].test_rmse, b->history[e].test_rmse) << "epoch " << e + 1;
-    EXPECT_EQ(a->history[e].train_loss, b->history[e].train_loss) << "epoch " << e + 1;
-  }
+  ExpectSameEpochs(a->history, b->history);
 }
 
 // Under ASP a worker pulls batch b + 1 while batch b trains and then adds b's changes to the
@@ -116,12 +113,8 @@ TEST(UpdateModeTest, PullingAheadAndCarryingChangesEqualsPullingAfterThePush) {
     for (const config::JobConfig& other : {ahead, async_after_push}) {
       Result<SimulationResult> b = RunJob(other);
       ASSERT_TRUE(b.ok()) << b.status().message();
-      for (size_t e = 0; e < a->history.size(); ++e) {
-        EXPECT_EQ(a->history[e].test_rmse, b->history[e].test_rmse)
-            << "epoch " << e + 1 << " pull_ahead " << other.training().pull_ahead();
-        EXPECT_EQ(a->history[e].train_loss, b->history[e].train_loss)
-            << "epoch " << e + 1 << " pull_ahead " << other.training().pull_ahead();
-      }
+      SCOPED_TRACE(other.training().pull_ahead() ? "ASP, pulled ahead" : "ASP, after the push");
+      ExpectSameEpochs(a->history, b->history);
     }
   }
 }
