@@ -19,6 +19,13 @@ void PrefetchForWrite(const float* row, size_t floats) {
   }
 }
 
+void PrefetchForRead(const float* row, size_t floats) {
+  const char* bytes = reinterpret_cast<const char*>(row);
+  for (size_t offset = 0; offset < floats * sizeof(float); offset += 64) {
+    __builtin_prefetch(bytes + offset, 0);
+  }
+}
+
 // Rating i of a batch: its user row, its value, and (for rows found through a table of
 // addresses) a prefetch of that address.
 struct RowsBySlot {  // user rows in one array: base + slot[i] * stride
@@ -163,9 +170,19 @@ void AddChangesToSharedRows(std::span<const uint32_t> done_dense,
     slot_of[done_dense[s]] = static_cast<uint32_t>(s);
   }
   const Eigen::Index n = static_cast<Eigen::Index>(stride);
-  for (size_t s = 0; s < next_dense.size(); ++s) {
-    if (next_dense[s] >= slot_of.size()) continue;
-    const uint32_t done = slot_of[next_dense[s]];
+  auto done_slot = [&](size_t s) {
+    return next_dense[s] < slot_of.size() ? slot_of[next_dense[s]] : kNoSlot;
+  };
+  // The next batch's rows are read in order; the done batch's changes are found by dense
+  // index, all over a buffer of 10+ MB for large batches: fetch them a few rows ahead.
+  constexpr size_t kAhead = 8;
+  const size_t count = next_dense.size();
+  for (size_t s = 0; s < count; ++s) {
+    if (s + kAhead < count) {
+      const uint32_t ahead = done_slot(s + kAhead);
+      if (ahead != kNoSlot) PrefetchForRead(done_changes.data() + ahead * stride, stride);
+    }
+    const uint32_t done = done_slot(s);
     if (done == kNoSlot) continue;
     Vec(next_rows.data() + s * stride, n) += ConstVec(done_changes.data() + done * stride, n);
   }
