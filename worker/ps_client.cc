@@ -309,6 +309,12 @@ Status PsClient::Impl::Finish() {
   return failure_;
 }
 
+bool PsClient::Impl::AllServersOnThisHost() const {
+  if (options_.faults.latency_us > 0 || options_.faults.bandwidth_mbps > 0) return false;
+  // Connect finished every handshake, the move to a local socket included: local() is final.
+  return std::all_of(conns_.begin(), conns_.end(), [](const auto& conn) { return conn->local(); });
+}
+
 ClientStats PsClient::Impl::stats() const {
   ClientStats stats;
   {
@@ -374,6 +380,7 @@ Status PsClient::AdvanceClock(int clock) { return impl_->AdvanceClock(clock); }
 Status PsClient::Flush() { return impl_->Flush(); }
 Status PsClient::Finish() { return impl_->Finish(); }
 ClientStats PsClient::stats() const { return impl_->stats(); }
+bool PsClient::AllServersOnThisHost() const { return impl_->AllServersOnThisHost(); }
 Result<std::vector<wire::CheckpointReply>> PsClient::TakeCheckpoint(
     wire::CheckpointRequest request) {
   return impl_->TakeCheckpoint(std::move(request));

@@ -138,6 +138,10 @@ class PsClient {
   Result<std::vector<wire::CheckpointStatusReply>> AwaitCheckpointWritten(int64_t step);
 
   ClientStats stats() const;
+  // Whether every server is on this host (reached over its Unix-domain socket) with no
+  // network faults injected: pulls then cost memory bandwidth on this host's cores rather
+  // than network time that could overlap with compute.
+  bool AllServersOnThisHost() const;
 
   class Impl;  // worker/ps_client.cc
 

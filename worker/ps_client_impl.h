@@ -108,6 +108,7 @@ class PsClient::Impl {
   Status Flush();
   Status Finish();
   ClientStats stats() const;
+  bool AllServersOnThisHost() const;
   Result<std::vector<wire::CheckpointReply>> TakeCheckpoint(wire::CheckpointRequest request);
   Status ReportCheckpointFiles(wire::CheckpointFileReport report);
   Result<std::vector<wire::CheckpointStatusReply>> AwaitCheckpointWritten(int64_t step);

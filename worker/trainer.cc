@@ -46,8 +46,6 @@ Trainer::Trainer(const TrainerOptions& options, data::WorkerData* data, TableAcc
       client_(client),
       collective_(collective),
       deltas_(options.job->training().update_mode() == config::DELTAS),
-      pull_ahead_(deltas_ && options.job->training().consistency() == config::ASP &&
-                  options.job->training().pull_ahead()),
       planner_(data->train.user_ids, data->train.item_ids),
       progress_(options.progress && collective->rank() == 0) {
   if (auto* local = dynamic_cast<LocalTableAccess*>(users)) direct_table_ = &local->table();
@@ -319,6 +317,14 @@ Status Trainer::MaybeCheckpoint(int epoch, EpochMetrics* metrics) {
 Status Trainer::Run() {
   RETURN_IF_ERROR(ComputeGlobalMean());
   PackTrainingData();
+  // Pulling ahead is exact only where a pull is answered in connection order (trainer.h).
+  if (deltas_ && job_.training().consistency() == config::ASP) {
+    switch (job_.training().pull_ahead()) {
+      case config::TrainingConfig::ALWAYS: pull_ahead_ = true; break;
+      case config::TrainingConfig::NEVER: pull_ahead_ = false; break;
+      default: pull_ahead_ = client_ != nullptr && !client_->AllServersOnThisHost();
+    }
+  }
   // packed_ is a random permutation, so its first ratings are a uniform sample of train
   // (BY_USER: every rating of a uniform sample of users).
   train_sample_size_ = static_cast<size_t>(std::min<int64_t>(

@@ -106,14 +106,15 @@ TEST(UpdateModeTest, PullingAheadAndCarryingChangesEqualsPullingAfterThePush) {
     SetOptimizer(&after_push, config::OptimizerConfig::ADAGRAD, 0.05f, 1.0f);
     config::JobConfig ahead = after_push;
     ahead.mutable_training()->set_consistency(config::ASP);
+    ahead.mutable_training()->set_pull_ahead(config::TrainingConfig::ALWAYS);
     config::JobConfig async_after_push = ahead;
-    async_after_push.mutable_training()->set_pull_ahead(false);
+    async_after_push.mutable_training()->set_pull_ahead(config::TrainingConfig::NEVER);
     Result<SimulationResult> a = RunJob(after_push);
     ASSERT_TRUE(a.ok()) << a.status().message();
     for (const config::JobConfig& other : {ahead, async_after_push}) {
       Result<SimulationResult> b = RunJob(other);
       ASSERT_TRUE(b.ok()) << b.status().message();
-      SCOPED_TRACE(other.training().pull_ahead() ? "ASP, pulled ahead" : "ASP, after the push");
+      SCOPED_TRACE(config::TrainingConfig::PullAhead_Name(other.training().pull_ahead()));
       ExpectSameEpochs(a->history, b->history);
     }
   }

@@ -42,12 +42,21 @@ TEST_P(PsClientTransportTest, ChoosesTheTransportAndServesTheSameRows) {
   std::vector<float> expected(got.size());
   local.Pull(keys, expected.data());
   EXPECT_EQ(got, expected);
+  EXPECT_EQ(client->AllServersOnThisHost(), use_local());
+  // Simulated network faults count as a network (training.pull_ahead AUTO).
+  std::unique_ptr<PsClient> slowed = cluster.Connect(0, [&](PsClientOptions& o) {
+    o.use_local_socket = use_local();
+    o.faults.latency_us = 50;
+  });
+  ASSERT_NE(slowed, nullptr);
+  EXPECT_FALSE(slowed->AllServersOnThisHost());
+  ASSERT_TRUE(slowed->Finish().ok());
   ASSERT_TRUE(client->Finish().ok());
   for (int s = 0; s < 2; ++s) {
     const ps::ServerStats stats = cluster.server(s).stats();
     // The handshake always starts on TCP; the local socket adds a second connection.
-    EXPECT_EQ(stats.local_connections_accepted, use_local() ? 1u : 0u) << "server " << s;
-    EXPECT_EQ(stats.connections_accepted, use_local() ? 2u : 1u) << "server " << s;
+    EXPECT_EQ(stats.local_connections_accepted, use_local() ? 2u : 0u) << "server " << s;
+    EXPECT_EQ(stats.connections_accepted, use_local() ? 4u : 2u) << "server " << s;
     EXPECT_EQ(stats.handshakes_refused, 0u);
   }
 }
@@ -66,6 +75,7 @@ TEST(PsClientTransportTest, ServerWithoutLocalSocketKeepsTheWorkerOnTcp) {
   client_options.token = job.cluster().token();
   Result<std::unique_ptr<PsClient>> client = PsClient::Connect(client_options);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
+  EXPECT_FALSE((*client)->AllServersOnThisHost());
   ASSERT_TRUE((*client)->Finish().ok());
   EXPECT_EQ((*server)->stats().local_connections_accepted, 0u);
   EXPECT_EQ((*server)->stats().connections_accepted, 1u);
