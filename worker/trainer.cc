@@ -331,9 +331,12 @@ Status Trainer::Run() {
       job_.training().eval_train_sample(), static_cast<int64_t>(packed_.size())));
   const bool reporter = collective_->rank() == 0;
   if (reporter && options_.print_epochs) {
-    std::printf("training biased MF: %d servers, %d workers, mu %.4f, %lld batches/epoch\n",
+    const char* mode = !deltas_      ? ""
+                       : pull_ahead_ ? ", DELTAS (next batch pulled ahead)"
+                                     : ", DELTAS (next batch pulled after the push)";
+    std::printf("training biased MF: %d servers, %d workers, mu %.4f, %lld batches/epoch%s\n",
                 options_.num_servers, collective_->size(), params_.global_mean,
-                static_cast<long long>(batches_per_epoch_));
+                static_cast<long long>(batches_per_epoch_), mode);
     std::fflush(stdout);
   }
   global_batch_ = options_.first_step;
