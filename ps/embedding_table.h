@@ -1,10 +1,11 @@
 // EmbeddingTable: one shard of one parameter table.
 //
 // Storage: an open-addressing index from key to row number (ps/row_index.h), a vector of
-// keys by row number, and one contiguous, page-aligned arena of rows (ps/row_arena.h). A row is dim payload floats
-// followed by the optimizer's state floats (row_floats() in all, no padding, so a checkpoint
-// writes the arena as it is). The arena doubles its capacity when full (mremap: no copy, no
-// per-row allocation); Reserve sizes it and the index at once when the row count is known.
+// keys by row number, and one contiguous, page-aligned arena of rows (ps/row_arena.h). A
+// row is dim payload floats followed by the optimizer's state floats (row_floats() in all,
+// no padding, so a checkpoint writes the arena as it is). The arena doubles its capacity
+// when full (mremap: no copy, no per-row allocation); Reserve sizes it and the index at
+// once when the row count is known.
 //
 // Rows are created on first Pull, or on Push/UpsertRow of an unknown key, with the value
 // InitializeRow(spec, seed, key) (ps/row_initializer.h) and the optimizer's initial state.

@@ -228,9 +228,10 @@ Status ShardService::HandlePush(Connection& conn, std::span<const uint8_t> body)
   wire::PushRequestView push;
   RETURN_IF_ERROR(wire::DecodePushRequest(body, &scratch_, &push));
   ASSIGN_OR_RETURN(EmbeddingTable * table, TableFor(push.table));
-  bool answer_with_error = false;
-  if (Status problem = CheckPush(push, *table, &answer_with_error); !problem.ok()) {
-    if (!answer_with_error) return problem;
+  if (Status problem = CheckPush(push, *table); !problem.ok()) {
+    // Malformed gradients come only from a broken client; deltas of another width from a
+    // worker configured with another optimizer, which is told so.
+    if (!push.deltas) return problem;
     wire::AppendError(push.request_id, problem, &conn.out());
     return Status::OK();
   }
@@ -250,9 +251,8 @@ Status ShardService::HandlePush(Connection& conn, std::span<const uint8_t> body)
   return Status::OK();
 }
 
-Status ShardService::CheckPush(const wire::PushRequestView& push, const EmbeddingTable& table,
-                               bool* answer_with_error) const {
-  *answer_with_error = push.deltas;
+Status ShardService::CheckPush(const wire::PushRequestView& push,
+                               const EmbeddingTable& table) const {
   if (!push.deltas) {
     const size_t expected = push.keys.size() * static_cast<size_t>(table.dim());
     if (push.grads.size() != expected) {

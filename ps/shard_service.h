@@ -103,11 +103,9 @@ class ShardService final : public FrameSink {
   void AnswerPull(Connection& conn, uint64_t request_id, EmbeddingTable& table,
                   int32_t clock, bool with_state, std::span<const uint64_t> keys,
                   int64_t blocked_us);
-  // Why `push` (decoded, for `table`) cannot be applied: a non-OK Status whose message goes
-  // back in an Error (deltas of the wrong width), or that closes the connection (gradients of
-  // the wrong size, a non-finite rate: only a broken client sends those).
-  Status CheckPush(const wire::PushRequestView& push, const EmbeddingTable& table,
-                   bool* answer_with_error) const;
+  // Why `push` (decoded, for `table`) cannot be applied, or OK. A push of deltas is
+  // answered with the Status as an Error; any other push's failure closes the connection.
+  Status CheckPush(const wire::PushRequestView& push, const EmbeddingTable& table) const;
   void ApplyPush(const wire::PushRequestView& push, EmbeddingTable& table);
   // BSP: applies the held pushes of every clock below the slowest worker's.
   void ApplyFinishedClocks();

@@ -125,25 +125,24 @@ PsClient::Impl::PendingRequest* PsClient::Impl::AddRequest(int s, RequestKind ki
 
 namespace {
 
-// Checks dim and state_floats (wire::kPlainPull / a negative value: no state) and returns
-// the floats per row that travel.
-Result<int> RowFloats(int dim, int state_floats, bool with_state) {
+// Checks dim and the state width (none: payloads only) and returns the floats per row that
+// travel.
+Result<int> RowFloats(int dim, std::optional<int> state_floats) {
   if (dim <= 0) return Status::InvalidArgument("dim must be positive, got " + std::to_string(dim));
-  if (!with_state) return dim;
-  if (state_floats < 0) {
+  if (!state_floats) return dim;
+  if (*state_floats < 0) {
     return Status::InvalidArgument("state_floats must not be negative, got " +
-                                   std::to_string(state_floats));
+                                   std::to_string(*state_floats));
   }
-  return dim + state_floats;
+  return dim + *state_floats;
 }
 
 }  // namespace
 
 Result<PsClient::Ticket> PsClient::Impl::Pull(TableId table, std::span<const uint64_t> keys,
-                                              int dim, int state_floats, float* out,
-                                              int clock) {
-  const bool with_state = state_floats != wire::kPlainPull;
-  ASSIGN_OR_RETURN(const int row_floats, RowFloats(dim, state_floats, with_state));
+                                              int dim, std::optional<int> state_floats,
+                                              float* out, int clock) {
+  ASSIGN_OR_RETURN(const int row_floats, RowFloats(dim, state_floats));
   ASSIGN_OR_RETURN(const size_t max_keys, MaxKeysPerRequest(row_floats));
   if (out == nullptr && !keys.empty()) return Status::InvalidArgument("pull into a null buffer");
   grouper_.Group(table, keys, num_servers_);
@@ -185,7 +184,7 @@ Result<PsClient::Ticket> PsClient::Impl::Pull(TableId table, std::span<const uin
   for (const Part& part : parts) {
     conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
       wire::AppendPullRequest(part.id, table, clock, part.keys, buf,
-                              with_state ? state_floats : wire::kPlainPull);
+                              state_floats.value_or(wire::kPlainPull));
     });
   }
   return ticket;
@@ -205,17 +204,17 @@ Status PsClient::Impl::Wait(Ticket ticket) {
 }
 
 Status PsClient::Impl::Push(TableId table, std::span<const uint64_t> keys, int dim,
-                            int state_floats, std::span<const float> values,
+                            std::optional<int> state_floats, std::span<const float> values,
                             float learning_rate) {
-  const bool deltas = state_floats >= 0;
-  ASSIGN_OR_RETURN(const int row_floats, RowFloats(dim, state_floats, deltas));
+  const bool deltas = state_floats.has_value();
+  ASSIGN_OR_RETURN(const int row_floats, RowFloats(dim, state_floats));
   ASSIGN_OR_RETURN(const size_t max_keys, MaxKeysPerRequest(row_floats));
   const size_t row = static_cast<size_t>(row_floats);
   if (values.size() != keys.size() * row) {
     return Status::InvalidArgument(
         std::string(deltas ? "push of deltas of " : "push of ") + std::to_string(keys.size()) +
         " keys of dim " + std::to_string(dim) +
-        (deltas ? " and " + std::to_string(state_floats) + " state floats" : std::string()) +
+        (deltas ? " and " + std::to_string(*state_floats) + " state floats" : std::string()) +
         " has " + std::to_string(values.size()) + (deltas ? " floats" : " gradient floats"));
   }
   const RequestKind kind = deltas ? RequestKind::kPushDelta : RequestKind::kPush;
@@ -241,7 +240,7 @@ Status PsClient::Impl::Push(TableId table, std::span<const uint64_t> keys, int d
     conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
       // Gradients (deltas) go straight from the caller's rows into the send buffer.
       uint8_t* dst =
-          deltas ? wire::AppendPushDeltaRequest(part.id, table, state_floats, part.keys,
+          deltas ? wire::AppendPushDeltaRequest(part.id, table, *state_floats, part.keys,
                                                 part.keys.size() * row, buf)
                  : wire::AppendPushRequest(part.id, table, learning_rate, part.keys,
                                            part.keys.size() * row, buf);
@@ -352,28 +351,20 @@ PsClient::~PsClient() = default;
 
 Result<PsClient::Ticket> PsClient::Pull(TableId table, std::span<const uint64_t> keys, int dim,
                                         float* out, int clock) {
-  return impl_->Pull(table, keys, dim, wire::kPlainPull, out, clock);
+  return impl_->Pull(table, keys, dim, std::nullopt, out, clock);
 }
 Result<PsClient::Ticket> PsClient::PullWithState(TableId table, std::span<const uint64_t> keys,
                                                  int dim, int state_floats, float* out,
                                                  int clock) {
-  if (state_floats < 0) {
-    return Status::InvalidArgument("state_floats must not be negative, got " +
-                                   std::to_string(state_floats));
-  }
   return impl_->Pull(table, keys, dim, state_floats, out, clock);
 }
 Status PsClient::Wait(Ticket ticket) { return impl_->Wait(ticket); }
 Status PsClient::Push(TableId table, std::span<const uint64_t> keys, int dim,
                       std::span<const float> grads, float learning_rate) {
-  return impl_->Push(table, keys, dim, /*state_floats=*/-1, grads, learning_rate);
+  return impl_->Push(table, keys, dim, std::nullopt, grads, learning_rate);
 }
 Status PsClient::PushDelta(TableId table, std::span<const uint64_t> keys, int dim,
                            int state_floats, std::span<const float> deltas) {
-  if (state_floats < 0) {
-    return Status::InvalidArgument("state_floats must not be negative, got " +
-                                   std::to_string(state_floats));
-  }
   return impl_->Push(table, keys, dim, state_floats, deltas, 0.0f);
 }
 Status PsClient::AdvanceClock(int clock) { return impl_->AdvanceClock(clock); }

@@ -97,13 +97,14 @@ class PsClient::Impl {
   ~Impl();
 
   Status ConnectAll();
-  // state_floats: wire::kPlainPull for Pull, else PullWithState's.
-  Result<Ticket> Pull(TableId table, std::span<const uint64_t> keys, int dim, int state_floats,
-                      float* out, int clock);
+  // state_floats: none for Pull, else PullWithState's.
+  Result<Ticket> Pull(TableId table, std::span<const uint64_t> keys, int dim,
+                      std::optional<int> state_floats, float* out, int clock);
   Status Wait(Ticket ticket);
-  // state_floats < 0: gradients (Push), else deltas of that state width (PushDelta).
-  Status Push(TableId table, std::span<const uint64_t> keys, int dim, int state_floats,
-              std::span<const float> values, float learning_rate);
+  // state_floats: none for gradients (Push), else deltas of that state width (PushDelta).
+  Status Push(TableId table, std::span<const uint64_t> keys, int dim,
+              std::optional<int> state_floats, std::span<const float> values,
+              float learning_rate);
   Status AdvanceClock(int clock);
   Status Flush();
   Status Finish();

@@ -163,6 +163,7 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   // every connection the push is applied first); its planning still runs ahead.
   const size_t depth = ring_.size();
   const size_t batches = static_cast<size_t>(batches_per_epoch_);
+  const size_t clock_every = static_cast<size_t>(job_.training().clock_every());
   const double start = Now();
   double sse = 0;
   size_t issued = 0;
@@ -191,8 +192,7 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
       RETURN_IF_ERROR(CarryChanges(*slot, &ring_[(b + 1) % depth]));
     }
     trained += slot->plan.ratings;
-    const size_t every = static_cast<size_t>(job_.training().clock_every());
-    if (client_ != nullptr && ((b + 1) % every == 0 || b + 1 == batches)) {
+    if (client_ != nullptr && ((b + 1) % clock_every == 0 || b + 1 == batches)) {
       RETURN_IF_ERROR(
           client_->AdvanceClock(ClockOfBatch(global_batch_ + static_cast<int64_t>(b) + 1)));
     }

@@ -107,8 +107,9 @@ class Trainer {
   const bool deltas_;  // training.update_mode DELTAS
   // DELTAS under ASP: the next batch is pulled while this one trains, and this batch's
   // changes are added to the rows both hold (CarryChanges). Under SSP/BSP a parked pull may
-  // be answered before or after the push, so there it is pulled after the push.
-  bool pull_ahead_ = false;  // decided in Run() (AUTO asks the client where servers are)
+  // be answered before or after the push, so there it is pulled after the push. Decided in
+  // Run() (training.pull_ahead AUTO asks the client where the servers are).
+  bool pull_ahead_ = false;
   std::vector<uint32_t> carry_item_slot_, carry_user_slot_;  // CarryChanges' scratch
   // DELTAS, for the batch being computed only (one at a time, so not per ring slot): rows
   // as pulled (items, then REMOTE users).
