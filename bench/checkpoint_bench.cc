@@ -9,9 +9,9 @@
 #include <benchmark/benchmark.h>
 
 #include "common/keys.h"
-#include "ps/checkpoint_reader.h"
-#include "ps/checkpoint_writer.h"
-#include "ps/embedding_table.h"
+#include "checkpoint/checkpoint_reader.h"
+#include "checkpoint/checkpoint_writer.h"
+#include "table/embedding_table.h"
 
 namespace psrec::ps {
 namespace {
@@ -31,13 +31,13 @@ TableSpec Spec(TableId id, const char* name) {
 }
 
 // 1M users and 100k items, every row created.
-std::vector<EmbeddingTable>& Tables() {
-  static std::vector<EmbeddingTable>* tables = [] {
-    auto* t = new std::vector<EmbeddingTable>();
+std::vector<table::EmbeddingTable>& Tables() {
+  static std::vector<table::EmbeddingTable>* tables = [] {
+    auto* t = new std::vector<table::EmbeddingTable>();
     t->emplace_back(Spec(kUserTable, "user"), 1);
     t->emplace_back(Spec(kItemTable, "item"), 1);
     for (auto [index, rows] : {std::pair<int, uint64_t>{0, 1000000}, {1, 100000}}) {
-      EmbeddingTable& table = (*t)[index];
+      table::EmbeddingTable& table = (*t)[index];
       table.Reserve(rows);
       std::vector<uint64_t> keys(rows);
       for (uint64_t k = 0; k < rows; ++k) keys[k] = k;
@@ -50,17 +50,17 @@ std::vector<EmbeddingTable>& Tables() {
 }
 
 void BM_CheckpointWrite(benchmark::State& state) {
-  std::vector<EmbeddingTable>& tables = Tables();
+  std::vector<table::EmbeddingTable>& tables = Tables();
   int64_t step = 0;
   uint64_t bytes = 0;
   for (auto _ : state) {
     state.PauseTiming();
     fs::remove_all(kRoot);
     state.ResumeTiming();
-    std::vector<ShardToWrite> shards = {{tables[0].rows(), 0, false}, {tables[1].rows(), 0, false}};
+    std::vector<checkpoint::ShardToWrite> shards = {{tables[0].rows(), 0, false}, {tables[1].rows(), 0, false}};
     checkpoint::Manifest manifest;
     manifest.set_step(++step);
-    Result<std::string> dir = WriteCheckpoint(kRoot, manifest, shards);
+    Result<std::string> dir = checkpoint::WriteCheckpoint(kRoot, manifest, shards);
     if (!dir.ok()) state.SkipWithError(dir.status().ToString().c_str());
     bytes = 0;
     for (const auto& f : fs::directory_iterator(*dir)) bytes += f.file_size();
@@ -71,24 +71,24 @@ void BM_CheckpointWrite(benchmark::State& state) {
 BENCHMARK(BM_CheckpointWrite)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
 void BM_CheckpointLoad(benchmark::State& state) {
-  std::vector<EmbeddingTable>& tables = Tables();
+  std::vector<table::EmbeddingTable>& tables = Tables();
   fs::remove_all(kRoot);
-  std::vector<ShardToWrite> shards = {{tables[0].rows(), 0, false}, {tables[1].rows(), 0, false}};
+  std::vector<checkpoint::ShardToWrite> shards = {{tables[0].rows(), 0, false}, {tables[1].rows(), 0, false}};
   checkpoint::Manifest manifest;
   manifest.set_step(1);
-  Result<std::string> dir = WriteCheckpoint(kRoot, manifest, shards);
+  Result<std::string> dir = checkpoint::WriteCheckpoint(kRoot, manifest, shards);
   if (!dir.ok()) state.SkipWithError(dir.status().ToString().c_str());
   const bool verify_first = state.range(0) != 0;
   for (auto _ : state) {
     // Resume path: validate the manifest and structure, then load (checksums are checked
     // while loading); verify_first adds a separate full checksum pass first.
-    ReadCheckpointOptions options;
+    checkpoint::ReadCheckpointOptions options;
     options.verify_checksums = verify_first;
-    Result<LoadedCheckpoint> ckpt = ReadCheckpoint(*dir, options);
+    Result<checkpoint::LoadedCheckpoint> ckpt = checkpoint::ReadCheckpoint(*dir, options);
     if (!ckpt.ok()) state.SkipWithError(ckpt.status().ToString().c_str());
-    EmbeddingTable users(Spec(kUserTable, "user"), 1), items(Spec(kItemTable, "item"), 1);
-    Status s = LoadRowsInto(*ckpt, kUserTable, nullptr, &users);
-    if (s.ok()) s = LoadRowsInto(*ckpt, kItemTable, nullptr, &items);
+    table::EmbeddingTable users(Spec(kUserTable, "user"), 1), items(Spec(kItemTable, "item"), 1);
+    Status s = checkpoint::LoadRowsInto(*ckpt, kUserTable, nullptr, &users);
+    if (s.ok()) s = checkpoint::LoadRowsInto(*ckpt, kItemTable, nullptr, &items);
     if (!s.ok()) state.SkipWithError(s.ToString().c_str());
     benchmark::DoNotOptimize(users.size() + items.size());
   }

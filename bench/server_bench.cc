@@ -1,5 +1,5 @@
 // Loopback throughput of ps::Server and the wire codec. The client here is a minimal
-// blocking one (the real one is worker/ps_client), so the numbers are the server's cost
+// blocking one (the real one is client/ps_client), so the numbers are the server's cost
 // plus one TCP round trip per request batch.
 //
 //   build/bench/server_bench --benchmark_filter=Server
@@ -13,7 +13,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include "common/frame_codec.h"
+#include "wire/frame_codec.h"
 #include "ps/server.h"
 
 namespace psrec {

@@ -1,6 +1,6 @@
 // Micro-benchmarks of one table shard: lookup of existing rows, insertion of new rows, push
 // with each optimizer, and the optimizer row update itself through the virtual interface
-// versus the kernel called directly (the measurement behind ps/optimizer.h's choice).
+// versus the kernel called directly (the measurement behind table/optimizer.h's choice).
 //
 //   build/bench/table_bench --benchmark_filter=Table
 #include <cstdint>
@@ -11,8 +11,8 @@
 #include <benchmark/benchmark.h>
 
 #include "common/keys.h"
-#include "ps/embedding_table.h"
-#include "ps/optimizer.h"
+#include "table/embedding_table.h"
+#include "table/optimizer.h"
 
 namespace psrec::ps {
 namespace {
@@ -38,7 +38,7 @@ std::vector<uint64_t> Keys(size_t count, size_t rows, uint64_t seed) {
 void BM_TablePullExisting(benchmark::State& state) {
   const size_t rows = state.range(0);
   const int dim = 33;
-  EmbeddingTable table(Spec(config::OptimizerConfig::ADAGRAD, dim), 1);
+  table::EmbeddingTable table(Spec(config::OptimizerConfig::ADAGRAD, dim), 1);
   std::vector<uint64_t> all(rows);
   for (size_t i = 0; i < rows; ++i) all[i] = i * 2654435761ULL;
   std::vector<float> sink(rows * dim);
@@ -61,7 +61,7 @@ void BM_TableInsert(benchmark::State& state) {
   const size_t rows = state.range(0);
   std::vector<float> out(dim);
   for (auto _ : state) {
-    EmbeddingTable table(Spec(config::OptimizerConfig::ADAGRAD, dim), 1);
+    table::EmbeddingTable table(Spec(config::OptimizerConfig::ADAGRAD, dim), 1);
     for (uint64_t k = 0; k < rows; ++k) table.Pull(std::span<const uint64_t>(&k, 1), out.data());
     benchmark::DoNotOptimize(table.size());
   }
@@ -73,7 +73,7 @@ void BM_TablePush(benchmark::State& state) {
   const auto kind = static_cast<config::OptimizerConfig::Kind>(state.range(0));
   const size_t rows = 1000000;
   const int dim = 33;
-  EmbeddingTable table(Spec(kind, dim), 1);
+  table::EmbeddingTable table(Spec(kind, dim), 1);
   std::vector<uint64_t> all(rows);
   for (size_t i = 0; i < rows; ++i) all[i] = i * 2654435761ULL;
   std::vector<float> sink(rows * dim);
@@ -100,7 +100,7 @@ void BM_OptimizerVirtual(benchmark::State& state) {
   const int dim = state.range(0);
   config::OptimizerConfig config;
   config.set_kind(config::OptimizerConfig::ADAGRAD);
-  std::unique_ptr<Optimizer> opt = MakeOptimizer(config);
+  std::unique_ptr<table::Optimizer> opt = table::MakeOptimizer(config);
   std::vector<float> w(kRows * dim, 0.1f), a(kRows * dim, 1.0f), g(kRows * dim, 1e-3f);
   for (auto _ : state) {
     for (int r = 0; r < kRows; ++r) {
@@ -117,7 +117,7 @@ void BM_OptimizerDirect(benchmark::State& state) {
   std::vector<float> w(kRows * dim, 0.1f), a(kRows * dim, 1.0f), g(kRows * dim, 1e-3f);
   for (auto _ : state) {
     for (int r = 0; r < kRows; ++r) {
-      AdaGradUpdateRow(&w[r * dim], &a[r * dim], &g[r * dim], dim, 0.01f, 1e-8f);
+      table::AdaGradUpdateRow(&w[r * dim], &a[r * dim], &g[r * dim], dim, 0.01f, 1e-8f);
     }
     benchmark::ClobberMemory();
   }
@@ -127,7 +127,7 @@ BENCHMARK(BM_OptimizerDirect)->Arg(9)->Arg(33)->Arg(129);
 
 void BM_OptimizerSgdVirtual(benchmark::State& state) {
   const int dim = state.range(0);
-  std::unique_ptr<Optimizer> opt = MakeOptimizer(config::OptimizerConfig());
+  std::unique_ptr<table::Optimizer> opt = table::MakeOptimizer(config::OptimizerConfig());
   std::vector<float> w(kRows * dim, 0.1f), g(kRows * dim, 1e-3f);
   for (auto _ : state) {
     for (int r = 0; r < kRows; ++r) opt->UpdateRow(&w[r * dim], nullptr, &g[r * dim], dim, 0.01f);
@@ -141,7 +141,7 @@ void BM_OptimizerSgdDirect(benchmark::State& state) {
   const int dim = state.range(0);
   std::vector<float> w(kRows * dim, 0.1f), g(kRows * dim, 1e-3f);
   for (auto _ : state) {
-    for (int r = 0; r < kRows; ++r) SgdUpdateRow(&w[r * dim], &g[r * dim], dim, 0.01f);
+    for (int r = 0; r < kRows; ++r) table::SgdUpdateRow(&w[r * dim], &g[r * dim], dim, 0.01f);
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * kRows);

@@ -1,5 +1,5 @@
 // Micro-benchmarks of the worker's request path that involve no socket: grouping a batch's
-// keys by server (KeyGrouper, run for every pull and push), and the codec of the bulk
+// keys by server (client::KeyGrouper, run for every pull and push), and the codec of the bulk
 // messages a worker writes and reads (Push request, PullReply).
 //
 //   build/bench/worker_bench --benchmark_filter=KeyGroup
@@ -11,8 +11,8 @@
 #include <benchmark/benchmark.h>
 #include <glog/logging.h>
 
-#include "common/frame_codec.h"
-#include "worker/key_grouper.h"
+#include "wire/frame_codec.h"
+#include "client/key_grouper.h"
 
 namespace psrec {
 namespace {
@@ -33,7 +33,7 @@ std::vector<uint64_t> RandomKeys(size_t n) {
 void BM_KeyGroupByServer(benchmark::State& state) {
   const std::vector<uint64_t> keys = RandomKeys(static_cast<size_t>(state.range(0)));
   const int servers = static_cast<int>(state.range(1));
-  worker::KeyGrouper grouper;
+  client::KeyGrouper grouper;
   for (auto _ : state) {
     grouper.Group(kItemTable, keys, servers);
     benchmark::DoNotOptimize(grouper.keys_of(servers - 1).data());

@@ -8,7 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <glog/logging.h>
 
-#include "common/frame_codec.h"
+#include "wire/frame_codec.h"
 
 namespace psrec::ps {
 

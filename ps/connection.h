@@ -25,7 +25,7 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 
 #include "common/byte_buffer.h"
-#include "common/frame.h"
+#include "wire/frame.h"
 #include "common/status.h"
 #include "ps/server_stats.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/proto/config.pb.h"
-#include "ps/checkpoint_writer.h"
+#include "checkpoint/checkpoint_writer.h"
 
 namespace psrec::ps {
 
@@ -29,7 +29,7 @@ struct ServerOptions {
   std::string resume_from;
   int32_t start_clock = 0;
   // Test seam: faults for this server's background checkpoint writer.
-  std::optional<CheckpointFaults> checkpoint_faults;
+  std::optional<checkpoint::CheckpointFaults> checkpoint_faults;
 };
 
 }  // namespace psrec::ps

@@ -17,31 +17,7 @@ int64_t MicrosSince(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-wire::WrittenFile WrittenFileOf(const checkpoint::FileInfo& info, int state_floats, bool local) {
-  wire::WrittenFile file;
-  file.set_name(info.name());
-  file.set_bytes(info.bytes());
-  file.set_checksum(info.checksum());
-  file.set_table_id(info.table_id());
-  file.set_shard(info.shard());
-  file.set_rows(info.rows());
-  file.set_state_floats(state_floats);
-  file.set_local(local);
-  return file;
-}
-
-checkpoint::FileInfo FileInfoOf(const wire::WrittenFile& file) {
-  checkpoint::FileInfo info;
-  info.set_name(file.name());
-  info.set_bytes(file.bytes());
-  info.set_checksum(file.checksum());
-  info.set_table_id(file.table_id());
-  info.set_shard(file.shard());
-  info.set_rows(file.rows());
-  return info;
-}
-
-ShardCheckpointer::ShardCheckpointer(int server_id, std::optional<CheckpointFaults> faults,
+ShardCheckpointer::ShardCheckpointer(int server_id, std::optional<checkpoint::CheckpointFaults> faults,
                                      Post post)
     : server_id_(server_id), post_(std::move(post)), faults_(faults) {
   writer_ = std::thread([this] { WriterLoop(); });
@@ -59,7 +35,7 @@ ShardCheckpointer::~ShardCheckpointer() {
 
 Result<wire::CheckpointReply> ShardCheckpointer::Begin(
     const wire::CheckpointRequest& request,
-    const std::vector<std::unique_ptr<EmbeddingTable>>& tables) {
+    const std::vector<std::unique_ptr<table::EmbeddingTable>>& tables) {
   // A failed write fails every later checkpoint: its directory will never be complete, and
   // the job must learn about it even if nobody asked for that step's status.
   RETURN_IF_ERROR(failed_);
@@ -150,11 +126,11 @@ void ShardCheckpointer::OnWritten(int64_t step, const Status& status,
 }
 
 Status ShardCheckpointer::WriteJob(const Job& job, std::vector<wire::WrittenFile>* files) {
-  for (const TableSnapshot& snapshot : job.snapshots) {
+  for (const table::TableSnapshot& snapshot : job.snapshots) {
     checkpoint::FileInfo info;
-    RETURN_IF_ERROR(WriteCheckpointShard(snapshot.rows(), job.dir, server_id_, /*local=*/false,
+    RETURN_IF_ERROR(checkpoint::WriteCheckpointShard(snapshot.rows(), job.dir, server_id_, /*local=*/false,
                                          &info, faults_ ? &*faults_ : nullptr));
-    files->push_back(WrittenFileOf(info, snapshot.rows().state_floats, /*local=*/false));
+    files->push_back(checkpoint::WrittenFileOf(info, snapshot.rows().state_floats, /*local=*/false));
   }
   return Status::OK();
 }

@@ -1,16 +1,16 @@
 // ShardCheckpointer: one server's part of a coordinated checkpoint (the protocol is in
-// common/proto/wire.proto, "Checkpoints").
+// wire/proto/wire.proto, "Checkpoints").
 //
-//   Begin        copies every served table (EmbeddingTable::Snapshot) on the io thread, at a
+//   Begin        copies every served table (table::EmbeddingTable::Snapshot) on the io thread, at a
 //                clock boundary where no worker pushes, and queues the copy for the writer
 //                thread. The copy is the only time training waits for a checkpoint.
-//   writer       a background thread writes the queued snapshots with WriteCheckpointShard
+//   writer       a background thread writes the queued snapshots with checkpoint::WriteCheckpointShard
 //                (temp name, fsync, rename) and posts the outcome back to the io thread.
 //   WhenWritten  answers once the write of a step is on disk (and, on the server that
 //                collects them, once every expected LOCAL file report has arrived).
 //
 // Failures are sticky: once a write failed, WhenWritten of that step and every later Begin
-// return the error, prefixed with "server <id>" and naming the file (WriteTableShard's
+// return the error, prefixed with "server <id>" and naming the file (checkpoint::WriteTableShard's
 // message), so the job fails at its next checkpoint or at its end, never silently.
 //
 // Memory: a snapshot doubles the served rows until its write finishes.
@@ -31,24 +31,21 @@
 #include <thread>
 #include <vector>
 
-#include "common/proto/wire.pb.h"
+#include "wire/proto/wire.pb.h"
 #include "common/status.h"
-#include "ps/checkpoint_writer.h"
-#include "ps/embedding_table.h"
+#include "checkpoint/checkpoint_writer.h"
+#include "checkpoint/written_file.h"
+#include "table/embedding_table.h"
 
 namespace psrec::ps {
-
-// Conversions between a manifest's FileInfo and the wire's WrittenFile.
-wire::WrittenFile WrittenFileOf(const checkpoint::FileInfo& info, int state_floats, bool local);
-checkpoint::FileInfo FileInfoOf(const wire::WrittenFile& file);
 
 class ShardCheckpointer {
  public:
   using Post = std::function<void(std::function<void()>)>;
   using StatusCallback = std::function<void(Result<wire::CheckpointStatusReply>)>;
 
-  // faults: test seam for the writer thread (WriteCheckpointShard's fault hook).
-  ShardCheckpointer(int server_id, std::optional<CheckpointFaults> faults, Post post);
+  // faults: test seam for the writer thread (checkpoint::WriteCheckpointShard's fault hook).
+  ShardCheckpointer(int server_id, std::optional<checkpoint::CheckpointFaults> faults, Post post);
   // Finishes the write in progress (its files stay valid) and drops the queued ones.
   ~ShardCheckpointer();
   ShardCheckpointer(const ShardCheckpointer&) = delete;
@@ -56,7 +53,7 @@ class ShardCheckpointer {
 
   // Snapshots `tables` (nulls skipped) and queues their write into request.dir().
   Result<wire::CheckpointReply> Begin(const wire::CheckpointRequest& request,
-                                      const std::vector<std::unique_ptr<EmbeddingTable>>& tables);
+                                      const std::vector<std::unique_ptr<table::EmbeddingTable>>& tables);
   // A worker's LOCAL files (or its failure) for a step.
   void AddLocalReport(const wire::CheckpointFileReport& report);
   // Calls done once the step is complete (maybe at once), with the files written here and
@@ -67,7 +64,7 @@ class ShardCheckpointer {
   struct Job {
     int64_t step = 0;
     std::string dir;
-    std::vector<TableSnapshot> snapshots;
+    std::vector<table::TableSnapshot> snapshots;
   };
   struct StepState {
     bool begun = false;
@@ -96,7 +93,7 @@ class ShardCheckpointer {
   std::condition_variable cv_;
   std::deque<Job> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;  // GUARDED_BY(mu_)
-  std::optional<CheckpointFaults> faults_;  // writer thread
+  std::optional<checkpoint::CheckpointFaults> faults_;  // writer thread
   std::thread writer_;
 };
 

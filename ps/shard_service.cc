@@ -8,8 +8,8 @@
 
 #include <glog/logging.h>
 
-#include "common/table_spec.h"
-#include "ps/checkpoint_reader.h"
+#include "table/table_spec.h"
+#include "checkpoint/checkpoint_reader.h"
 
 namespace psrec::ps {
 
@@ -19,7 +19,7 @@ namespace {
 
 // The Error of a pull with state or push of deltas whose worker expects another optimizer
 // state width than the table keeps (e.g. SGD on one side, AdaGrad on the other).
-Status StateMismatch(const char* what, const EmbeddingTable& table, int32_t worker_floats) {
+Status StateMismatch(const char* what, const table::EmbeddingTable& table, int32_t worker_floats) {
   return Status::InvalidArgument(
       std::string(what) + " to table " + table.spec().name + " expects " +
       std::to_string(worker_floats) + " optimizer state floats per row, the table's " +
@@ -40,14 +40,14 @@ ShardService::ShardService(const ServerOptions& options, ServerCounters* counter
   for (const TableSpec& spec : TableSpecsForJob(options.job)) {
     if (spec.placement != config::TableConfig::REMOTE) continue;
     if (tables_.size() <= spec.id) tables_.resize(spec.id + 1);
-    tables_[spec.id] = std::make_unique<EmbeddingTable>(spec, options.job.training().seed());
+    tables_[spec.id] = std::make_unique<table::EmbeddingTable>(spec, options.job.training().seed());
   }
 }
 
 ShardService::~ShardService() { CloseAll(); }
 
 Status ShardService::LoadCheckpoint(const std::string& dir) {
-  ASSIGN_OR_RETURN(LoadedCheckpoint checkpoint, ReadCheckpoint(dir));
+  ASSIGN_OR_RETURN(checkpoint::LoadedCheckpoint checkpoint, checkpoint::ReadCheckpoint(dir));
   const int server = options_.server_id;
   const int servers = options_.num_servers;
   for (size_t id = 0; id < tables_.size(); ++id) {
@@ -61,7 +61,7 @@ Status ShardService::LoadCheckpoint(const std::string& dir) {
     }
     // Every server reads every file of the table and keeps its own keys, so the checkpoint
     // may come from any number of servers, and from LOCAL files when the placement changed.
-    RETURN_IF_ERROR(LoadRowsInto(
+    RETURN_IF_ERROR(checkpoint::LoadRowsInto(
         checkpoint, table,
         [table, server, servers](uint64_t key) { return ServerOf(table, key, servers) == server; },
         tables_[id].get()));
@@ -160,7 +160,7 @@ Status ShardService::CheckWorker(int worker_id) const {
                                  " outside [0, " + std::to_string(options_.num_workers) + ")");
 }
 
-Result<EmbeddingTable*> ShardService::TableFor(TableId table) {
+Result<table::EmbeddingTable*> ShardService::TableFor(TableId table) {
   if (table < tables_.size() && tables_[table] != nullptr) return tables_[table].get();
   return Status::NotFound("table " + std::to_string(table) + " is not served here");
 }
@@ -168,7 +168,7 @@ Result<EmbeddingTable*> ShardService::TableFor(TableId table) {
 Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body) {
   wire::PullRequestView pull;
   RETURN_IF_ERROR(wire::DecodePullRequest(body, &scratch_, &pull));
-  ASSIGN_OR_RETURN(EmbeddingTable * table, TableFor(pull.table));
+  ASSIGN_OR_RETURN(table::EmbeddingTable * table, TableFor(pull.table));
   ServerCounters::Add(counters_->pulls, 1);
   if (pull.with_state && pull.state_floats != table->state_floats()) {
     wire::AppendError(pull.request_id,
@@ -204,7 +204,7 @@ Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body)
   return Status::OK();
 }
 
-void ShardService::AnswerPull(Connection& conn, uint64_t request_id, EmbeddingTable& table,
+void ShardService::AnswerPull(Connection& conn, uint64_t request_id, table::EmbeddingTable& table,
                               int32_t clock, bool with_state, std::span<const uint64_t> keys,
                               int64_t blocked_us) {
   const int64_t slowest = clocks_.slowest_clock();
@@ -227,7 +227,7 @@ void ShardService::AnswerPull(Connection& conn, uint64_t request_id, EmbeddingTa
 Status ShardService::HandlePush(Connection& conn, std::span<const uint8_t> body) {
   wire::PushRequestView push;
   RETURN_IF_ERROR(wire::DecodePushRequest(body, &scratch_, &push));
-  ASSIGN_OR_RETURN(EmbeddingTable * table, TableFor(push.table));
+  ASSIGN_OR_RETURN(table::EmbeddingTable * table, TableFor(push.table));
   if (Status problem = CheckPush(push, *table); !problem.ok()) {
     // Malformed gradients come only from a broken client; deltas of another width from a
     // worker configured with another optimizer, which is told so.
@@ -252,7 +252,7 @@ Status ShardService::HandlePush(Connection& conn, std::span<const uint8_t> body)
 }
 
 Status ShardService::CheckPush(const wire::PushRequestView& push,
-                               const EmbeddingTable& table) const {
+                               const table::EmbeddingTable& table) const {
   if (!push.deltas) {
     const size_t expected = push.keys.size() * static_cast<size_t>(table.dim());
     if (push.grads.size() != expected) {
@@ -280,7 +280,7 @@ Status ShardService::CheckPush(const wire::PushRequestView& push,
   return Status::OK();
 }
 
-void ShardService::ApplyPush(const wire::PushRequestView& push, EmbeddingTable& table) {
+void ShardService::ApplyPush(const wire::PushRequestView& push, table::EmbeddingTable& table) {
   if (push.deltas) {
     table.AddRows(push.keys, push.grads.data());
   } else {

@@ -35,10 +35,10 @@
 
 #include <absl/container/flat_hash_map.h>
 
-#include "common/frame_codec.h"
+#include "wire/frame_codec.h"
 #include "ps/clock_tracker.h"
 #include "ps/connection.h"
-#include "ps/embedding_table.h"
+#include "table/embedding_table.h"
 #include "ps/server_options.h"
 #include "ps/server_stats.h"
 #include "ps/shard_checkpointer.h"
@@ -46,7 +46,7 @@
 namespace psrec::ps {
 
 // Tables indexed by TableId; null where this server does not serve the table.
-using ServedTables = std::vector<std::unique_ptr<EmbeddingTable>>;
+using ServedTables = std::vector<std::unique_ptr<table::EmbeddingTable>>;
 
 class ShardService final : public FrameSink {
  public:
@@ -97,16 +97,16 @@ class ShardService final : public FrameSink {
   Status HandleCheckpointFile(Connection& conn, std::span<const uint8_t> body);
   Status HandleCheckpointStatus(Connection& conn, std::span<const uint8_t> body);
 
-  Result<EmbeddingTable*> TableFor(TableId table);
+  Result<table::EmbeddingTable*> TableFor(TableId table);
   Status CheckWorker(int worker_id) const;
   // with_state: rows with their optimizer state (PullRequest.with_state).
-  void AnswerPull(Connection& conn, uint64_t request_id, EmbeddingTable& table,
+  void AnswerPull(Connection& conn, uint64_t request_id, table::EmbeddingTable& table,
                   int32_t clock, bool with_state, std::span<const uint64_t> keys,
                   int64_t blocked_us);
   // Why `push` (decoded, for `table`) cannot be applied, or OK. A push of deltas is
   // answered with the Status as an Error; any other push's failure closes the connection.
-  Status CheckPush(const wire::PushRequestView& push, const EmbeddingTable& table) const;
-  void ApplyPush(const wire::PushRequestView& push, EmbeddingTable& table);
+  Status CheckPush(const wire::PushRequestView& push, const table::EmbeddingTable& table) const;
+  void ApplyPush(const wire::PushRequestView& push, table::EmbeddingTable& table);
   // BSP: applies the held pushes of every clock below the slowest worker's.
   void ApplyFinishedClocks();
   // A clock change: held pushes of finished clocks, then the pulls waiting for them.

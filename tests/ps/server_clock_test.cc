@@ -10,8 +10,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/table_spec.h"
-#include "ps/embedding_table.h"
+#include "table/table_spec.h"
+#include "table/embedding_table.h"
 #include "tests/ps/server_test_client.h"
 
 namespace psrec::ps {
@@ -90,7 +90,7 @@ TEST(ServerTest, SspAnswersWithinStalenessAndAspNeverWaits) {
 // AdaGrad, as the job's item table says).
 std::vector<float> RowsAfterPushes(const config::JobConfig& job, const std::vector<uint64_t>& keys,
                                    const std::vector<std::vector<float>>& grads, float lr) {
-  EmbeddingTable table(TableSpecsForJob(job)[kItemTable], job.training().seed());
+  table::EmbeddingTable table(TableSpecsForJob(job)[kItemTable], job.training().seed());
   for (const auto& g : grads) table.Push(keys, g.data(), lr);
   std::vector<float> rows(keys.size() * kRow);
   table.Pull(keys, rows.data());

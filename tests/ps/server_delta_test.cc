@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/frame_codec.h"
+#include "wire/frame_codec.h"
 #include "ps/server.h"
 #include "tests/ps/server_test_client.h"
 
@@ -28,7 +28,7 @@ config::JobConfig AdaGradItemsJob(config::Consistency consistency = config::ASP)
 // Rows (payload then state) of `keys` in a fresh table of the job.
 std::vector<float> ExpectedRowsWithState(const config::JobConfig& job, TableId table,
                                          const std::vector<uint64_t>& keys) {
-  EmbeddingTable reference(TableSpecsForJob(job)[table], job.training().seed());
+  table::EmbeddingTable reference(TableSpecsForJob(job)[table], job.training().seed());
   std::vector<float> rows(keys.size() * reference.row_floats());
   reference.PullWithState(keys, rows.data());
   return rows;

@@ -1,6 +1,6 @@
 // Loopback tests of ps::Server with a minimal blocking client written from the codec
 // (tests/ps/server_test_client.h), so the server is checked against the protocol, not
-// against worker/ps_client.
+// against client/ps_client.
 #include "ps/server.h"
 
 #include <chrono>

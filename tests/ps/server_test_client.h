@@ -1,5 +1,5 @@
 // Test support for ps::Server loopback tests: a job config, a server starter and a minimal
-// blocking client written from the codec (not worker/ps_client), so that the server is
+// blocking client written from the codec (not client/ps_client), so that the server is
 // checked against the protocol itself.
 #pragma once
 
@@ -17,9 +17,9 @@
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
-#include "common/frame_codec.h"
-#include "common/table_spec.h"
-#include "ps/embedding_table.h"
+#include "wire/frame_codec.h"
+#include "table/table_spec.h"
+#include "table/embedding_table.h"
 #include "ps/server.h"
 
 namespace psrec::ps::server_test {
@@ -214,7 +214,7 @@ class TestClient {
 
 inline std::vector<float> ExpectedRows(const config::JobConfig& job, TableId table,
                                 const std::vector<uint64_t>& keys) {
-  EmbeddingTable reference(TableSpecsForJob(job)[table], job.training().seed());
+  table::EmbeddingTable reference(TableSpecsForJob(job)[table], job.training().seed());
   std::vector<float> rows(keys.size() * reference.dim());
   reference.Pull(keys, rows.data());
   return rows;

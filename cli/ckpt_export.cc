@@ -1,0 +1,225 @@
+// psrec ckpt diff|export: compare two checkpoints; write a table as .npy or CSV.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <absl/container/flat_hash_set.h>
+
+#include "cli/ckpt_tools.h"
+#include "cli/ckpt_util.h"
+
+namespace psrec::cli::ckpt {
+
+namespace {
+
+// NPY format 1.0: magic, version, little-endian u16 header length, a Python dict literal
+// padded with spaces to a multiple of 64 bytes and ending in '\n', then the raw data.
+std::string NpyHeader(const std::string& descr, const std::string& shape) {
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  const size_t prefix = 10;
+  size_t total = prefix + dict.size() + 1;
+  total = (total + 63) / 64 * 64;
+  dict.append(total - prefix - dict.size() - 1, ' ');
+  dict += '\n';
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  const auto len = static_cast<uint16_t>(dict.size());
+  out += static_cast<char>(len & 0xff);
+  out += static_cast<char>(len >> 8);
+  return out + dict;
+}
+
+Status WriteWhole(const std::string& path, const std::string& head, const void* data,
+                  size_t bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return Status::IoError(path + ": cannot create");
+  out.write(head.data(), static_cast<std::streamsize>(head.size()));
+  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+  out.close();
+  if (!out) return Status::IoError(path + ": write failed");
+  return Status::OK();
+}
+
+std::string StemOf(const std::string& path, const std::string& ext) {
+  if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) {
+    return path.substr(0, path.size() - ext.size());
+  }
+  return path;
+}
+
+}  // namespace
+
+int RunExport(int argc, char** argv) {
+  std::string table_name, format = "npy", out_path;
+  bool json = false;
+  std::vector<std::string> positional;
+  FlagSet flags("psrec ckpt export",
+                "Write a table's rows (factors, then bias), sorted by key. npy: PATH plus "
+                "STEM.keys.npy (uint64 keys) and STEM.ids.txt (raw ids); csv: id,f0..,bias.");
+  flags.AddString("table", &table_name, "table name (user, item)", /*required=*/true);
+  flags.AddString("format", &format, "npy or csv");
+  flags.AddString("out", &out_path, "output file", /*required=*/true);
+  flags.AddBool("json", &json, "print a JSON summary");
+  flags.SetPositional("CKPT", &positional, 1, 1);
+  if (int rc = ParseToolFlags(&flags, argc, argv); rc >= 0) return rc;
+  if (format != "npy" && format != "csv") {
+    std::cerr << "psrec ckpt export: --format must be npy or csv, not '" << format << "'\n";
+    return kExitUsage;
+  }
+  Result<checkpoint::LoadedCheckpoint> ckpt = OpenCheckpoint(positional[0], /*verify=*/false);
+  if (!ckpt.ok()) return Fail("export", ckpt.status());
+  Result<const checkpoint::TableInfo*> table = FindTableNamed(*ckpt, table_name);
+  if (!table.ok()) return Fail("export", table.status());
+  Result<table::EmbeddingTable> rows = checkpoint::LoadWholeTable(*ckpt, (*table)->id());
+  if (!rows.ok()) return Fail("export", rows.status());
+  std::vector<uint64_t> keys(rows->rows().keys.begin(), rows->rows().keys.end());
+  std::sort(keys.begin(), keys.end());
+  const int dim = rows->dim();
+  std::vector<std::string> written;
+  if (format == "npy") {
+    std::vector<float> matrix(keys.size() * dim);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const float* p = rows->Find(keys[i]);
+      std::copy(p, p + dim, matrix.begin() + i * dim);
+    }
+    const std::string stem = StemOf(out_path, ".npy");
+    const std::string n = std::to_string(keys.size());
+    Status s = WriteWhole(out_path, NpyHeader("<f4", "(" + n + ", " + std::to_string(dim) + ")"),
+                          matrix.data(), matrix.size() * sizeof(float));
+    if (s.ok()) {
+      s = WriteWhole(stem + ".keys.npy", NpyHeader("<u8", "(" + n + ",)"), keys.data(),
+                     keys.size() * sizeof(uint64_t));
+    }
+    std::string ids;
+    for (uint64_t key : keys) ids += IdLabel(key) + "\n";
+    if (s.ok()) s = WriteWhole(stem + ".ids.txt", "", ids.data(), ids.size());
+    if (!s.ok()) return Fail("export", s);
+    written = {out_path, stem + ".keys.npy", stem + ".ids.txt"};
+  } else {
+    std::ofstream out(out_path, std::ios::trunc);
+    if (!out) return Fail("export", Status::IoError(out_path + ": cannot create"));
+    out << "id";
+    for (int i = 0; i < FactorCount(dim); ++i) out << ",f" << i;
+    out << ",bias\n";
+    char buf[32];
+    for (uint64_t key : keys) {
+      const float* p = rows->Find(key);
+      out << IdLabel(key);
+      for (int i = 0; i < dim; ++i) {
+        std::snprintf(buf, sizeof(buf), ",%.9g", p[i]);  // round-trips a float
+        out << buf;
+      }
+      out << "\n";
+    }
+    out.close();
+    if (!out) return Fail("export", Status::IoError(out_path + ": write failed"));
+    written = {out_path};
+  }
+  if (json) {
+    std::cout << "{\"table\":" << JsonString(table_name) << ",\"rows\":" << keys.size()
+              << ",\"dim\":" << dim << ",\"files\":[";
+    for (size_t i = 0; i < written.size(); ++i) std::cout << (i ? "," : "") << JsonString(written[i]);
+    std::cout << "]}\n";
+  } else {
+    std::cout << "wrote " << keys.size() << " rows x " << dim << " of table " << table_name << " to";
+    for (const auto& w : written) std::cout << " " << w;
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+int RunDiff(int argc, char** argv) {
+  int top = 10;
+  bool json = false;
+  std::vector<std::string> positional;
+  FlagSet flags("psrec ckpt diff",
+                "Compare checkpoints A and B per table: rows added and removed, mean and max "
+                "L2 change of common rows, the most changed rows.");
+  flags.AddInt("top", &top, "most changed rows to list per table");
+  flags.AddBool("json", &json, "print JSON");
+  flags.SetPositional("A B", &positional, 2, 2);
+  if (int rc = ParseToolFlags(&flags, argc, argv); rc >= 0) return rc;
+  Result<checkpoint::LoadedCheckpoint> a = OpenCheckpoint(positional[0], /*verify=*/false);
+  if (!a.ok()) return Fail("diff", a.status());
+  Result<checkpoint::LoadedCheckpoint> b = OpenCheckpoint(positional[1], /*verify=*/false);
+  if (!b.ok()) return Fail("diff", b.status());
+  if (json) std::cout << "{\"tables\":[";
+  bool first_table = true;
+  for (const auto& ta : a->manifest.tables()) {
+    const checkpoint::TableInfo* tb = b->FindTable(ta.name());
+    if (tb == nullptr || tb->dim() != ta.dim()) {
+      if (!json) std::cout << "table " << ta.name() << ": not comparable (missing or another dim in B)\n";
+      continue;
+    }
+    Result<table::EmbeddingTable> rows_a = checkpoint::LoadWholeTable(*a, ta.id());
+    if (!rows_a.ok()) return Fail("diff", rows_a.status());
+    const int dim = ta.dim();
+    uint64_t added = 0, common = 0;
+    double sum = 0, max = 0;
+    struct Change {
+      double l2;
+      uint64_t key;
+    };
+    std::vector<Change> changes;
+    absl::flat_hash_set<uint64_t> seen;
+    Status s = checkpoint::ForEachCheckpointRow(*b, tb->id(), [&](uint64_t key, const float* pb, const float*) {
+      const float* pa = rows_a->Find(key);
+      if (pa == nullptr) {
+        ++added;
+        return;
+      }
+      seen.insert(key);
+      double sq = 0;
+      for (int i = 0; i < dim; ++i) sq += (double{pb[i]} - pa[i]) * (double{pb[i]} - pa[i]);
+      const double l2 = std::sqrt(sq);
+      ++common;
+      sum += l2;
+      max = std::max(max, l2);
+      changes.push_back({l2, key});
+    });
+    if (!s.ok()) return Fail("diff", s);
+    const uint64_t removed = rows_a->size() - seen.size();
+    const size_t n = std::min<size_t>(changes.size(), static_cast<size_t>(std::max(top, 0)));
+    std::partial_sort(changes.begin(), changes.begin() + n, changes.end(),
+                      [](const Change& x, const Change& y) {
+                        return x.l2 != y.l2 ? x.l2 > y.l2 : x.key < y.key;
+                      });
+    changes.resize(n);
+    const double mean = common > 0 ? sum / common : 0.0;
+    if (json) {
+      std::cout << (first_table ? "" : ",") << "{\"table\":" << JsonString(ta.name())
+                << ",\"rows_a\":" << rows_a->size() << ",\"rows_b\":" << tb->rows()
+                << ",\"added\":" << added << ",\"removed\":" << removed
+                << ",\"common\":" << common << ",\"mean_l2_change\":" << Num(mean)
+                << ",\"max_l2_change\":" << Num(max) << ",\"most_changed\":[";
+      for (size_t i = 0; i < changes.size(); ++i) {
+        std::cout << (i ? "," : "") << "{\"id\":" << JsonString(IdLabel(changes[i].key))
+                  << ",\"l2_change\":" << Num(changes[i].l2) << "}";
+      }
+      std::cout << "]}";
+    } else {
+      std::cout << "table " << ta.name() << ": " << rows_a->size() << " -> " << tb->rows()
+                << " rows, +" << added << " added, -" << removed << " removed; L2 change of "
+                << common << " common rows: mean " << Num(mean) << ", max " << Num(max) << "\n";
+      for (const Change& c : changes) {
+        std::cout << "    " << IdLabel(c.key) << "\t" << Num(c.l2) << "\n";
+      }
+    }
+    first_table = false;
+  }
+  for (const auto& tb : b->manifest.tables()) {
+    if (a->FindTable(tb.name()) == nullptr && !json) {
+      std::cout << "table " << tb.name() << ": only in B (" << tb.rows() << " rows)\n";
+    }
+  }
+  if (json) std::cout << "]}\n";
+  return kExitOk;
+}
+
+}  // namespace psrec::cli::ckpt

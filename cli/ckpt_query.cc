@@ -1,0 +1,245 @@
+// psrec ckpt show|topk|similar: single rows, recommendations and neighbours from a checkpoint.
+// Rows are streamed from the files (no table is built), so these work on checkpoints larger
+// than memory allows for a second copy.
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/keys.h"
+#include "data/text_reader.h"
+#include "cli/ckpt_tools.h"
+#include "cli/ckpt_util.h"
+
+namespace psrec::cli::ckpt {
+
+namespace {
+
+struct Row {
+  std::vector<float> payload;
+  std::vector<float> state;
+};
+
+// The row of `key` in `table`, or nullopt.
+Result<std::optional<Row>> FindRow(const checkpoint::LoadedCheckpoint& ckpt,
+                                   const checkpoint::TableInfo& table, uint64_t key) {
+  std::optional<Row> found;
+  Status s = checkpoint::ForEachCheckpointRow(ckpt, table.id(), [&](uint64_t k, const float* p,
+                                                            const float* st) {
+    if (k != key || found) return;
+    found = Row{std::vector<float>(p, p + table.dim()),
+                st ? std::vector<float>(st, st + table.state_floats()) : std::vector<float>()};
+  });
+  if (!s.ok()) return s;
+  return found;
+}
+
+std::string FloatList(const float* v, int n) {
+  std::string out = "[";
+  for (int i = 0; i < n; ++i) {
+    if (i > 0) out += ',';
+    out += Num(v[i]);
+  }
+  return out + "]";
+}
+
+struct Scored {
+  double score;
+  uint64_t key;
+};
+
+std::vector<Scored> TopOf(std::vector<Scored> all, int k) {
+  const size_t n = std::min<size_t>(all.size(), static_cast<size_t>(std::max(k, 0)));
+  std::partial_sort(all.begin(), all.begin() + n, all.end(), [](const Scored& a, const Scored& b) {
+    return a.score != b.score ? a.score > b.score : a.key < b.key;
+  });
+  all.resize(n);
+  return all;
+}
+
+void PrintRanked(const std::vector<Scored>& ranked, const std::map<uint64_t, std::string>& names,
+                 bool json, const char* score_name) {
+  if (json) {
+    std::cout << "[";
+    for (size_t i = 0; i < ranked.size(); ++i) {
+      auto it = names.find(ranked[i].key);
+      std::cout << (i ? ",\n " : "") << "{\"rank\":" << i + 1
+                << ",\"id\":" << JsonString(IdLabel(ranked[i].key)) << ",\"" << score_name
+                << "\":" << Num(ranked[i].score);
+      if (it != names.end()) std::cout << ",\"name\":" << JsonString(it->second);
+      std::cout << "}";
+    }
+    std::cout << "]\n";
+    return;
+  }
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    auto it = names.find(ranked[i].key);
+    std::cout << (i + 1) << "\t" << IdLabel(ranked[i].key) << "\t" << Num(ranked[i].score);
+    if (it != names.end()) std::cout << "\t" << it->second;  // bytes as they are (latin-1)
+    std::cout << "\n";
+  }
+}
+
+}  // namespace
+
+int RunShow(int argc, char** argv) {
+  std::string table_name, id;
+  bool json = false;
+  std::vector<std::string> positional;
+  FlagSet flags("psrec ckpt show", "Print one row: factors, bias and optimizer state.");
+  flags.AddString("table", &table_name, "table name (user, item)", /*required=*/true);
+  flags.AddString("id", &id, "raw id, or #<hex key>", /*required=*/true);
+  flags.AddBool("json", &json, "print JSON");
+  flags.SetPositional("CKPT", &positional, 1, 1);
+  if (int rc = ParseToolFlags(&flags, argc, argv); rc >= 0) return rc;
+  Result<uint64_t> key = KeyOfArgument(id);
+  if (!key.ok()) return Fail("show", key.status());
+  Result<checkpoint::LoadedCheckpoint> ckpt = OpenCheckpoint(positional[0], /*verify=*/false);
+  if (!ckpt.ok()) return Fail("show", ckpt.status());
+  Result<const checkpoint::TableInfo*> table = FindTableNamed(*ckpt, table_name);
+  if (!table.ok()) return Fail("show", table.status());
+  Result<std::optional<Row>> row = FindRow(*ckpt, **table, *key);
+  if (!row.ok()) return Fail("show", row.status());
+  if (!*row) return Fail("show", Status::NotFound("no row " + id + " in table " + table_name));
+  const Row& r = **row;
+  const int factors = FactorCount((*table)->dim());
+  if (json) {
+    std::cout << "{\"table\":" << JsonString(table_name) << ",\"id\":" << JsonString(IdLabel(*key))
+              << ",\"factors\":" << FloatList(r.payload.data(), factors)
+              << ",\"bias\":" << Num(r.payload[factors])
+              << ",\"state\":" << FloatList(r.state.data(), static_cast<int>(r.state.size()))
+              << "}\n";
+    return kExitOk;
+  }
+  double sq = 0;
+  for (int i = 0; i < factors; ++i) sq += double{r.payload[i]} * r.payload[i];
+  std::cout << table_name << " " << IdLabel(*key) << "\n  factors (" << factors << ", L2 "
+            << Num(std::sqrt(sq)) << "): " << FloatList(r.payload.data(), factors) << "\n"
+            << "  bias: " << Num(r.payload[factors]) << "\n";
+  if (!r.state.empty()) {
+    std::cout << "  optimizer state ("
+              << config::OptimizerConfig::Kind_Name((*table)->optimizer().kind()) << "): "
+              << FloatList(r.state.data(), static_cast<int>(r.state.size())) << "\n";
+  }
+  return kExitOk;
+}
+
+int RunTopK(int argc, char** argv) {
+  std::string user, exclude_seen, item_names_path;
+  int k = 10;
+  bool json = false;
+  std::vector<std::string> positional;
+  FlagSet flags("psrec ckpt topk",
+                "Top items for a user by predicted score mu + b_u + b_i + p_u.q_i.");
+  flags.AddString("user", &user, "raw user id, or #<hex key>", /*required=*/true);
+  flags.AddInt("k", &k, "items to list");
+  flags.AddString("exclude-seen", &exclude_seen,
+                  "ratings file (e.g. u1.base): leave out the items the user rated");
+  flags.AddString("item-names", &item_names_path, "id|title|... file (e.g. ML-100K u.item)");
+  flags.AddBool("json", &json, "print JSON");
+  flags.SetPositional("CKPT", &positional, 1, 1);
+  if (int rc = ParseToolFlags(&flags, argc, argv); rc >= 0) return rc;
+  if (k < 1) return Fail("topk", Status::InvalidArgument("-k must be >= 1"));
+  Result<uint64_t> user_key = KeyOfArgument(user);
+  if (!user_key.ok()) return Fail("topk", user_key.status());
+  Result<checkpoint::LoadedCheckpoint> ckpt = OpenCheckpoint(positional[0], /*verify=*/false);
+  if (!ckpt.ok()) return Fail("topk", ckpt.status());
+  const checkpoint::TableInfo* users = ckpt->FindTable(kUserTable);
+  const checkpoint::TableInfo* items = ckpt->FindTable(kItemTable);
+  if (users == nullptr || items == nullptr || users->dim() != items->dim()) {
+    return Fail("topk", Status::InvalidArgument(positional[0] +
+                                                ": needs user and item tables of one dim"));
+  }
+  Result<std::optional<Row>> user_row = FindRow(*ckpt, *users, *user_key);
+  if (!user_row.ok()) return Fail("topk", user_row.status());
+  if (!*user_row) return Fail("topk", Status::NotFound("no user " + user + " in the checkpoint"));
+
+  std::set<uint64_t> seen;
+  if (!exclude_seen.empty()) {
+    Result<data::RatingColumns> ratings =
+        data::ReadRatingsFile(exclude_seen, config::DataConfig(), nullptr);
+    if (!ratings.ok()) return Fail("topk", ratings.status());
+    for (size_t i = 0; i < ratings->size(); ++i) {
+      if (ratings->user_ids[ratings->user_index[i]] == *user_key) {
+        seen.insert(ratings->item_ids[ratings->item_index[i]]);
+      }
+    }
+  }
+  std::map<uint64_t, std::string> names;
+  if (!item_names_path.empty()) {
+    Result<std::map<uint64_t, std::string>> read = ReadItemNames(item_names_path);
+    if (!read.ok()) return Fail("topk", read.status());
+    names = std::move(*read);
+  }
+  const int factors = FactorCount(users->dim());
+  const float* p = (*user_row)->payload.data();
+  const double base = ckpt->manifest.global_mean() + p[factors];
+  std::vector<Scored> all;
+  all.reserve(items->rows());
+  Status s = checkpoint::ForEachCheckpointRow(*ckpt, kItemTable, [&](uint64_t key, const float* q,
+                                                             const float*) {
+    if (seen.count(key)) return;
+    double dot = 0;
+    for (int i = 0; i < factors; ++i) dot += double{p[i]} * q[i];
+    all.push_back({base + q[factors] + dot, key});
+  });
+  if (!s.ok()) return Fail("topk", s);
+  PrintRanked(TopOf(std::move(all), k), names, json, "score");
+  return kExitOk;
+}
+
+int RunSimilar(int argc, char** argv) {
+  std::string item, item_names_path;
+  int k = 10;
+  bool json = false;
+  std::vector<std::string> positional;
+  FlagSet flags("psrec ckpt similar", "Nearest items by cosine similarity of their factors.");
+  flags.AddString("item", &item, "raw item id, or #<hex key>", /*required=*/true);
+  flags.AddInt("k", &k, "items to list");
+  flags.AddString("item-names", &item_names_path, "id|title|... file (e.g. ML-100K u.item)");
+  flags.AddBool("json", &json, "print JSON");
+  flags.SetPositional("CKPT", &positional, 1, 1);
+  if (int rc = ParseToolFlags(&flags, argc, argv); rc >= 0) return rc;
+  if (k < 1) return Fail("similar", Status::InvalidArgument("-k must be >= 1"));
+  Result<uint64_t> item_key = KeyOfArgument(item);
+  if (!item_key.ok()) return Fail("similar", item_key.status());
+  Result<checkpoint::LoadedCheckpoint> ckpt = OpenCheckpoint(positional[0], /*verify=*/false);
+  if (!ckpt.ok()) return Fail("similar", ckpt.status());
+  const checkpoint::TableInfo* items = ckpt->FindTable(kItemTable);
+  if (items == nullptr) return Fail("similar", Status::NotFound("no item table"));
+  Result<std::optional<Row>> row = FindRow(*ckpt, *items, *item_key);
+  if (!row.ok()) return Fail("similar", row.status());
+  if (!*row) return Fail("similar", Status::NotFound("no item " + item + " in the checkpoint"));
+  std::map<uint64_t, std::string> names;
+  if (!item_names_path.empty()) {
+    Result<std::map<uint64_t, std::string>> read = ReadItemNames(item_names_path);
+    if (!read.ok()) return Fail("similar", read.status());
+    names = std::move(*read);
+  }
+  const int factors = FactorCount(items->dim());
+  const float* a = (*row)->payload.data();
+  double norm_a = 0;
+  for (int i = 0; i < factors; ++i) norm_a += double{a[i]} * a[i];
+  norm_a = std::sqrt(norm_a);
+  std::vector<Scored> all;
+  Status s = checkpoint::ForEachCheckpointRow(*ckpt, kItemTable, [&](uint64_t key, const float* b,
+                                                             const float*) {
+    if (key == *item_key) return;
+    double dot = 0, norm_b = 0;
+    for (int i = 0; i < factors; ++i) {
+      dot += double{a[i]} * b[i];
+      norm_b += double{b[i]} * b[i];
+    }
+    const double denom = norm_a * std::sqrt(norm_b);
+    all.push_back({denom > 0 ? dot / denom : 0.0, key});
+  });
+  if (!s.ok()) return Fail("similar", s);
+  if (!json && names.count(*item_key)) std::cout << "items like " << names[*item_key] << ":\n";
+  PrintRanked(TopOf(std::move(all), k), names, json, "cosine");
+  return kExitOk;
+}
+
+}  // namespace psrec::cli::ckpt

@@ -1,0 +1,19 @@
+// The verbs of `psrec ckpt` implemented outside cli/ckpt_command.cc. Each takes argv
+// with argv[0] = the verb and returns the process exit code (ckpt_util.h kExit*).
+#pragma once
+
+#include "common/flags.h"
+
+namespace psrec::cli::ckpt {
+
+int RunShow(int argc, char** argv);     // ckpt_query.cc
+int RunTopK(int argc, char** argv);     // ckpt_query.cc
+int RunSimilar(int argc, char** argv);  // ckpt_query.cc
+int RunDiff(int argc, char** argv);     // ckpt_export.cc
+int RunExport(int argc, char** argv);   // ckpt_export.cc
+
+// Parses argv[1..) (accepting -k for --k). Returns -1 to go on, else the exit code to return
+// (0 after --help, kExitUsage after printing the error and usage).
+int ParseToolFlags(FlagSet* flags, int argc, char** argv);
+
+}  // namespace psrec::cli::ckpt

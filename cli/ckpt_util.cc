@@ -1,0 +1,117 @@
+#include "cli/ckpt_util.h"
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "common/keys.h"
+
+namespace psrec::cli::ckpt {
+
+std::string IdLabel(uint64_t key) {
+  if (key < (uint64_t{1} << 63)) return std::to_string(key);
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "#%016" PRIx64, key);
+  return buf;
+}
+
+Result<uint64_t> KeyOfArgument(const std::string& text) {
+  if (text.empty()) return Status::InvalidArgument("empty id");
+  if (text[0] == '#') {
+    uint64_t key = 0;
+    if (text.size() < 2 || text.size() > 17) return Status::InvalidArgument("bad key " + text);
+    for (size_t i = 1; i < text.size(); ++i) {
+      const char c = text[i];
+      int digit;
+      if (c >= '0' && c <= '9') digit = c - '0';
+      else if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+      else return Status::InvalidArgument("bad key " + text + " (want #<hex>)");
+      key = key * 16 + static_cast<uint64_t>(digit);
+    }
+    return key;
+  }
+  return KeyOfRawId(text);
+}
+
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x80) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string Num(double value) {
+  if (!std::isfinite(value)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", value);
+  return buf;
+}
+
+Result<checkpoint::LoadedCheckpoint> OpenCheckpoint(const std::string& dir, bool verify) {
+  checkpoint::ReadCheckpointOptions options;
+  options.verify_checksums = verify;
+  return checkpoint::ReadCheckpoint(dir, options);
+}
+
+Result<const checkpoint::TableInfo*> FindTableNamed(const checkpoint::LoadedCheckpoint& checkpoint,
+                                                    const std::string& name) {
+  if (const checkpoint::TableInfo* t = checkpoint.FindTable(name)) return t;
+  std::string names;
+  for (const auto& t : checkpoint.manifest.tables()) {
+    if (!names.empty()) names += ", ";
+    names += t.name();
+  }
+  return Status::NotFound("no table '" + name + "' (tables: " + names + ")");
+}
+
+Result<std::map<uint64_t, std::string>> ReadItemNames(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(path + ": cannot open");
+  std::map<uint64_t, std::string> names;
+  std::string line;
+  int64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const size_t bar = line.find('|');
+    if (bar == std::string::npos || bar == 0) {
+      return Status::InvalidArgument(path + ":" + std::to_string(number) +
+                                     ": expected id|title|...");
+    }
+    const size_t end = line.find('|', bar + 1);
+    names[KeyOfRawId(line.substr(0, bar))] =
+        line.substr(bar + 1, end == std::string::npos ? std::string::npos : end - bar - 1);
+  }
+  return names;
+}
+
+int Fail(const std::string& verb, const Status& status) {
+  std::cerr << "psrec ckpt " << verb << ": " << status.message() << "\n";
+  return kExitProblem;
+}
+
+std::vector<char*> NormalizeShortFlags(int argc, char** argv, std::vector<std::string>* storage) {
+  storage->assign(argv, argv + argc);
+  for (std::string& arg : *storage) {
+    if (arg == "-k") arg = "--k";
+  }
+  std::vector<char*> out;
+  for (std::string& arg : *storage) out.push_back(arg.data());
+  return out;
+}
+
+}  // namespace psrec::cli::ckpt

@@ -1,0 +1,53 @@
+// Helpers shared by the `psrec ckpt` tools (cli/ckpt_*.cc): naming rows by their raw
+// ids, JSON strings, opening checkpoints and tables, item titles, scoring.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "checkpoint/checkpoint_reader.h"
+#include "table/embedding_table.h"
+
+namespace psrec::cli::ckpt {
+
+// Exit codes of every ckpt tool.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitProblem = 1;  // missing, invalid or corrupt input; nothing found
+inline constexpr int kExitUsage = 2;
+
+// The raw id of a key when it is an integer id (keys below 2^63), else "#<hex key>".
+std::string IdLabel(uint64_t key);
+// Inverse for command lines: "#<hex>" is a key; anything else is a raw id (KeyOfRawId).
+Result<uint64_t> KeyOfArgument(const std::string& text);
+
+// A JSON string literal. Bytes >= 0x80 are taken as latin-1 (ML-100K titles) and escaped.
+std::string JsonString(std::string_view text);
+// Shortest round-trip-ish decimal for reports ("%.6g"); JSON-safe ("NaN" quoted as null).
+std::string Num(double value);
+
+// Reads and validates a checkpoint (checksums when `verify`).
+Result<checkpoint::LoadedCheckpoint> OpenCheckpoint(const std::string& dir, bool verify);
+// The table called `name`, or NotFound listing the tables there are.
+Result<const checkpoint::TableInfo*> FindTableNamed(const checkpoint::LoadedCheckpoint& checkpoint,
+                                                    const std::string& name);
+
+// Item titles by key from a MovieLens u.item style file: "id|title|...", bytes kept as they
+// are (latin-1 in ML-100K).
+Result<std::map<uint64_t, std::string>> ReadItemNames(const std::string& path);
+
+// Factors are the first dim - 1 floats of a row, the bias the last one (biased MF).
+inline int FactorCount(int dim) { return dim - 1; }
+
+// Prints "psrec ckpt <verb>: <message>" on stderr and returns kExitProblem.
+int Fail(const std::string& verb, const Status& status);
+
+// Turns "-k" into "--k" so that the tools accept the short form issue #4 documents.
+std::vector<char*> NormalizeShortFlags(int argc, char** argv, std::vector<std::string>* storage);
+
+}  // namespace psrec::cli::ckpt

@@ -1,0 +1,20 @@
+// Entry points of the `psrec` subcommands. Each takes the arguments after `psrec`
+// (argv[0] is the subcommand name), prints errors itself and returns the process exit code.
+#pragma once
+
+namespace psrec::cli {
+
+int RunDataCommand(int argc, char** argv);    // psrec data synth|prepare|stats|split
+int RunConfigCommand(int argc, char** argv);  // psrec config print|check
+int RunCkptCommand(int argc, char** argv);    // psrec ckpt ls|info|verify|show|topk|similar|diff|export
+int RunTrainCommand(int argc, char** argv);   // psrec train (one MPI rank)
+int RunSimCommand(int argc, char** argv);     // psrec sim (a whole job in one process)
+int RunBenchCommand(int argc, char** argv);   // psrec bench ingest|pushpull|train
+int RunRecommendCommand(int argc, char** argv);  // psrec recommend = psrec ckpt topk
+
+// psrec bench <name>
+int RunBenchIngest(int argc, char** argv);
+int RunBenchPushPull(int argc, char** argv);
+int RunBenchTrain(int argc, char** argv);
+
+}  // namespace psrec::cli

@@ -1,0 +1,45 @@
+// Helpers shared by the `psrec data` and `psrec bench ingest` subcommands: turning flags
+// into a DataConfig, reading an input of any format, writing LIBMF text, and progress.
+//
+// Thread safety: functions are not meant for concurrent use on the same paths.
+#pragma once
+
+#include <string>
+
+#include "data/dataset.h"
+#include "common/proto/config.pb.h"
+#include "data/ratings.h"
+#include "common/status.h"
+#include "data/text_reader.h"
+
+namespace psrec::cli {
+
+// The flags every reading subcommand shares.
+struct InputFlags {
+  std::string format = "auto";
+  bool skip_bad_lines = false;
+  double min_rating = -1e30;
+  double max_rating = 1e30;
+};
+
+// A DataConfig for the flags (format resolved; BINARY when `path` is a directory and the
+// format is auto).
+Result<config::DataConfig> DataConfigFromFlags(const InputFlags& flags, const std::string& path);
+
+// Reads a text ratings file, printing "reading PATH ..." / "read N lines ..." to stderr when it
+// is a terminal. The report's skipped lines are printed to stderr when there are any.
+Result<data::RatingColumns> ReadTextInput(const std::string& path,
+                                          const config::DataConfig& data,
+                                          data::ReadReport* report);
+
+// Writes `columns` as LIBMF text ("user item rating" per line; raw names when the columns
+// have them, keys otherwise) to `path`.
+Status WriteLibmfText(const data::RatingColumns& columns, const std::string& path);
+
+// True when stderr is a terminal: progress lines are printed only then.
+bool ProgressWanted();
+
+// Total size in bytes of the regular files directly inside `dir`.
+uint64_t DirectoryBytes(const std::string& dir);
+
+}  // namespace psrec::cli

@@ -1,0 +1,58 @@
+// `psrec`: one executable, one subcommand per use. See `psrec help`.
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include <glog/logging.h>
+
+#include "cli/commands.h"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  int (*run)(int argc, char** argv);
+};
+
+const Subcommand kSubcommands[] = {
+    {"bench", "benchmarks: ingest, pushpull, train", psrec::cli::RunBenchCommand},
+    {"ckpt", "inspect checkpoints: ls, info, verify, show, topk, similar, diff, export",
+     psrec::cli::RunCkptCommand},
+    {"config", "print or check a job config", psrec::cli::RunConfigCommand},
+    {"data", "read, prepare, generate and describe ratings data", psrec::cli::RunDataCommand},
+    {"recommend", "top items for a user from a checkpoint (same as 'psrec ckpt topk')",
+     psrec::cli::RunRecommendCommand},
+    {"sim", "run a whole job (servers and workers) in one process, no MPI",
+     psrec::cli::RunSimCommand},
+    {"train", "one rank of an mpirun job: the first --servers ranks serve, the rest train",
+     psrec::cli::RunTrainCommand},
+};
+
+void PrintHelp() {
+  std::cout << "psrec: parameter-server training of recommender embeddings\n\n"
+               "Usage: psrec <command> [flags]   (psrec <command> --help for its flags)\n\n"
+               "Commands:\n";
+  for (const auto& c : kSubcommands) {
+    std::string name = c.name;
+    std::cout << "  " << name << std::string(name.size() < 10 ? 10 - name.size() : 1, ' ')
+              << c.summary << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0 ||
+      std::strcmp(argv[1], "-h") == 0) {
+    PrintHelp();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& c : kSubcommands) {
+    if (std::strcmp(argv[1], c.name) == 0) return c.run(argc - 1, argv + 1);
+  }
+  std::cerr << "psrec: unknown command '" << argv[1] << "' (see 'psrec help')\n";
+  return 2;
+}

@@ -1,0 +1,91 @@
+#include "cli/run_setup.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "common/config.h"
+#include "checkpoint/checkpoint_catalog.h"
+#include "checkpoint/checkpoint_reader.h"
+
+namespace psrec::cli {
+
+void CommonJobFlags::Register(FlagSet* flags) {
+  flags->AddString("config", &config_path, "job config, Protobuf text (see configs/)");
+  flags->AddRepeated("set", &overrides, "override a config field, e.g. --set training.epochs=5");
+  flags->AddString("out", &out_dir, "run directory [default: output.dir, else runs/<timestamp>]");
+  flags->AddBool("progress", &progress, "force the progress line on stderr");
+  flags->AddBool("quiet", &no_progress, "never print the progress line");
+  flags->AddBool("resume", &resume,
+                 "continue from the latest valid checkpoint in checkpoint.dir (newer invalid "
+                 "ones are skipped with a warning); any number of servers and workers");
+  flags->AddString("resume-from", &resume_from,
+                   "continue from this checkpoint directory (checkpoint.dir/step-N)");
+}
+
+namespace {
+
+// The checkpoint a run resumes from: validated (checksums included) before any process
+// starts, so that a bad one is one clear error, not S+W of them.
+Status ResolveResume(const CommonJobFlags& flags, RunSetup* setup) {
+  if (flags.resume && !flags.resume_from.empty()) {
+    return Status::InvalidArgument("give --resume or --resume-from, not both");
+  }
+  if (flags.resume) {
+    const std::string& root = setup->job.checkpoint().dir();
+    if (root.empty()) {
+      return Status::InvalidArgument("--resume needs checkpoint.dir (or use --resume-from DIR)");
+    }
+    ASSIGN_OR_RETURN(setup->resume_from, checkpoint::LatestValidCheckpoint(root));
+  } else if (!flags.resume_from.empty()) {
+    RETURN_IF_ERROR(checkpoint::ReadCheckpoint(flags.resume_from).status());
+    setup->resume_from = flags.resume_from;
+  } else {
+    return Status::OK();
+  }
+  checkpoint::ReadCheckpointOptions quick;
+  quick.verify_checksums = false;
+  ASSIGN_OR_RETURN(checkpoint::LoadedCheckpoint checkpoint, checkpoint::ReadCheckpoint(setup->resume_from, quick));
+  setup->resume_clock = checkpoint.manifest.clock();
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter) {
+  RunSetup setup;
+  if (!flags.out_dir.empty()) flags.overrides.push_back("output.dir=" + flags.out_dir);
+  ASSIGN_OR_RETURN(setup.job, LoadJobConfig(flags.config_path, flags.overrides));
+  setup.out_dir = setup.job.output().dir();
+  if (setup.out_dir.empty()) {
+    std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
+    setup.out_dir = std::string("runs/") + stamp;
+    setup.job.mutable_output()->set_dir(setup.out_dir);
+  }
+  switch (setup.job.output().progress()) {
+    case config::OutputConfig::ON: setup.progress = true; break;
+    case config::OutputConfig::OFF: setup.progress = false; break;
+    default: setup.progress = isatty(STDERR_FILENO) == 1; break;
+  }
+  RETURN_IF_ERROR(ResolveResume(flags, &setup));
+  if (flags.progress) setup.progress = true;
+  if (flags.no_progress) setup.progress = false;
+  if (reporter) {
+    ASSIGN_OR_RETURN(train::RunReport report,
+                     train::RunReport::Open(setup.out_dir, EffectiveConfigText(setup.job)));
+    setup.report = std::make_unique<train::RunReport>(std::move(report));
+  }
+  return setup;
+}
+
+void PrintRunFooter(const RunSetup& setup) {
+  std::printf("results in %s (metrics.jsonl, summary.json, config.textproto)\n",
+              setup.out_dir.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace psrec::cli

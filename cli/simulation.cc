@@ -1,0 +1,124 @@
+#include "cli/simulation.h"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "cli/worker_runner.h"
+#include "checkpoint/checkpoint_reader.h"
+#include "ps/server.h"
+#include "train/thread_collective.h"
+
+namespace psrec::cli {
+namespace {
+
+class FirstError {
+ public:
+  void Record(const Status& s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (first_.ok()) first_ = s;
+  }
+  Status Get() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status first_;
+};
+
+}  // namespace
+
+Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
+  const config::JobConfig& job = options.job;
+  const int num_servers = job.cluster().servers();
+  const int num_workers = job.cluster().workers();
+  const auto start = std::chrono::steady_clock::now();
+  int64_t start_clock = 0;
+  if (!options.resume_from.empty()) {
+    checkpoint::ReadCheckpointOptions quick;
+    quick.verify_checksums = false;
+    ASSIGN_OR_RETURN(checkpoint::LoadedCheckpoint checkpoint,
+                     checkpoint::ReadCheckpoint(options.resume_from, quick));
+    start_clock = checkpoint.manifest.clock();
+  }
+
+  std::vector<std::unique_ptr<ps::Server>> servers;
+  std::vector<std::string> endpoints;
+  std::once_flag stopped;
+  auto stop_all = [&servers, &stopped] {
+    std::call_once(stopped, [&servers] {
+      for (auto& server : servers) server->Stop();
+    });
+  };
+  for (int i = 0; i < num_servers; ++i) {
+    ps::ServerOptions server_options;
+    server_options.job = job;
+    server_options.server_id = i;
+    server_options.num_servers = num_servers;
+    server_options.num_workers = num_workers;
+    server_options.bind_address = "127.0.0.1";
+    server_options.port = 0;
+    server_options.resume_from = options.resume_from;
+    server_options.start_clock = static_cast<int32_t>(start_clock);
+    if (i == options.checkpoint_fault_server) {
+      server_options.checkpoint_faults = options.checkpoint_faults;
+    }
+    Result<std::unique_ptr<ps::Server>> server = ps::Server::Start(server_options);
+    if (!server.ok()) {
+      stop_all();
+      return server.status().WithContext("server " + std::to_string(i));
+    }
+    endpoints.push_back("127.0.0.1:" + std::to_string((*server)->port()));
+    servers.push_back(std::move(server).value());
+  }
+
+  train::ThreadCollectiveGroup group(num_workers);
+  std::atomic<bool> cancel{false};
+  FirstError first_error;
+  SimulationResult result;
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(num_workers));
+  for (int w = 0; w < num_workers; ++w) {
+    threads.emplace_back([&, w] {
+      std::unique_ptr<train::Collective> member = group.Member(w);
+      WorkerRunOptions run;
+      run.job = &job;
+      run.worker = w;
+      run.num_workers = num_workers;
+      run.servers = endpoints;
+      run.collective = member.get();
+      run.report = w == 0 ? options.report : nullptr;
+      run.progress = options.progress;
+      run.print_epochs = options.print_epochs;
+      run.compute_slowdown =
+          w == job.simulation().straggler_worker() ? job.simulation().straggler_factor() : 1.0;
+      run.faults.latency_us = job.simulation().latency_us();
+      run.faults.bandwidth_mbps = job.simulation().bandwidth_mbps();
+      run.cancel = &cancel;
+      run.history = w == 0 ? &result.history : nullptr;
+      run.resume_from = options.resume_from;
+      Status status = RunWorker(run);
+      if (!status.ok()) {
+        first_error.Record(status.WithContext("worker " + std::to_string(w)));
+        cancel = true;
+        group.Abort();
+        // A worker parked in a BSP/SSP pull waits for the failed one forever otherwise:
+        // stopping the servers fails those pulls at once.
+        stop_all();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  stop_all();
+  RETURN_IF_ERROR(first_error.Get());
+  result.wall_sec =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace psrec::cli

@@ -1,0 +1,52 @@
+// RunWorker: everything one worker does in a job, shared by `psrec train` (an MPI rank) and
+// `psrec sim` (a thread): load its share of the data, connect to the servers, build the
+// table accesses for its placement (LOCAL user rows stay in this process), load them from
+// a checkpoint when resuming, train (taking checkpoints when checkpoint.dir is set).
+//
+// Thread safety: one call per worker thread; the options' pointers must outlive it.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "common/proto/config.pb.h"
+#include "common/status.h"
+#include "checkpoint/checkpoint_reader.h"
+#include "table/embedding_table.h"
+#include "train/collective.h"
+#include "client/ps_client.h"
+#include "train/run_report.h"
+#include "train/trainer.h"
+
+namespace psrec::cli {
+
+struct WorkerRunOptions {
+  const config::JobConfig* job = nullptr;
+  int worker = 0;
+  int num_workers = 1;
+  std::vector<std::string> servers;  // "host:port", index = server id
+  train::Collective* collective = nullptr;
+  train::RunReport* report = nullptr;  // worker 0 only
+  bool progress = false;
+  bool print_epochs = true;
+  double compute_slowdown = 1;
+  client::NetworkFaults faults;
+  const std::atomic<bool>* cancel = nullptr;
+  // Resume from this checkpoint directory (root/step-N; empty: a fresh start): LOCAL user
+  // rows of this worker's users, and where training continues (epoch, step, clock, mean).
+  std::string resume_from;
+  // Filled on success: per-epoch metrics (identical on every worker after reduction).
+  std::vector<train::EpochMetrics>* history = nullptr;
+};
+
+Status RunWorker(const WorkerRunOptions& options);
+
+// Loads into `table` the rows of `checkpoint`'s user table that belong to worker `worker` of
+// `num_workers` (PartitionOfUser), from every file of the table: the checkpoint may come from
+// another number of workers, or from servers when the user table was REMOTE. A checkpoint
+// without a user table loads nothing.
+Status LoadLocalUserRows(const checkpoint::LoadedCheckpoint& checkpoint, int worker, int num_workers,
+                         table::EmbeddingTable* table);
+
+}  // namespace psrec::cli

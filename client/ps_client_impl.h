@@ -1,0 +1,182 @@
+// PsClient::Impl, the machinery behind client/ps_client.h. Internal to the client: its
+// code is split between ps_client.cc (connecting, and the caller's side: issuing requests
+// and waiting) and ps_client_replies.cc (the io thread's side: replies, failures,
+// deadlines).
+//
+// Threads: the caller thread issues requests and waits; the io thread runs every socket
+// and timer. They share the request bookkeeping under mu_. A request is registered (with
+// an id and a deadline) before its bytes are queued, so a reply never finds it missing.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "wire/frame.h"
+#include "wire/frame_codec.h"
+#include "client/id_ring.h"
+#include "client/key_grouper.h"
+#include "client/ps_client.h"
+#include "client/server_connection.h"
+
+namespace psrec::client {
+
+class PsClient::Impl {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  enum class RequestKind : uint8_t {
+    kPull, kPush, kPushDelta, kClock, kFinish, kCheckpoint, kCheckpointFile, kCheckpointStatus
+  };
+
+  static const char* RequestKindName(RequestKind kind) {
+    switch (kind) {
+      case RequestKind::kPull: return "pull";
+      case RequestKind::kPush: return "push";
+      case RequestKind::kPushDelta: return "push of deltas";
+      case RequestKind::kClock: return "clock";
+      case RequestKind::kFinish: return "finish";
+      case RequestKind::kCheckpoint: return "checkpoint";
+      case RequestKind::kCheckpointFile: return "checkpoint file report";
+      case RequestKind::kCheckpointStatus: return "checkpoint status";
+    }
+    return "request";
+  }
+
+  // A checkpoint call: one control request to each of some servers, awaited together by
+  // the thread that made it (ps_client_checkpoint.cc). Not counted in unacked_, so Flush
+  // never waits for a checkpoint write.
+  struct ControlCall {
+    int left = 0;
+    std::vector<std::string> replies;  // reply body by server id (empty for an Ack)
+  };
+  static bool IsControl(RequestKind kind) {
+    return kind == RequestKind::kCheckpoint || kind == RequestKind::kCheckpointFile ||
+           kind == RequestKind::kCheckpointStatus;
+  }
+
+  // A request sent to one server and not yet answered. Ids are per connection.
+  struct PendingRequest {
+    bool retired = false;
+    RequestKind kind = RequestKind::kPush;
+    Clock::time_point deadline;
+    // Pulls: where the reply goes. Row j of the reply lands in out[index(j) * row_floats],
+    // where index(j) = positions[j], or first + j when positions is empty (one server).
+    // row_floats is dim, or dim + state_floats for a pull with state.
+    uint64_t ticket = 0;
+    float* out = nullptr;
+    int row_floats = 0;
+    int clock = 0;
+    size_t num_keys = 0;
+    size_t first = 0;
+    std::vector<uint32_t> positions;
+    std::shared_ptr<ControlCall> call;  // control requests only
+  };
+
+  struct PullTicket {
+    bool retired = false;
+    int parts_left = 0;
+  };
+
+  // Room kept in every frame for the fields other than keys and rows.
+  static constexpr size_t kFrameOverhead = 256;
+
+  explicit Impl(const PsClientOptions& options);
+  ~Impl();
+
+  Status ConnectAll();
+  // state_floats: none for Pull, else PullWithState's.
+  Result<Ticket> Pull(TableId table, std::span<const uint64_t> keys, int dim,
+                      std::optional<int> state_floats, float* out, int clock);
+  Status Wait(Ticket ticket);
+  // state_floats: none for gradients (Push), else deltas of that state width (PushDelta).
+  Status Push(TableId table, std::span<const uint64_t> keys, int dim,
+              std::optional<int> state_floats, std::span<const float> values,
+              float learning_rate);
+  Status AdvanceClock(int clock);
+  Status Flush();
+  Status Finish();
+  ClientStats stats() const;
+  bool AllServersOnThisHost() const;
+  Result<std::vector<wire::CheckpointReply>> TakeCheckpoint(wire::CheckpointRequest request);
+  Status ReportCheckpointFiles(wire::CheckpointFileReport report);
+  Result<std::vector<wire::CheckpointStatusReply>> AwaitCheckpointWritten(int64_t step);
+
+ private:
+  // Sends one control request per server of `servers` (encode writes request `id` for
+  // server s) and waits for every reply; returns the reply bodies by server id.
+  using ControlEncoder = std::function<void(int s, uint64_t id, ByteBuffer* out)>;
+  Result<std::vector<std::string>> CallServers(RequestKind kind, const std::vector<int>& servers,
+                                               const ControlEncoder& encode);
+  Status OnControlReply(int s, wire::MessageType type, std::span<const uint8_t> body);
+  // Completes the control request `id` of server s with `body`. REQUIRES: mu_ held.
+  Status CompleteControl(int s, uint64_t id, std::span<const uint8_t> body);
+  // Keys per request such that the request and its reply, rows of row_floats floats, fit
+  // in max_frame_bytes, and the rows in about options_.chunk_bytes.
+  Result<size_t> MaxKeysPerRequest(int row_floats) const;
+  // Registers a request to server s and returns it, with its id. REQUIRES: mu_ held.
+  PendingRequest* AddRequest(int s, RequestKind kind, uint64_t* id);
+  Status Usable() const;  // REQUIRES: mu_ held
+  Status OnFrame(int s, wire::MessageType type, std::span<const uint8_t> body);
+  Status OnPullReply(int s, std::span<const uint8_t> body);
+  // A large pull reply whose rows go to one contiguous range of the caller's buffer (the
+  // request's positions are the identity) is received there directly: PlaceFrame says
+  // where, OnPlacedFrame completes it. Other frames arrive whole through OnFrame.
+  std::optional<ServerConnection::Placement> PlaceFrame(int s, wire::MessageType type,
+                                                        std::span<const uint8_t> head,
+                                                        size_t body_bytes);
+  Status OnPlacedFrame(int s, wire::MessageType type, std::span<const uint8_t> head,
+                       size_t body_bytes);
+  // Checks a pull reply against its request and, with `values` non-null, copies its rows
+  // to the caller's buffer; then retires the request. `values` null: already in place.
+  Status CompletePull(int s, const wire::PullReplyView& reply);
+  Status OnAck(int s, std::span<const uint8_t> body);
+  void OnConnectionFailure(int s, const Status& status);
+  void RecordFailure(int s, const Status& status);  // REQUIRES: mu_ held
+  void ArmWatchdog();
+  void CheckDeadlines();
+
+  const PsClientOptions options_;
+  const int num_servers_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  boost::asio::steady_timer watchdog_;  // io thread
+  std::vector<std::unique_ptr<ServerConnection>> conns_;
+  std::thread io_thread_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  Status failure_;                             // GUARDED_BY(mu_): sticky, names the server
+  bool finished_ = false;                      // GUARDED_BY(mu_)
+  std::vector<IdRing<PendingRequest>> pending_;  // GUARDED_BY(mu_), per server
+  std::vector<bool> finish_sent_;              // GUARDED_BY(mu_), per server
+  IdRing<PullTicket> tickets_;                 // GUARDED_BY(mu_)
+  uint64_t unacked_ = 0;                       // GUARDED_BY(mu_): pushes, clocks, finishes
+  ClientStats stats_;                          // GUARDED_BY(mu_), byte counts aside
+  std::vector<uint32_t> scatter_positions_;    // io thread
+
+  // One request of a call, to one server (caller thread).
+  struct Part {
+    int server;
+    uint64_t id;
+    std::span<const uint64_t> keys;
+    std::span<const uint32_t> positions;  // empty: identity from `first`
+    size_t first;
+  };
+  KeyGrouper grouper_;              // caller thread
+  std::vector<Part> parts_scratch_;  // caller thread
+};
+
+}  // namespace psrec::client

@@ -1,0 +1,398 @@
+#include "data/text_reader.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "data/format_detect.h"
+#include "data/line_parser.h"
+#include "data/line_scanner.h"
+
+namespace psrec::data {
+namespace {
+
+constexpr int kMaxThreads = 8;
+
+// Sizes `v` to n zeroed elements, asking for transparent huge pages before the first touch:
+// one page fault per 2 MiB instead of per 4 KiB, which is most of the cost of sizing.
+template <typename T>
+void ResizeWithHugePages(std::vector<T>* v, size_t n) {
+  constexpr uintptr_t kHugePage = 2 << 20;
+  v->reserve(n);
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(v->data()) + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(v->data()) + n * sizeof(T)) & ~(kHugePage - 1);
+  if (end > begin) {
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // advice only
+  }
+  v->resize(n);
+}
+
+// CPUs this process may run on (taskset, cgroups cpusets), not the machine's count.
+int UsableCpus() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::thread::hardware_concurrency());
+}
+
+// Closes the file descriptor on every return path.
+class FileCloser {
+ public:
+  explicit FileCloser(int fd) : fd_(fd) {}
+  ~FileCloser() { ::close(fd_); }
+  FileCloser(const FileCloser&) = delete;
+  FileCloser& operator=(const FileCloser&) = delete;
+
+ private:
+  int fd_;
+};
+
+// Keys below this are looked up in a flat array (4 bytes per key up to the largest seen):
+// real data sets number their ids densely from 0 or 1, and an array probe is several times
+// cheaper than a hash probe. The bound caps that array at 16 MiB per column and thread.
+constexpr uint64_t kDirectKeyLimit = 1ULL << 22;
+
+// Raw key -> dense index, in order of first appearance.
+struct ColumnDictionary {
+  std::vector<uint32_t> direct;  // key -> index + 1 (0: not seen), for key < kDirectKeyLimit
+  absl::flat_hash_map<uint64_t, uint32_t> index;  // the other keys
+  std::vector<uint64_t> keys;
+  absl::flat_hash_map<uint64_t, std::string> names;  // ids that are not integers only
+
+  uint32_t IndexOf(uint64_t key) {
+    if (key < kDirectKeyLimit) {
+      if (key >= direct.size()) {
+        direct.resize(std::max<uint64_t>(key + 1, std::min(2 * direct.size(), kDirectKeyLimit)));
+      }
+      uint32_t& slot = direct[key];
+      if (slot == 0) {
+        keys.push_back(key);
+        slot = static_cast<uint32_t>(keys.size());
+      }
+      return slot - 1;
+    }
+    auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(keys.size()));
+    if (inserted) keys.push_back(key);
+    return it->second;
+  }
+  // Keeps the raw text of a string id; false when another text already has its key.
+  bool RememberName(uint64_t key, std::string_view raw) {
+    auto [it, inserted] = names.try_emplace(key, raw);
+    return inserted || it->second == raw;
+  }
+};
+
+// Where a chunk's rows go, and what it found.
+struct Chunk {
+  uint64_t begin = 0, end = 0;  // byte range
+  uint64_t first_line = 1;      // 1-based number of its first line
+  uint64_t lines = 0;           // lines in it (a last line without '\n' included)
+  uint64_t slot = 0;            // index of its first row in the output columns
+  uint64_t ratings = 0;
+  int64_t skipped = 0;
+  std::map<std::string, int64_t> skipped_by_reason;
+  ColumnDictionary users, items;
+  Status error;
+};
+
+struct OutputColumns {
+  uint32_t* user_index;
+  uint32_t* item_index;
+  float* rating;
+  int64_t* timestamp;  // null when the layout has no timestamps
+};
+
+struct ChunkContext {
+  int fd;
+  const std::string* path;
+  const LineParser* parser;
+  uint64_t header_line;  // 0: none
+  bool skip_bad_lines;
+  size_t max_line_bytes;
+  OutputColumns out;
+};
+
+void ParseChunk(const ChunkContext& ctx, Chunk* chunk) {
+  LineScanner scanner(ctx.fd, *ctx.path, chunk->begin, chunk->end, ctx.max_line_bytes);
+  uint64_t line_number = chunk->first_line - 1;
+  uint64_t row = chunk->slot;
+  std::string_view line;
+  bool too_long = false;
+  ParsedLine parsed;
+  // Files list a user's ratings together: remembering the last user skips most lookups.
+  uint64_t last_user_key = 0;
+  uint32_t last_user_index = 0;
+  bool have_last_user = false;
+  while (scanner.Next(&line, &too_long)) {
+    ++line_number;
+    if (line_number == ctx.header_line) continue;
+    LineError error = too_long ? LineError::kLineTooLong : ctx.parser->Parse(line, &parsed);
+    if (error == LineError::kNone && (parsed.user_is_string || parsed.item_is_string)) {
+      if ((parsed.user_is_string && !chunk->users.RememberName(parsed.user_key, parsed.user)) ||
+          (parsed.item_is_string && !chunk->items.RememberName(parsed.item_key, parsed.item))) {
+        error = LineError::kIdCollision;
+      }
+    }
+    if (error != LineError::kNone) {
+      if (error == LineError::kFieldCount &&
+          std::all_of(line.begin(), line.end(),
+                      [](char c) { return c == ' ' || c == '\t' || c == '\r'; })) {
+        continue;  // blank lines carry nothing and are allowed anywhere
+      }
+      if (ctx.skip_bad_lines) {
+        ++chunk->skipped;
+        ++chunk->skipped_by_reason[LineErrorReason(error)];
+        continue;
+      }
+      std::string reason = error == LineError::kLineTooLong
+                               ? "line is longer than " + std::to_string(ctx.max_line_bytes) +
+                                     " bytes"
+                               : ctx.parser->Describe(error, line);
+      chunk->error = Status::InvalidArgument(*ctx.path + ":" + std::to_string(line_number) +
+                                             ": " + reason);
+      return;
+    }
+    if (!have_last_user || parsed.user_key != last_user_key) {
+      last_user_key = parsed.user_key;
+      last_user_index = chunk->users.IndexOf(parsed.user_key);
+      have_last_user = true;
+    }
+    ctx.out.user_index[row] = last_user_index;
+    ctx.out.item_index[row] = chunk->items.IndexOf(parsed.item_key);
+    ctx.out.rating[row] = parsed.rating;
+    if (ctx.out.timestamp != nullptr) ctx.out.timestamp[row] = parsed.timestamp;
+    ++row;
+  }
+  if (!scanner.status().ok()) chunk->error = scanner.status();
+  chunk->ratings = row - chunk->slot;
+}
+
+// Adds `local`'s keys to `global` in order; returns local index -> global index.
+Result<std::vector<uint32_t>> MergeDictionary(const std::string& path, ColumnDictionary&& local,
+                                              ColumnDictionary* global) {
+  std::vector<uint32_t> remap(local.keys.size());
+  for (size_t i = 0; i < local.keys.size(); ++i) remap[i] = global->IndexOf(local.keys[i]);
+  for (auto& [key, name] : local.names) {
+    if (!global->RememberName(key, name)) {
+      return Status::InvalidArgument(path + ": ids '" + name + "' and '" + global->names[key] +
+                                     "' hash to the same 64-bit key");
+    }
+  }
+  return remap;
+}
+
+std::vector<std::string> NamesOf(const ColumnDictionary& dict) {
+  std::vector<std::string> names;
+  if (dict.names.empty()) return names;
+  names.reserve(dict.keys.size());
+  for (uint64_t key : dict.keys) {
+    auto it = dict.names.find(key);
+    names.push_back(it != dict.names.end() ? it->second : std::to_string(key));
+  }
+  return names;
+}
+
+// Finds the first non-blank line of the file: its number and text (for format detection).
+Result<std::pair<uint64_t, std::string>> FirstLine(int fd, const std::string& path,
+                                                   uint64_t begin, uint64_t size,
+                                                   size_t max_line_bytes) {
+  LineScanner scanner(fd, path, begin, size, max_line_bytes);
+  std::string_view line;
+  bool too_long = false;
+  uint64_t number = 0;
+  while (scanner.Next(&line, &too_long)) {
+    ++number;
+    if (too_long) {
+      return Status::InvalidArgument(path + ":" + std::to_string(number) +
+                                     ": line is longer than " + std::to_string(max_line_bytes) +
+                                     " bytes");
+    }
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") != std::string_view::npos) {
+      return std::make_pair(number, std::string(line));
+    }
+  }
+  RETURN_IF_ERROR(scanner.status());
+  return Status::InvalidArgument(path + ":1: file has no ratings (only blank lines)");
+}
+
+}  // namespace
+
+Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::DataConfig& data,
+                                      ReadReport* report) {
+  return ReadRatingsFile(path, data, report, TextReadOptions());
+}
+
+Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::DataConfig& data,
+                                      ReadReport* report, const TextReadOptions& options) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const std::string reason = path + ": cannot open: " + std::strerror(errno);
+    return errno == ENOENT ? Status::NotFound(reason) : Status::IoError(reason);
+  }
+  FileCloser closer(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::IoError(path + ": " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument(path + ": is a directory (a prepared data set? use --format "
+                                          "binary)");
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size == 0) return Status::InvalidArgument(path + ":1: file is empty");
+
+  uint64_t begin = 0;
+  char bom[3] = {0, 0, 0};
+  if (size >= 3 && ::pread(fd, bom, 3, 0) == 3 && std::memcmp(bom, "\xEF\xBB\xBF", 3) == 0) {
+    begin = 3;  // a UTF-8 byte order mark is not part of the first field
+  }
+  ASSIGN_OR_RETURN(auto first, FirstLine(fd, path, begin, size, options.max_line_bytes));
+  ASSIGN_OR_RETURN(LineLayout layout, ResolveLayout(path, first.second, data));
+  const LineParser parser(layout, data.min_rating(), data.max_rating());
+
+  // One chunk per thread, each starting just after a '\n'.
+  int threads = options.threads > 0 ? options.threads
+                                     : std::clamp(UsableCpus(), 1, kMaxThreads);
+  const uint64_t min_chunk = std::max<uint64_t>(options.min_chunk_bytes, 1);
+  threads = static_cast<int>(std::clamp<uint64_t>(size / min_chunk, 1, threads));
+  std::vector<Chunk> chunks;
+  uint64_t cut = begin;
+  for (int i = 0; i < threads && cut < size; ++i) {
+    uint64_t stop = size;
+    if (i + 1 < threads) {
+      ASSIGN_OR_RETURN(stop, NextLineStart(fd, path, std::max(cut, size * (i + 1) / threads),
+                                           size));
+    }
+    if (stop <= cut) continue;
+    chunks.emplace_back();
+    chunks.back().begin = cut;
+    chunks.back().end = stop;
+    cut = stop;
+  }
+
+  // Exact line counts give each chunk its first line number and output slot, so the
+  // columns are allocated once at their final size.
+  std::vector<Result<uint64_t>> newlines(chunks.size(), Status::Internal("not counted"));
+  {
+    std::vector<std::thread> workers;
+    for (size_t i = 1; i < chunks.size(); ++i) {
+      workers.emplace_back([&, i] {
+        newlines[i] = CountNewlines(fd, path, chunks[i].begin, chunks[i].end);
+      });
+    }
+    newlines[0] = CountNewlines(fd, path, chunks[0].begin, chunks[0].end);
+    for (auto& w : workers) w.join();
+  }
+  char last_byte = '\n';
+  if (::pread(fd, &last_byte, 1, static_cast<off_t>(size - 1)) != 1) {
+    return Status::IoError(path + ": read failed: " + std::strerror(errno));
+  }
+  uint64_t total_lines = 0;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    if (!newlines[i].ok()) return newlines[i].status();
+    chunks[i].lines = *newlines[i] + (i + 1 == chunks.size() && last_byte != '\n' ? 1 : 0);
+    chunks[i].first_line = total_lines + 1;
+    chunks[i].slot = total_lines;
+    total_lines += chunks[i].lines;
+  }
+
+  // Sizing zero-fills and faults in every page: split that work over two threads.
+  RatingColumns columns;
+  {
+    std::thread helper([&] {
+      ResizeWithHugePages(&columns.user_index, total_lines);
+      if (layout.timestamp_column >= 0) ResizeWithHugePages(&columns.timestamp, total_lines);
+    });
+    ResizeWithHugePages(&columns.item_index, total_lines);
+    ResizeWithHugePages(&columns.rating, total_lines);
+    helper.join();
+  }
+  ChunkContext ctx{fd,
+                   &path,
+                   &parser,
+                   layout.header ? first.first : 0,
+                   data.skip_bad_lines(),
+                   options.max_line_bytes,
+                   {columns.user_index.data(), columns.item_index.data(),
+                    columns.rating.data(),
+                    columns.timestamp.empty() ? nullptr : columns.timestamp.data()}};
+  {
+    std::vector<std::thread> workers;
+    for (size_t i = 1; i < chunks.size(); ++i) {
+      workers.emplace_back([&, i] { ParseChunk(ctx, &chunks[i]); });
+    }
+    ParseChunk(ctx, &chunks[0]);
+    for (auto& w : workers) w.join();
+  }
+  for (const Chunk& chunk : chunks) RETURN_IF_ERROR(chunk.error);
+
+  // Chunk 0's dictionaries are the global ones; later chunks renumber into them and move
+  // their rows down over the slots that blank or skipped lines left empty.
+  ColumnDictionary users = std::move(chunks[0].users);
+  ColumnDictionary items = std::move(chunks[0].items);
+  uint64_t rows = chunks[0].ratings;
+  for (size_t i = 1; i < chunks.size(); ++i) {
+    Chunk& chunk = chunks[i];
+    ASSIGN_OR_RETURN(std::vector<uint32_t> user_remap,
+                     MergeDictionary(path, std::move(chunk.users), &users));
+    ASSIGN_OR_RETURN(std::vector<uint32_t> item_remap,
+                     MergeDictionary(path, std::move(chunk.items), &items));
+    const uint64_t from = chunk.slot;
+    for (uint64_t r = 0; r < chunk.ratings; ++r) {
+      columns.user_index[rows + r] = user_remap[columns.user_index[from + r]];
+      columns.item_index[rows + r] = item_remap[columns.item_index[from + r]];
+    }
+    if (rows != from) {
+      std::memmove(&columns.rating[rows], &columns.rating[from], chunk.ratings * sizeof(float));
+      if (columns.has_timestamps()) {
+        std::memmove(&columns.timestamp[rows], &columns.timestamp[from],
+                     chunk.ratings * sizeof(int64_t));
+      }
+    }
+    rows += chunk.ratings;
+  }
+  columns.user_index.resize(rows);
+  columns.item_index.resize(rows);
+  columns.rating.resize(rows);
+  if (columns.has_timestamps()) columns.timestamp.resize(rows);
+
+  ReadReport local_report;
+  ReadReport* out_report = report != nullptr ? report : &local_report;
+  *out_report = ReadReport();
+  out_report->lines = static_cast<int64_t>(total_lines);
+  out_report->ratings = static_cast<int64_t>(rows);
+  for (const Chunk& chunk : chunks) {
+    out_report->skipped += chunk.skipped;
+    for (const auto& [reason, count] : chunk.skipped_by_reason) {
+      out_report->skipped_by_reason[reason] += count;
+    }
+  }
+  if (rows == 0) {
+    std::string skipped = FormatSkipped(*out_report);
+    return Status::InvalidArgument(path + ": no ratings in " + std::to_string(total_lines) +
+                                   " lines" + (skipped.empty() ? "" : "; skipped " + skipped));
+  }
+  columns.user_names = NamesOf(users);
+  columns.item_names = NamesOf(items);
+  columns.user_ids = std::move(users.keys);
+  columns.item_ids = std::move(items.keys);
+  return columns;
+}
+
+std::string FormatSkipped(const ReadReport& report) {
+  std::string out;
+  for (const auto& [reason, count] : report.skipped_by_reason) {
+    if (!out.empty()) out += ", ";
+    out += reason + ": " + std::to_string(count);
+  }
+  return out;
+}
+
+}  // namespace psrec::data

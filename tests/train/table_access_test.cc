@@ -1,0 +1,74 @@
+#include "train/table_access.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace psrec::train {
+namespace {
+
+TableSpec AdaGradSpec() {
+  TableSpec spec;
+  spec.id = kUserTable;
+  spec.name = "user";
+  spec.dim = 3;
+  spec.init_std = 0.1f;
+  spec.optimizer.set_kind(config::OptimizerConfig::ADAGRAD);
+  spec.optimizer.set_initial_accumulator(0.5f);
+  spec.placement = config::TableConfig::LOCAL;
+  return spec;
+}
+
+TEST(LocalTableAccessTest, PullWithStateReturnsPayloadThenState) {
+  LocalTableAccess access(AdaGradSpec(), 7);
+  ASSERT_EQ(access.state_floats(), 3);
+  const std::vector<uint64_t> keys = {5, 9};
+  std::vector<float> plain(2 * 3), with_state(2 * 6);
+  Result<TableAccess::Ticket> a = access.BeginPull(keys, plain.data(), 0);
+  Result<TableAccess::Ticket> b = access.BeginPullWithState(keys, with_state.data(), 0);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(access.EndPull(*a).ok());
+  ASSERT_TRUE(access.EndPull(*b).ok());
+  for (int k = 0; k < 2; ++k) {
+    for (int j = 0; j < 3; ++j) EXPECT_EQ(with_state[k * 6 + j], plain[k * 3 + j]);
+    for (int j = 3; j < 6; ++j) EXPECT_EQ(with_state[k * 6 + j], 0.5f);  // initial accumulator
+  }
+}
+
+TEST(LocalTableAccessTest, PushDeltaAddsToPayloadAndState) {
+  LocalTableAccess access(AdaGradSpec(), 7);
+  const std::vector<uint64_t> keys = {5};
+  std::vector<float> before(6), after(6);
+  Result<TableAccess::Ticket> t = access.BeginPullWithState(keys, before.data(), 0);
+  ASSERT_TRUE(t.ok() && access.EndPull(*t).ok());
+  const std::vector<float> delta = {0.25f, -1, 0, 2, 0, 0.5f};
+  ASSERT_TRUE(access.PushDelta(keys, delta).ok());
+  t = access.BeginPullWithState(keys, after.data(), 0);
+  ASSERT_TRUE(t.ok() && access.EndPull(*t).ok());
+  for (int j = 0; j < 6; ++j) EXPECT_FLOAT_EQ(after[j], before[j] + delta[j]) << j;
+}
+
+// The optimizer a worker steps its copies with is the table's: the same step on a copy and
+// a pushed change leave the row where a pushed gradient does.
+TEST(LocalTableAccessTest, AStepOnACopyPushedAsAChangeEqualsAPushedGradient) {
+  LocalTableAccess by_change(AdaGradSpec(), 7), by_gradient(AdaGradSpec(), 7);
+  const std::vector<uint64_t> keys = {11};
+  const std::vector<float> grad = {0.3f, -0.2f, 0.1f};
+  std::vector<float> copy(6), base(6), change(6);
+  Result<TableAccess::Ticket> t = by_change.BeginPullWithState(keys, copy.data(), 0);
+  ASSERT_TRUE(t.ok() && by_change.EndPull(*t).ok());
+  base = copy;
+  by_change.optimizer().UpdateRow(copy.data(), copy.data() + 3, grad.data(), 3, 0.1f);
+  for (int j = 0; j < 6; ++j) change[j] = copy[j] - base[j];
+  ASSERT_TRUE(by_change.PushDelta(keys, change).ok());
+  ASSERT_TRUE(by_gradient.Push(keys, grad, 0.1f).ok());
+  std::vector<float> a(6), b(6);
+  t = by_change.BeginPullWithState(keys, a.data(), 0);
+  ASSERT_TRUE(t.ok() && by_change.EndPull(*t).ok());
+  t = by_gradient.BeginPullWithState(keys, b.data(), 0);
+  ASSERT_TRUE(t.ok() && by_gradient.EndPull(*t).ok());
+  for (int j = 0; j < 6; ++j) EXPECT_NEAR(a[j], b[j], 1e-6) << j;
+}
+
+}  // namespace
+}  // namespace psrec::train

@@ -1,0 +1,119 @@
+#include "train/run_report.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace psrec::train {
+namespace {
+
+std::string Number(double v) {
+  if (!std::isfinite(v)) return "null";
+  std::ostringstream out;
+  out.precision(10);
+  out << v;
+  return out.str();
+}
+
+double NowSec() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string EpochMetricsJson(const EpochMetrics& m) {
+  std::ostringstream out;
+  out << "{\"epoch\":" << m.epoch << ",\"train_loss\":" << Number(m.train_loss)
+      << ",\"train_rmse\":" << Number(m.train_rmse) << ",\"test_rmse\":" << Number(m.test_rmse)
+      << ",\"test_mae\":" << Number(m.test_mae) << ",\"ratings\":" << m.ratings
+      << ",\"ratings_per_sec\":" << Number(m.ratings_per_sec)
+      << ",\"epoch_sec\":" << Number(m.epoch_sec) << ",\"eval_sec\":" << Number(m.eval_sec)
+      << ",\"learning_rate\":" << Number(m.learning_rate)
+      << ",\"bytes_sent\":" << Number(m.bytes_sent)
+      << ",\"bytes_received\":" << Number(m.bytes_received)
+      << ",\"pull_wait_sec\":" << Number(m.pull_wait_sec)
+      << ",\"max_staleness\":" << Number(m.max_staleness);
+  if (m.checkpoint_pause_sec >= 0) {
+    out << ",\"checkpoint_pause_sec\":" << Number(m.checkpoint_pause_sec)
+        << ",\"checkpoint_snapshot_sec\":" << Number(m.checkpoint_snapshot_sec);
+  }
+  out << "}";
+  return out.str();
+}
+
+Result<RunReport> RunReport::Open(const std::string& dir, const std::string& effective_config) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IoError(dir + ": cannot create output directory: " + ec.message());
+  {
+    std::ofstream config(dir + "/config.textproto");
+    config << effective_config;
+    if (!config) return Status::IoError(dir + "/config.textproto: write failed");
+  }
+  FILE* metrics = std::fopen((dir + "/metrics.jsonl").c_str(), "w");
+  if (metrics == nullptr) return Status::IoError(dir + "/metrics.jsonl: cannot open for writing");
+  return RunReport(dir, metrics);
+}
+
+RunReport::RunReport(RunReport&& other) noexcept
+    : dir_(std::move(other.dir_)), metrics_(other.metrics_) {
+  other.metrics_ = nullptr;
+}
+
+RunReport::~RunReport() {
+  if (metrics_ != nullptr) std::fclose(metrics_);
+}
+
+Status RunReport::AppendEpoch(const EpochMetrics& m) {
+  std::string line = EpochMetricsJson(m) + "\n";
+  if (std::fwrite(line.data(), 1, line.size(), metrics_) != line.size() ||
+      std::fflush(metrics_) != 0) {
+    return Status::IoError(dir_ + "/metrics.jsonl: write failed");
+  }
+  return Status::OK();
+}
+
+Status RunReport::WriteSummary(const EpochMetrics& last, double total_sec, int servers,
+                               int workers) {
+  std::string epoch_json = EpochMetricsJson(last);
+  std::ostringstream out;
+  out << "{\"servers\":" << servers << ",\"workers\":" << workers
+      << ",\"total_sec\":" << Number(total_sec) << ",\"final\":" << epoch_json << "}\n";
+  std::ofstream file(dir_ + "/summary.json");
+  file << out.str();
+  if (!file) return Status::IoError(dir_ + "/summary.json: write failed");
+  return Status::OK();
+}
+
+ProgressLine::ProgressLine(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1) {}
+
+void ProgressLine::Update(int epoch, int epochs, double fraction, double ratings_per_sec,
+                          double loss, double eta_sec) {
+  if (!enabled_) return;
+  double now = NowSec();
+  if (last_print_ >= 0 && now - last_print_ < 0.5) return;
+  last_print_ = now;
+  char line[200];
+  std::snprintf(line, sizeof(line),
+                "epoch %d/%d %5.1f%%  %.2fM ratings/s  loss %.4f  ETA %.0fs", epoch, epochs,
+                100 * fraction, ratings_per_sec / 1e6, loss, eta_sec);
+  if (tty_) {
+    std::fprintf(stderr, "\r%-78s", line);
+    dirty_ = true;
+  } else {
+    std::fprintf(stderr, "%s\n", line);
+  }
+  std::fflush(stderr);
+}
+
+void ProgressLine::Clear() {
+  if (dirty_) std::fprintf(stderr, "\r%78s\r", "");
+  dirty_ = false;
+}
+
+}  // namespace psrec::train
