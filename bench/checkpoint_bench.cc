@@ -12,6 +12,7 @@
 #include "checkpoint/checkpoint_reader.h"
 #include "checkpoint/checkpoint_writer.h"
 #include "table/embedding_table.h"
+#include "models/mf/biased_mf.h"
 
 namespace psrec::ps {
 namespace {
@@ -34,8 +35,8 @@ TableSpec Spec(TableId id, const char* name) {
 std::vector<table::EmbeddingTable>& Tables() {
   static std::vector<table::EmbeddingTable>* tables = [] {
     auto* t = new std::vector<table::EmbeddingTable>();
-    t->emplace_back(Spec(kUserTable, "user"), 1);
-    t->emplace_back(Spec(kItemTable, "item"), 1);
+    t->emplace_back(Spec(models::kUserTable, "user"), 1);
+    t->emplace_back(Spec(models::kItemTable, "item"), 1);
     for (auto [index, rows] : {std::pair<int, uint64_t>{0, 1000000}, {1, 100000}}) {
       table::EmbeddingTable& table = (*t)[index];
       table.Reserve(rows);
@@ -86,9 +87,9 @@ void BM_CheckpointLoad(benchmark::State& state) {
     options.verify_checksums = verify_first;
     Result<checkpoint::LoadedCheckpoint> ckpt = checkpoint::ReadCheckpoint(*dir, options);
     if (!ckpt.ok()) state.SkipWithError(ckpt.status().ToString().c_str());
-    table::EmbeddingTable users(Spec(kUserTable, "user"), 1), items(Spec(kItemTable, "item"), 1);
-    Status s = checkpoint::LoadRowsInto(*ckpt, kUserTable, nullptr, &users);
-    if (s.ok()) s = checkpoint::LoadRowsInto(*ckpt, kItemTable, nullptr, &items);
+    table::EmbeddingTable users(Spec(models::kUserTable, "user"), 1), items(Spec(models::kItemTable, "item"), 1);
+    Status s = checkpoint::LoadRowsInto(*ckpt, models::kUserTable, nullptr, &users);
+    if (s.ok()) s = checkpoint::LoadRowsInto(*ckpt, models::kItemTable, nullptr, &items);
     if (!s.ok()) state.SkipWithError(s.ToString().c_str());
     benchmark::DoNotOptimize(users.size() + items.size());
   }

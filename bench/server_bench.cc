@@ -15,6 +15,8 @@
 
 #include "wire/frame_codec.h"
 #include "ps/server.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 
 namespace psrec {
 namespace {
@@ -77,12 +79,13 @@ std::vector<uint64_t> Keys(size_t n, uint64_t offset) {
 void BM_ServerPullRoundTrip(benchmark::State& state) {
   ps::ServerOptions options;
   options.job = BenchJob();
+  options.tables = models::TableSpecsForJob(options.job).value();
   auto server = ps::Server::Start(options).value();
   BenchClient client(server->port());
   const std::vector<uint64_t> keys = Keys(state.range(0), 0);
   uint64_t id = 0;
   for (auto _ : state) {
-    wire::AppendPullRequest(++id, kItemTable, 0, keys, &client.out());
+    wire::AppendPullRequest(++id, models::kItemTable, 0, keys, &client.out());
     client.Flush();
     CHECK(client.ReadFrame() == wire::MessageType::kPullReply);
   }
@@ -96,6 +99,7 @@ BENCHMARK(BM_ServerPullRoundTrip)->Arg(1)->Arg(1024)->Arg(16384)->UseRealTime();
 void BM_ServerPullPushPipelined(benchmark::State& state) {
   ps::ServerOptions options;
   options.job = BenchJob();
+  options.tables = models::TableSpecsForJob(options.job).value();
   auto server = ps::Server::Start(options).value();
   BenchClient client(server->port());
   const size_t n = state.range(0);
@@ -105,8 +109,8 @@ void BM_ServerPullPushPipelined(benchmark::State& state) {
   uint64_t id = 0;
   for (auto _ : state) {
     for (int d = 0; d < depth; ++d) {
-      wire::AppendPullRequest(++id, kItemTable, 0, keys, &client.out());
-      uint8_t* dst = wire::AppendPushRequest(++id, kItemTable, 0.01f, keys, grads.size(),
+      wire::AppendPullRequest(++id, models::kItemTable, 0, keys, &client.out());
+      uint8_t* dst = wire::AppendPushRequest(++id, models::kItemTable, 0.01f, keys, grads.size(),
                                              &client.out());
       std::memcpy(dst, grads.data(), grads.size() * sizeof(float));
     }
@@ -123,7 +127,7 @@ void BM_CodecPullRequest(benchmark::State& state) {
   wire::DecodeScratch scratch;
   for (auto _ : state) {
     buffer.Clear();
-    wire::AppendPullRequest(1, kItemTable, 3, keys, &buffer);
+    wire::AppendPullRequest(1, models::kItemTable, 3, keys, &buffer);
     wire::PullRequestView view;
     // Body at offset 5: misaligned, so this measures the scratch-copy path (the worst case).
     CHECK(wire::DecodePullRequest(buffer.span().subspan(wire::kFrameHeaderBytes), &scratch,

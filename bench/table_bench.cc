@@ -13,13 +13,14 @@
 #include "common/keys.h"
 #include "table/embedding_table.h"
 #include "table/optimizer.h"
+#include "models/mf/biased_mf.h"
 
 namespace psrec::ps {
 namespace {
 
 TableSpec Spec(config::OptimizerConfig::Kind kind, int dim) {
   TableSpec spec;
-  spec.id = kItemTable;
+  spec.id = models::kItemTable;
   spec.dim = dim;
   spec.init_std = 0.1f;
   spec.optimizer.set_kind(kind);

@@ -13,6 +13,7 @@
 
 #include "wire/frame_codec.h"
 #include "client/key_grouper.h"
+#include "models/mf/biased_mf.h"
 
 namespace psrec {
 namespace {
@@ -35,7 +36,7 @@ void BM_KeyGroupByServer(benchmark::State& state) {
   const int servers = static_cast<int>(state.range(1));
   client::KeyGrouper grouper;
   for (auto _ : state) {
-    grouper.Group(kItemTable, keys, servers);
+    grouper.Group(models::kItemTable, keys, servers);
     benchmark::DoNotOptimize(grouper.keys_of(servers - 1).data());
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
@@ -55,7 +56,7 @@ void BM_CodecPush(benchmark::State& state) {
   for (auto _ : state) {
     buffer.Clear();
     buffer.Grow(8 - wire::kFrameHeaderBytes);  // as ps/connection.cc: body at offset 8
-    uint8_t* dst = wire::AppendPushRequest(1, kItemTable, 0.01f, keys, grads.size(), &buffer);
+    uint8_t* dst = wire::AppendPushRequest(1, models::kItemTable, 0.01f, keys, grads.size(), &buffer);
     std::memcpy(dst, grads.data(), grads.size() * sizeof(float));
     wire::PushRequestView view;
     CHECK(wire::DecodePushRequest(buffer.span().subspan(8), &scratch, &view).ok());

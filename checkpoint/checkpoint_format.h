@@ -32,7 +32,10 @@
 
 namespace psrec::checkpoint {
 
-inline constexpr uint32_t kCheckpointFormatVersion = 1;
+// 2: tables named by the model, model scalars by name (Manifest.model_scalars). Format 1
+// (biased MF's global mean in a field of its own, user_table/item_table in the job) is
+// refused with a message that says so.
+inline constexpr uint32_t kCheckpointFormatVersion = 2;
 inline constexpr char kRowsFileMagic[8] = {'P', 'S', 'R', 'E', 'C', 'R', 'O', 'W'};
 inline constexpr size_t kRowsHeaderBytes = 64;
 inline constexpr size_t kRowsTrailerBytes = 8;

@@ -179,6 +179,12 @@ Result<LoadedCheckpoint> ReadCheckpoint(const std::string& dir,
   if (!m.ParseFromString(bytes)) {
     return Status::Corruption(manifest_path + ": not a valid manifest (unparsable)");
   }
+  if (m.format_version() == 1) {
+    return Status::InvalidArgument(
+        manifest_path + ": format version 1, written before models named their tables and "
+        "scalars; this build reads format " + std::to_string(kCheckpointFormatVersion) +
+        " only: retrain, or use a psrec release older than format 2 to export its rows");
+  }
   if (m.format_version() != kCheckpointFormatVersion) {
     return Status::Corruption(manifest_path + ": format version " +
                               std::to_string(m.format_version()) + ", this build reads " +
@@ -293,6 +299,15 @@ Result<table::EmbeddingTable> LoadWholeTable(const LoadedCheckpoint& checkpoint,
   table::EmbeddingTable out(TableSpecOf(*info), checkpoint.manifest.seed());
   RETURN_IF_ERROR(LoadRowsInto(checkpoint, table, nullptr, &out));
   return out;
+}
+
+Status LoadLocalRows(const LoadedCheckpoint& checkpoint, TableId table, int worker,
+                     int num_workers, table::EmbeddingTable* out) {
+  if (checkpoint.FindTable(table) == nullptr) return Status::OK();
+  return LoadRowsInto(
+      checkpoint, table,
+      [worker, num_workers](uint64_t key) { return PartitionOfUser(key, num_workers) == worker; },
+      out);
 }
 
 }  // namespace psrec::checkpoint

@@ -1,10 +1,9 @@
 // Reading and validating checkpoints (layout: checkpoint/checkpoint_format.h), and loading their rows
 // into tables, with a filter so that a job of another shape loads only its own rows
 // (resharding):
-//   server s of S:          LoadRowsInto(ckpt, kItemTable, [&](uint64_t k) {
-//                             return ServerOf(kItemTable, k, S) == s; }, &table);
-//   worker w of W (LOCAL):  LoadRowsInto(ckpt, kUserTable, [&](uint64_t k) {
-//                             return PartitionOfUser(k, W) == w; }, &table);
+//   server s of S:          LoadRowsInto(ckpt, id, [&](uint64_t k) {
+//                             return ServerOf(id, k, S) == s; }, &table);
+//   worker w of W (LOCAL):  LoadLocalRows(ckpt, id, w, W, &table);
 //
 // Every problem is a Status naming the file and what is wrong (NotFound for a missing
 // directory or MANIFEST, Corruption for bad bytes, sizes, versions or checksums); nothing
@@ -68,6 +67,12 @@ Status ForEachCheckpointChunk(
 // `out` holds part of the rows: discard it.
 Status LoadRowsInto(const LoadedCheckpoint& checkpoint, TableId table,
                     const std::function<bool(uint64_t key)>& filter, table::EmbeddingTable* out);
+
+// A LOCAL table's rows for worker `worker` of `num_workers`: those of the users in its data
+// partition (PartitionOfUser), whichever partitions the checkpoint was written by. A
+// checkpoint without the table loads nothing (a fresh LOCAL table).
+Status LoadLocalRows(const LoadedCheckpoint& checkpoint, TableId table, int worker,
+                     int num_workers, table::EmbeddingTable* out);
 
 // A table holding every row of `table`, built from its saved spec.
 Result<table::EmbeddingTable> LoadWholeTable(const LoadedCheckpoint& checkpoint, TableId table);

@@ -61,22 +61,35 @@ struct BenchResult {
 constexpr float kLearningRate = 1e-4f;  // small: rows stay bounded over millions of pushes
 constexpr int kKeySets = 8;             // distinct requests, cycled
 
-config::JobConfig BenchJob(const BenchOptions& o) {
+// The benchmark's one table: rows of o.dim floats, as an embedding table of any model.
+constexpr TableId kBenchTable = 0;
+
+config::JobConfig BenchJob() {
   config::JobConfig job;
   job.set_job_id("bench-pushpull");
   job.mutable_cluster()->set_token("bench");
   job.mutable_cluster()->set_max_frame_bytes(1 << 30);
-  job.mutable_model()->set_dim(o.dim - 1);
   return job;
+}
+
+TableSpec BenchTable(const BenchOptions& o) {
+  TableSpec spec;
+  spec.id = kBenchTable;
+  spec.name = "rows";
+  spec.dim = o.dim;
+  spec.init_std = 0.1f;
+  spec.zero_tail = 1;
+  return spec;
 }
 
 Result<std::unique_ptr<ps::Server>> StartBenchServer(const BenchOptions& o) {
   ps::ServerOptions options;
-  options.job = BenchJob(o);
+  options.job = BenchJob();
+  options.tables = {BenchTable(o)};
   ASSIGN_OR_RETURN(std::unique_ptr<ps::Server> server, ps::Server::Start(options));
   // Create every row up front (as a trained model would have them), in key order.
   RETURN_IF_ERROR(server->RunOnTableThread([&](ps::ServedTables& tables) {
-    table::EmbeddingTable& table = *tables[kItemTable];
+    table::EmbeddingTable& table = *tables[kBenchTable];
     table.Reserve(static_cast<size_t>(o.rows));
     constexpr size_t kChunk = 1 << 16;
     std::vector<uint64_t> keys(kChunk);
@@ -132,7 +145,7 @@ Status MeasurePush(const BenchOptions& o, const std::vector<std::vector<uint64_t
   // steady size (and fault their pages in) outside the measurement, as after a trainer's
   // first batches.
   for (int i = 0; i < o.pipeline; ++i) {
-    RETURN_IF_ERROR(client.Push(kItemTable, sets[static_cast<size_t>(i) % kKeySets], o.dim,
+    RETURN_IF_ERROR(client.Push(kBenchTable, sets[static_cast<size_t>(i) % kKeySets], o.dim,
                                 grads, kLearningRate));
   }
   RETURN_IF_ERROR(client.Flush());
@@ -141,7 +154,7 @@ Status MeasurePush(const BenchOptions& o, const std::vector<std::vector<uint64_t
   const Clock::time_point end = start + PhaseLength(o);
   do {
     for (int i = 0; i < o.pipeline; ++i) {
-      RETURN_IF_ERROR(client.Push(kItemTable, sets[requests % kKeySets], o.dim, grads,
+      RETURN_IF_ERROR(client.Push(kBenchTable, sets[requests % kKeySets], o.dim, grads,
                                   kLearningRate));
       ++requests;
     }
@@ -161,13 +174,13 @@ Status MeasurePull(const BenchOptions& o, const std::vector<std::vector<uint64_t
   std::vector<std::vector<float>> out(depth, std::vector<float>(k * static_cast<size_t>(o.dim)));
   std::vector<client::PsClient::Ticket> tickets(depth);
   for (size_t s = 0; s < depth; ++s) {  // untimed window: see MeasurePush
-    ASSIGN_OR_RETURN(tickets[s], client.Pull(kItemTable, sets[s % kKeySets], o.dim,
+    ASSIGN_OR_RETURN(tickets[s], client.Pull(kBenchTable, sets[s % kKeySets], o.dim,
                                              out[s].data(), 0));
   }
   for (size_t s = 0; s < depth; ++s) RETURN_IF_ERROR(client.Wait(tickets[s]));
   uint64_t issued = 0, done = 0;
   auto issue = [&](size_t slot) -> Status {
-    ASSIGN_OR_RETURN(tickets[slot], client.Pull(kItemTable, sets[issued % kKeySets], o.dim,
+    ASSIGN_OR_RETURN(tickets[slot], client.Pull(kBenchTable, sets[issued % kKeySets], o.dim,
                                                 out[slot].data(), 0));
     ++issued;
     return Status::OK();
@@ -197,7 +210,7 @@ Status MeasureRoundTrip(const BenchOptions& o, client::PsClient& client, BenchRe
     const uint64_t key = static_cast<uint64_t>(i * 7919) % static_cast<uint64_t>(o.rows);
     const Clock::time_point start = Clock::now();
     ASSIGN_OR_RETURN(client::PsClient::Ticket t,
-                     client.Pull(kItemTable, {&key, 1}, o.dim, row.data(), 0));
+                     client.Pull(kBenchTable, {&key, 1}, o.dim, row.data(), 0));
     RETURN_IF_ERROR(client.Wait(t));
     if (i >= warmup) {
       us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());

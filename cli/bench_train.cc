@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "models/model_tables.h"
 #include "common/flags.h"
 #include "cli/commands.h"
 #include "cli/simulation.h"
@@ -60,14 +61,8 @@ int RunBenchTrain(int argc, char** argv) {
     std::cout << flags.Usage();
     return 0;
   }
-  if (s.ok() && !placement.empty()) {
-    if (placement == "local" || placement == "remote") {
-      overrides.push_back("user_table.placement=" +
-                          std::string(placement == "local" ? "LOCAL" : "REMOTE"));
-    } else {
-      s = Status::InvalidArgument("--placement: expected local or remote, got '" + placement +
-                                  "'");
-    }
+  if (s.ok() && !placement.empty() && placement != "local" && placement != "remote") {
+    s = Status::InvalidArgument("--placement: expected local or remote, got '" + placement + "'");
   }
   overrides.push_back("cluster.servers=" + std::to_string(servers));
   overrides.push_back("cluster.workers=" + std::to_string(workers));
@@ -78,6 +73,22 @@ int RunBenchTrain(int argc, char** argv) {
     Result<config::JobConfig> job = LoadJobConfig(config_path, overrides);
     if (job.ok()) options.job = *std::move(job);
     s = job.status();
+  }
+  std::string user_table;  // the model's table keyed by user, where --placement applies
+  if (s.ok()) {
+    Result<models::JobModel> job_model = models::ModelForJob(options.job);
+    s = job_model.status();
+    if (s.ok()) {
+      const int id = job_model->model->TableKeyedBy(models::KeyedBy::kUser);
+      if (id >= 0) user_table = job_model->tables[static_cast<size_t>(id)].name;
+    }
+  }
+  if (s.ok() && !placement.empty()) {
+    s = user_table.empty()
+            ? Status::InvalidArgument("--placement: the model has no table keyed by user")
+            : ApplyOverride("tables." + user_table + ".placement=" +
+                                (placement == "local" ? "LOCAL" : "REMOTE"),
+                            &options.job);
   }
   if (!s.ok()) {
     std::cerr << "psrec bench train: " << s.message() << "\n";
@@ -108,7 +119,10 @@ int RunBenchTrain(int argc, char** argv) {
   const auto& last = history.back();
   const double wire_per_rating = (last.bytes_sent + last.bytes_received) / std::max(trained, 1.0);
   const int64_t rss = PeakRssBytes();
-  const bool local = options.job.user_table().placement() == config::TableConfig::LOCAL;
+  bool local = false;
+  for (const config::TableConfig& table : options.job.tables()) {
+    local = local || (table.name() == user_table && table.placement() == config::TableConfig::LOCAL);
+  }
   if (json) {
     std::printf("{\"benchmark\":\"train\",\"servers\":%d,\"workers\":%d,\"placement\":\"%s\","
                 "\"dim\":%d,\"epochs\":%zu,\"ratings_per_sec\":%.0f,\"epoch_sec\":%.4f,"

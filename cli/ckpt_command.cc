@@ -71,6 +71,28 @@ int RunLs(int argc, char** argv) {
   return ckpt::kExitOk;
 }
 
+// The checkpoint's model scalars as JSON members and as ", name value" text.
+std::string ScalarsJson(const checkpoint::Manifest& m) {
+  std::string out;
+  for (const auto& [name, value] : m.model_scalars()) {
+    if (!out.empty()) out += ',';
+    out += ckpt::JsonString(name);
+    out += ':';
+    out += ckpt::Num(value);
+  }
+  return out;
+}
+std::string ScalarsText(const checkpoint::Manifest& m) {
+  std::string out;
+  for (const auto& [name, value] : m.model_scalars()) {
+    out += ", ";
+    out += name;
+    out += ' ';
+    out += ckpt::Num(value);
+  }
+  return out;
+}
+
 struct NormStats {
   double min = 0, p50 = 0, p90 = 0, p99 = 0, max = 0, mean = 0;
 };
@@ -101,11 +123,14 @@ int RunInfo(int argc, char** argv) {
   Result<checkpoint::LoadedCheckpoint> ckpt = ckpt::OpenCheckpoint(positional[0], /*verify=*/false);
   if (!ckpt.ok()) return ckpt::Fail("info", ckpt.status());
   const checkpoint::Manifest& m = ckpt->manifest;
+  Result<std::unique_ptr<models::Model>> model = ckpt::ModelOfCheckpoint(*ckpt);
+  if (!model.ok()) return ckpt::Fail("info", model.status());
   std::vector<NormStats> norms;
   for (const auto& t : m.tables()) {
     std::vector<float> table_norms;
     table_norms.reserve(t.rows());
-    const int factors = ckpt::FactorCount(t.dim());
+    // Norms of the rows' embeddings (the first segment of the model's row layout).
+    const int factors = ckpt::DeclOf(**model, t).segments.front().floats;
     Status s = checkpoint::ForEachCheckpointRow(*ckpt, t.id(), [&](uint64_t, const float* p, const float*) {
       double sq = 0;
       for (int i = 0; i < factors; ++i) sq += double{p[i]} * p[i];
@@ -119,7 +144,8 @@ int RunInfo(int argc, char** argv) {
     std::cout << "{\"path\":" << ckpt::JsonString(ckpt->dir) << ",\"format_version\":"
               << m.format_version() << ",\"step\":" << m.step() << ",\"epoch\":" << m.epoch()
               << ",\"clock\":" << m.clock() << ",\"created_unix_ms\":" << m.created_unix_ms()
-              << ",\"global_mean\":" << Num(m.global_mean()) << ",\"shards\":" << m.shards()
+              << ",\"model\":" << ckpt::JsonString((*model)->name())
+              << ",\"model_scalars\":{" << ScalarsJson(m) << "},\"shards\":" << m.shards()
               << ",\"local_partitions\":" << m.local_partitions()
               << ",\"job_id\":" << ckpt::JsonString(job.job_id())
               << ",\"model_dim\":" << job.model().dim() << ",\"tables\":[";
@@ -150,7 +176,8 @@ int RunInfo(int argc, char** argv) {
             << "  step " << m.step() << ", epoch " << m.epoch() << ", clock " << m.clock()
             << ", written " << FormatTime(m.created_unix_ms()) << "\n"
             << "  job '" << job.job_id() << "': model dim " << job.model().dim()
-            << ", global mean " << Num(m.global_mean()) << ", " << m.shards() << " server shard(s)"
+            << ", " << (*model)->name() << ScalarsText(m) << ", " << m.shards()
+            << " server shard(s)"
             << (m.local_partitions() > 0
                     ? ", " + std::to_string(m.local_partitions()) + " local partition(s)"
                     : std::string())

@@ -104,9 +104,17 @@ int RunExport(int argc, char** argv) {
   } else {
     std::ofstream out(out_path, std::ios::trunc);
     if (!out) return Fail("export", Status::IoError(out_path + ": cannot create"));
+    Result<std::unique_ptr<models::Model>> model = ModelOfCheckpoint(*ckpt);
+    if (!model.ok()) return Fail("export", model.status());
     out << "id";
-    for (int i = 0; i < FactorCount(dim); ++i) out << ",f" << i;
-    out << ",bias\n";
+    for (const models::RowSegment& segment : DeclOf(**model, **table).segments) {
+      if (segment.floats == 1) {
+        out << "," << segment.column;
+      } else {
+        for (int i = 0; i < segment.floats; ++i) out << "," << segment.column << i;
+      }
+    }
+    out << "\n";
     char buf[32];
     for (uint64_t key : keys) {
       const float* p = rows->Find(key);

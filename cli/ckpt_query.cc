@@ -105,20 +105,37 @@ int RunShow(int argc, char** argv) {
   if (!row.ok()) return Fail("show", row.status());
   if (!*row) return Fail("show", Status::NotFound("no row " + id + " in table " + table_name));
   const Row& r = **row;
-  const int factors = FactorCount((*table)->dim());
+  Result<std::unique_ptr<models::Model>> model = ModelOfCheckpoint(*ckpt);
+  if (!model.ok()) return Fail("show", model.status());
+  // The row as the model lays it out: named segments (biased MF: factors, then the bias).
+  const std::vector<models::RowSegment>& segments = DeclOf(**model, **table).segments;
   if (json) {
-    std::cout << "{\"table\":" << JsonString(table_name) << ",\"id\":" << JsonString(IdLabel(*key))
-              << ",\"factors\":" << FloatList(r.payload.data(), factors)
-              << ",\"bias\":" << Num(r.payload[factors])
-              << ",\"state\":" << FloatList(r.state.data(), static_cast<int>(r.state.size()))
+    std::cout << "{\"table\":" << JsonString(table_name) << ",\"id\":" << JsonString(IdLabel(*key));
+    int offset = 0;
+    for (const models::RowSegment& segment : segments) {
+      std::cout << "," << JsonString(segment.name) << ":"
+                << (segment.floats == 1 ? Num(r.payload[offset])
+                                        : FloatList(r.payload.data() + offset, segment.floats));
+      offset += segment.floats;
+    }
+    std::cout << ",\"state\":" << FloatList(r.state.data(), static_cast<int>(r.state.size()))
               << "}\n";
     return kExitOk;
   }
-  double sq = 0;
-  for (int i = 0; i < factors; ++i) sq += double{r.payload[i]} * r.payload[i];
-  std::cout << table_name << " " << IdLabel(*key) << "\n  factors (" << factors << ", L2 "
-            << Num(std::sqrt(sq)) << "): " << FloatList(r.payload.data(), factors) << "\n"
-            << "  bias: " << Num(r.payload[factors]) << "\n";
+  std::cout << table_name << " " << IdLabel(*key) << "\n";
+  int offset = 0;
+  for (const models::RowSegment& segment : segments) {
+    const float* values = r.payload.data() + offset;
+    offset += segment.floats;
+    if (segment.floats == 1) {
+      std::cout << "  " << segment.name << ": " << Num(values[0]) << "\n";
+      continue;
+    }
+    double sq = 0;
+    for (int i = 0; i < segment.floats; ++i) sq += double{values[i]} * values[i];
+    std::cout << "  " << segment.name << " (" << segment.floats << ", L2 " << Num(std::sqrt(sq))
+              << "): " << FloatList(values, segment.floats) << "\n";
+  }
   if (!r.state.empty()) {
     std::cout << "  optimizer state ("
               << config::OptimizerConfig::Kind_Name((*table)->optimizer().kind()) << "): "
@@ -132,8 +149,7 @@ int RunTopK(int argc, char** argv) {
   int k = 10;
   bool json = false;
   std::vector<std::string> positional;
-  FlagSet flags("psrec ckpt topk",
-                "Top items for a user by predicted score mu + b_u + b_i + p_u.q_i.");
+  FlagSet flags("psrec ckpt topk", "Top items for a user by the model's score.");
   flags.AddString("user", &user, "raw user id, or #<hex key>", /*required=*/true);
   flags.AddInt("k", &k, "items to list");
   flags.AddString("exclude-seen", &exclude_seen,
@@ -147,11 +163,20 @@ int RunTopK(int argc, char** argv) {
   if (!user_key.ok()) return Fail("topk", user_key.status());
   Result<checkpoint::LoadedCheckpoint> ckpt = OpenCheckpoint(positional[0], /*verify=*/false);
   if (!ckpt.ok()) return Fail("topk", ckpt.status());
-  const checkpoint::TableInfo* users = ckpt->FindTable(kUserTable);
-  const checkpoint::TableInfo* items = ckpt->FindTable(kItemTable);
-  if (users == nullptr || items == nullptr || users->dim() != items->dim()) {
-    return Fail("topk", Status::InvalidArgument(positional[0] +
-                                                ": needs user and item tables of one dim"));
+  Result<std::unique_ptr<models::Model>> model = ModelOfCheckpoint(*ckpt);
+  if (!model.ok()) return Fail("topk", model.status());
+  if ((*model)->fields().size() != 2) {
+    return Fail("topk", Status::InvalidArgument("model " + std::string((*model)->name()) +
+                                                " does not score a user and an item"));
+  }
+  const checkpoint::TableInfo* users =
+      ckpt->FindTable(static_cast<TableId>((*model)->fields()[0].table));
+  const checkpoint::TableInfo* items =
+      ckpt->FindTable(static_cast<TableId>((*model)->fields()[1].table));
+  if (users == nullptr || items == nullptr) {
+    return Fail("topk", Status::InvalidArgument(positional[0] + ": needs the model's " +
+                                                (*model)->table_of_field(0).name + " and " +
+                                                (*model)->table_of_field(1).name + " tables"));
   }
   Result<std::optional<Row>> user_row = FindRow(*ckpt, *users, *user_key);
   if (!user_row.ok()) return Fail("topk", user_row.status());
@@ -174,17 +199,14 @@ int RunTopK(int argc, char** argv) {
     if (!read.ok()) return Fail("topk", read.status());
     names = std::move(*read);
   }
-  const int factors = FactorCount(users->dim());
-  const float* p = (*user_row)->payload.data();
-  const double base = ckpt->manifest.global_mean() + p[factors];
+  const float* user_payload = (*user_row)->payload.data();
   std::vector<Scored> all;
   all.reserve(items->rows());
-  Status s = checkpoint::ForEachCheckpointRow(*ckpt, kItemTable, [&](uint64_t key, const float* q,
+  Status s = checkpoint::ForEachCheckpointRow(*ckpt, items->id(), [&](uint64_t key, const float* q,
                                                              const float*) {
     if (seen.count(key)) return;
-    double dot = 0;
-    for (int i = 0; i < factors; ++i) dot += double{p[i]} * q[i];
-    all.push_back({base + q[factors] + dot, key});
+    const float* rows[2] = {user_payload, q};
+    all.push_back({(*model)->Score(rows), key});
   });
   if (!s.ok()) return Fail("topk", s);
   PrintRanked(TopOf(std::move(all), k), names, json, "score");
@@ -208,7 +230,11 @@ int RunSimilar(int argc, char** argv) {
   if (!item_key.ok()) return Fail("similar", item_key.status());
   Result<checkpoint::LoadedCheckpoint> ckpt = OpenCheckpoint(positional[0], /*verify=*/false);
   if (!ckpt.ok()) return Fail("similar", ckpt.status());
-  const checkpoint::TableInfo* items = ckpt->FindTable(kItemTable);
+  Result<std::unique_ptr<models::Model>> model = ModelOfCheckpoint(*ckpt);
+  if (!model.ok()) return Fail("similar", model.status());
+  const int item_table = (*model)->TableKeyedBy(models::KeyedBy::kItem);
+  const checkpoint::TableInfo* items =
+      item_table < 0 ? nullptr : ckpt->FindTable(static_cast<TableId>(item_table));
   if (items == nullptr) return Fail("similar", Status::NotFound("no item table"));
   Result<std::optional<Row>> row = FindRow(*ckpt, *items, *item_key);
   if (!row.ok()) return Fail("similar", row.status());
@@ -219,13 +245,14 @@ int RunSimilar(int argc, char** argv) {
     if (!read.ok()) return Fail("similar", read.status());
     names = std::move(*read);
   }
-  const int factors = FactorCount(items->dim());
+  // Items are compared by their embeddings (the first segment of their rows).
+  const int factors = DeclOf(**model, *items).segments.front().floats;
   const float* a = (*row)->payload.data();
   double norm_a = 0;
   for (int i = 0; i < factors; ++i) norm_a += double{a[i]} * a[i];
   norm_a = std::sqrt(norm_a);
   std::vector<Scored> all;
-  Status s = checkpoint::ForEachCheckpointRow(*ckpt, kItemTable, [&](uint64_t key, const float* b,
+  Status s = checkpoint::ForEachCheckpointRow(*ckpt, items->id(), [&](uint64_t key, const float* b,
                                                              const float*) {
     if (key == *item_key) return;
     double dot = 0, norm_b = 0;

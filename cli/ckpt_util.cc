@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "common/keys.h"
+#include "models/registry.h"
 
 namespace psrec::cli::ckpt {
 
@@ -112,6 +113,29 @@ std::vector<char*> NormalizeShortFlags(int argc, char** argv, std::vector<std::s
   std::vector<char*> out;
   for (std::string& arg : *storage) out.push_back(arg.data());
   return out;
+}
+
+Result<std::unique_ptr<models::Model>> ModelOfCheckpoint(
+    const checkpoint::LoadedCheckpoint& checkpoint) {
+  const checkpoint::Manifest& m = checkpoint.manifest;
+  ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::CreateModel(m.job().model()));
+  RETURN_IF_ERROR(model->RestoreScalars(
+                           models::ModelScalars(m.model_scalars().begin(), m.model_scalars().end()))
+                      .WithContext(checkpoint.dir));
+  for (const checkpoint::TableInfo& table : m.tables()) {
+    const size_t id = table.id();
+    if (id >= model->tables().size() || model->tables()[id].name != table.name() ||
+        model->tables()[id].payload_floats != table.dim()) {
+      return Status::Corruption(checkpoint.dir + ": table " + table.name() + " (id " +
+                                std::to_string(id) + ", dim " + std::to_string(table.dim()) +
+                                ") is not a table of model " + std::string(model->name()));
+    }
+  }
+  return model;
+}
+
+const models::TableDecl& DeclOf(const models::Model& model, const checkpoint::TableInfo& table) {
+  return model.tables()[table.id()];
 }
 
 }  // namespace psrec::cli::ckpt

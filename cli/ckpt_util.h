@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
 #include "checkpoint/checkpoint_reader.h"
+#include "models/model.h"
 #include "table/embedding_table.h"
 
 namespace psrec::cli::ckpt {
@@ -41,8 +43,13 @@ Result<const checkpoint::TableInfo*> FindTableNamed(const checkpoint::LoadedChec
 // are (latin-1 in ML-100K).
 Result<std::map<uint64_t, std::string>> ReadItemNames(const std::string& path);
 
-// Factors are the first dim - 1 floats of a row, the bias the last one (biased MF).
-inline int FactorCount(int dim) { return dim - 1; }
+// The model a checkpoint was trained with (its job's model.type) with the checkpoint's
+// scalars, checked against the checkpoint's tables (names and row sizes).
+Result<std::unique_ptr<models::Model>> ModelOfCheckpoint(
+    const checkpoint::LoadedCheckpoint& checkpoint);
+// The model's declaration of the checkpoint table `table`. REQUIRES: ModelOfCheckpoint
+// accepted the checkpoint and `table` is one of its tables.
+const models::TableDecl& DeclOf(const models::Model& model, const checkpoint::TableInfo& table);
 
 // Prints "psrec ckpt <verb>: <message>" on stderr and returns kExitProblem.
 int Fail(const std::string& verb, const Status& status);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "models/model_tables.h"
 #include "common/flags.h"
 #include "cli/commands.h"
 
@@ -38,8 +39,15 @@ int RunConfigCommand(int argc, char** argv) {
     std::cerr << "psrec config " << verb << ": " << job.status().message() << "\n";
     return 1;
   }
+  Result<models::JobModel> job_model = models::ModelForJob(*job);
+  if (!job_model.ok()) {
+    std::cerr << "psrec config " << verb << ": "
+              << (config_path.empty() ? "<defaults>" : config_path) << ": "
+              << job_model.status().message() << "\n";
+    return 1;
+  }
   if (verb == "print") {
-    std::cout << EffectiveConfigText(*job);
+    std::cout << EffectiveConfigText(models::WithEveryTable(*job_model->model, *job));
   } else {
     std::cout << (config_path.empty() ? "<defaults>" : config_path) << ": valid\n";
   }

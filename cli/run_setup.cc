@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "checkpoint/checkpoint_catalog.h"
 #include "checkpoint/checkpoint_reader.h"
+#include "models/model_tables.h"
 
 namespace psrec::cli {
 
@@ -58,6 +59,12 @@ Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter) {
   RunSetup setup;
   if (!flags.out_dir.empty()) flags.overrides.push_back("output.dir=" + flags.out_dir);
   ASSIGN_OR_RETURN(setup.job, LoadJobConfig(flags.config_path, flags.overrides));
+  {
+    // The model checks the config's tables against its own (names, placements).
+    ASSIGN_OR_RETURN(models::JobModel job_model, models::ModelForJob(setup.job));
+    setup.job = models::WithEveryTable(*job_model.model, setup.job);
+    setup.tables = std::move(job_model.tables);
+  }
   setup.out_dir = setup.job.output().dir();
   if (setup.out_dir.empty()) {
     std::time_t now = std::time(nullptr);

@@ -10,6 +10,7 @@
 #include "common/flags.h"
 #include "common/proto/config.pb.h"
 #include "common/status.h"
+#include "table/table_spec.h"
 #include "train/run_report.h"
 
 namespace psrec::cli {
@@ -26,7 +27,8 @@ struct CommonJobFlags {
 };
 
 struct RunSetup {
-  config::JobConfig job;
+  config::JobConfig job;  // with an entry for every table of the model
+  std::vector<TableSpec> tables;  // the model's tables (models::TableSpecsFor)
   std::string out_dir;
   std::unique_ptr<train::RunReport> report;  // only for the reporting process
   bool progress = false;

@@ -9,6 +9,7 @@
 
 #include "cli/worker_runner.h"
 #include "checkpoint/checkpoint_reader.h"
+#include "models/model_tables.h"
 #include "ps/server.h"
 #include "train/thread_collective.h"
 
@@ -38,6 +39,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
   const int num_servers = job.cluster().servers();
   const int num_workers = job.cluster().workers();
   const auto start = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(const std::vector<TableSpec> tables, models::TableSpecsForJob(job));
   int64_t start_clock = 0;
   if (!options.resume_from.empty()) {
     checkpoint::ReadCheckpointOptions quick;
@@ -58,6 +60,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
   for (int i = 0; i < num_servers; ++i) {
     ps::ServerOptions server_options;
     server_options.job = job;
+    server_options.tables = tables;
     server_options.server_id = i;
     server_options.num_servers = num_servers;
     server_options.num_workers = num_workers;

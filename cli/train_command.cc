@@ -112,6 +112,7 @@ int RunTrainCommand(int argc, char** argv) {
   if (is_server) {
     ps::ServerOptions options;
     options.job = job;
+    options.tables = setup->tables;
     options.server_id = rank;
     options.num_servers = num_servers;
     options.num_workers = num_workers;

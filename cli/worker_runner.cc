@@ -5,21 +5,13 @@
 
 #include "data/dataset.h"
 #include "common/keys.h"
+#include "models/model_tables.h"
 #include "table/table_spec.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "train/table_access.h"
 #include "train/worker_checkpointer.h"
 
 namespace psrec::cli {
-
-Status LoadLocalUserRows(const checkpoint::LoadedCheckpoint& checkpoint, int worker, int num_workers,
-                         table::EmbeddingTable* table) {
-  if (checkpoint.FindTable(kUserTable) == nullptr) return Status::OK();
-  return checkpoint::LoadRowsInto(
-      checkpoint, kUserTable,
-      [worker, num_workers](uint64_t key) { return PartitionOfUser(key, num_workers) == worker; },
-      table);
-}
 
 Status RunWorker(const WorkerRunOptions& options) {
   const config::JobConfig& job = *options.job;
@@ -39,21 +31,28 @@ Status RunWorker(const WorkerRunOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<client::PsClient> client,
                    client::PsClient::Connect(client_options));
 
+  ASSIGN_OR_RETURN(models::JobModel job_model, models::ModelForJob(job));
+  // The trainer reads one table keyed by user and one keyed by item (the examples' fields).
+  const int user_table = job_model.model->TableKeyedBy(models::KeyedBy::kUser);
+  const int item_table = job_model.model->TableKeyedBy(models::KeyedBy::kItem);
+  if (user_table < 0 || item_table < 0) {
+    return Status::InvalidArgument("model " + std::string(job_model.model->name()) +
+                                   ": the trainer needs a table keyed by user and one by item");
+  }
   std::unique_ptr<train::TableAccess> users, items;
-  for (const TableSpec& spec : TableSpecsForJob(job)) {
+  train::LocalTableAccess* local_users = nullptr;
+  for (const TableSpec& spec : job_model.tables) {
     std::unique_ptr<train::TableAccess> access;
     if (spec.placement == config::TableConfig::LOCAL) {
-      access = std::make_unique<train::LocalTableAccess>(spec, job.training().seed());
+      auto local = std::make_unique<train::LocalTableAccess>(spec, job.training().seed());
+      if (static_cast<int>(spec.id) == user_table) local_users = local.get();
+      access = std::move(local);
     } else {
       access = std::make_unique<train::RemoteTableAccess>(client.get(), spec);
     }
-    if (spec.id == kUserTable) users = std::move(access);
-    if (spec.id == kItemTable) items = std::move(access);
+    if (static_cast<int>(spec.id) == user_table) users = std::move(access);
+    if (static_cast<int>(spec.id) == item_table) items = std::move(access);
   }
-  CHECK(users != nullptr && items != nullptr) << "biased MF needs a user and an item table";
-
-  train::LocalTableAccess* local_users =
-      dynamic_cast<train::LocalTableAccess*>(users.get());
   train::TrainerOptions trainer_options;
   if (!options.resume_from.empty()) {
     // Servers check the data of their rows; a worker without LOCAL rows needs the manifest
@@ -63,19 +62,22 @@ Status RunWorker(const WorkerRunOptions& options) {
     ASSIGN_OR_RETURN(checkpoint::LoadedCheckpoint checkpoint,
                      checkpoint::ReadCheckpoint(options.resume_from, read));
     if (local_users != nullptr) {
-      RETURN_IF_ERROR(LoadLocalUserRows(checkpoint, options.worker, options.num_workers,
-                                        &local_users->table()));
+      RETURN_IF_ERROR(checkpoint::LoadLocalRows(checkpoint, local_users->spec().id,
+                                                options.worker, options.num_workers,
+                                                &local_users->table()));
     }
     const checkpoint::Manifest& m = checkpoint.manifest;
     trainer_options.first_epoch = m.epoch();
     trainer_options.first_step = m.step();
     trainer_options.first_clock = m.clock();
-    trainer_options.global_mean = m.global_mean();
+    trainer_options.model_scalars =
+        models::ModelScalars(m.model_scalars().begin(), m.model_scalars().end());
   }
   std::unique_ptr<train::WorkerCheckpointer> checkpointer;
   if (!job.checkpoint().dir().empty()) {
     train::WorkerCheckpointerOptions checkpoint_options;
     checkpoint_options.job = &job;
+    checkpoint_options.tables = job_model.tables;
     checkpoint_options.rank = options.worker;
     checkpoint_options.num_workers = options.num_workers;
     checkpoint_options.num_servers = static_cast<int>(options.servers.size());
@@ -91,8 +93,8 @@ Status RunWorker(const WorkerRunOptions& options) {
   trainer_options.report = options.report;
   trainer_options.compute_slowdown = options.compute_slowdown;
   trainer_options.cancel = options.cancel;
-  train::Trainer trainer(trainer_options, &data, users.get(), items.get(), client.get(),
-                          options.collective);
+  train::Trainer trainer(trainer_options, job_model.model.get(), &data, users.get(),
+                         items.get(), client.get(), options.collective);
   RETURN_IF_ERROR(trainer.Run());
   if (options.history != nullptr) *options.history = trainer.history();
   return Status::OK();

@@ -42,11 +42,4 @@ struct WorkerRunOptions {
 
 Status RunWorker(const WorkerRunOptions& options);
 
-// Loads into `table` the rows of `checkpoint`'s user table that belong to worker `worker` of
-// `num_workers` (PartitionOfUser), from every file of the table: the checkpoint may come from
-// another number of workers, or from servers when the user table was REMOTE. A checkpoint
-// without a user table loads nothing.
-Status LoadLocalUserRows(const checkpoint::LoadedCheckpoint& checkpoint, int worker, int num_workers,
-                         table::EmbeddingTable* table);
-
 }  // namespace psrec::cli

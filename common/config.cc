@@ -4,6 +4,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include <google/protobuf/descriptor.h>
@@ -43,14 +44,11 @@ const RangeRule kRangeRules[] = {
     {"model.l2_factors", 0, kInf},
     {"model.l2_bias", 0, kInf},
     {"model.init_std", 0, kInf},
-    {"user_table.optimizer.learning_rate", 0, kInf, true},
-    {"user_table.optimizer.lr_decay", 0, 1, true},
-    {"user_table.optimizer.initial_accumulator", 0, kInf},
-    {"user_table.optimizer.epsilon", 0, kInf, true},
-    {"item_table.optimizer.learning_rate", 0, kInf, true},
-    {"item_table.optimizer.lr_decay", 0, 1, true},
-    {"item_table.optimizer.initial_accumulator", 0, kInf},
-    {"item_table.optimizer.epsilon", 0, kInf, true},
+    // "*": every entry of the repeated `tables`, named by its name.
+    {"tables.*.optimizer.learning_rate", 0, kInf, true},
+    {"tables.*.optimizer.lr_decay", 0, 1, true},
+    {"tables.*.optimizer.initial_accumulator", 0, kInf},
+    {"tables.*.optimizer.epsilon", 0, kInf, true},
     {"training.epochs", 1, kInf},
     {"training.batch_size", 1, kInf},
     {"training.staleness", 0, kInf},
@@ -80,8 +78,27 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return parts;
 }
 
+// The entry of repeated message field `f` of `msg` whose `name` is `name`; created (with
+// that name) when `mutate`, else null when there is none.
+pb::Message* NamedEntry(pb::Message* msg, const pb::FieldDescriptor* f, const std::string& name,
+                        bool mutate) {
+  const pb::Reflection* r = msg->GetReflection();
+  for (int j = 0; j < r->FieldSize(*msg, f); ++j) {
+    pb::Message* entry = r->MutableRepeatedMessage(msg, f, j);
+    const pb::FieldDescriptor* name_field = entry->GetDescriptor()->FindFieldByName("name");
+    if (entry->GetReflection()->GetString(*entry, name_field) == name) return entry;
+  }
+  if (!mutate) return nullptr;
+  pb::Message* entry = r->AddMessage(msg, f);
+  entry->GetReflection()->SetString(entry, entry->GetDescriptor()->FindFieldByName("name"),
+                                    name);
+  return entry;
+}
+
 // Walks `path` from `root`; returns the message holding the last field and the field, or
-// an error naming the first unknown component. Creates nothing when `mutate` is false.
+// an error naming the first unknown component. An entry of a repeated message with a
+// `name` field (tables) is named by the next component: "tables.user.placement". Creates
+// nothing when `mutate` is false; then a named entry that does not exist reads as defaults.
 Status ResolveField(const std::string& path, pb::Message* root, bool mutate,
                     pb::Message** holder, const pb::FieldDescriptor** field) {
   std::vector<std::string> parts = SplitPath(path);
@@ -93,7 +110,23 @@ Status ResolveField(const std::string& path, pb::Message* root, bool mutate,
       return Status::InvalidArgument("no field '" + parts[i] + "' in " +
                                      msg->GetDescriptor()->name());
     }
-    if (f->is_repeated()) return Status::InvalidArgument("repeated field '" + parts[i] + "'");
+    if (f->is_repeated()) {
+      const bool named = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE &&
+                         f->message_type()->FindFieldByName("name") != nullptr;
+      if (!named) return Status::InvalidArgument("repeated field '" + parts[i] + "'");
+      if (i + 2 >= parts.size()) {
+        return Status::InvalidArgument("'" + parts[i] + "' needs an entry name and a field, as in " +
+                                       parts[i] + ".<name>.<field>");
+      }
+      pb::Message* entry = NamedEntry(msg, f, parts[i + 1], mutate);
+      if (entry == nullptr) {
+        entry = const_cast<pb::Message*>(
+            pb::MessageFactory::generated_factory()->GetPrototype(f->message_type()));
+      }
+      msg = entry;
+      ++i;
+      continue;
+    }
     if (i + 1 == parts.size()) {
       *holder = msg;
       *field = f;
@@ -135,25 +168,42 @@ Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) 
     std::string where = locate ? locate(path) : "";
     return Status::InvalidArgument((where.empty() ? "" : where + ": ") + path + ": " + reason);
   };
-  for (const RangeRule& rule : kRangeRules) {
-    pb::Message* holder = nullptr;
-    const pb::FieldDescriptor* field = nullptr;
-    CHECK(ResolveField(rule.path, const_cast<config::JobConfig*>(&job), false, &holder, &field)
-              .ok())
-        << "range rule names an unknown field: " << rule.path;
-    double v = NumericValue(*holder, field);
-    bool low = rule.min_open ? !(v > rule.min) : !(v >= rule.min);
-    bool high = rule.max_open ? !(v < rule.max) : !(v <= rule.max);
-    if (std::isnan(v) || low || high) {
-      std::string range = std::string(rule.min_open ? "(" : "[") + FormatBound(rule.min) + ", " +
-                          (rule.max == kInf ? "inf" : FormatBound(rule.max)) +
-                          (rule.max_open || rule.max == kInf ? ")" : "]");
-      return fail(rule.path, "value " + FormatBound(v) + " is outside " + range);
+  std::set<std::string> table_names;
+  for (int t = 0; t < job.tables_size(); ++t) {
+    const std::string& name = job.tables(t).name();
+    if (name.empty()) return fail("tables", "entry " + std::to_string(t + 1) + " has no name");
+    if (!table_names.insert(name).second) {
+      return fail("tables." + name, "named twice (one entry per table)");
     }
   }
-  if (job.item_table().placement() == config::TableConfig::LOCAL) {
-    return fail("item_table.placement",
-                "item tables always live on the servers; only user_table may be LOCAL");
+  for (const RangeRule& rule : kRangeRules) {
+    // A rule on "tables.*" applies to each table the config names.
+    std::vector<std::string> paths;
+    const std::string rule_path = rule.path;
+    const size_t star = rule_path.find(".*.");
+    if (star == std::string::npos) {
+      paths.push_back(rule_path);
+    } else {
+      for (const std::string& name : table_names) {
+        paths.push_back(rule_path.substr(0, star) + "." + name + rule_path.substr(star + 2));
+      }
+    }
+    for (const std::string& path : paths) {
+      pb::Message* holder = nullptr;
+      const pb::FieldDescriptor* field = nullptr;
+      CHECK(ResolveField(path, const_cast<config::JobConfig*>(&job), false, &holder, &field)
+                .ok())
+          << "range rule names an unknown field: " << path;
+      double v = NumericValue(*holder, field);
+      bool low = rule.min_open ? !(v > rule.min) : !(v >= rule.min);
+      bool high = rule.max_open ? !(v < rule.max) : !(v <= rule.max);
+      if (std::isnan(v) || low || high) {
+        std::string range = std::string(rule.min_open ? "(" : "[") + FormatBound(rule.min) +
+                            ", " + (rule.max == kInf ? "inf" : FormatBound(rule.max)) +
+                            (rule.max_open || rule.max == kInf ? ")" : "]");
+        return fail(path, "value " + FormatBound(v) + " is outside " + range);
+      }
+    }
   }
   if (job.training().update_mode() == config::DELTAS &&
       job.training().consistency() == config::BSP && job.training().clock_every() > 1) {
@@ -197,7 +247,14 @@ void FillDefaults(pb::Message* msg) {
   const pb::Reflection* r = msg->GetReflection();
   for (int i = 0; i < d->field_count(); ++i) {
     const pb::FieldDescriptor* f = d->field(i);
-    if (f->is_repeated()) continue;
+    if (f->is_repeated()) {
+      if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+        for (int j = 0; j < r->FieldSize(*msg, f); ++j) {
+          FillDefaults(r->MutableRepeatedMessage(msg, f, j));
+        }
+      }
+      continue;
+    }
     switch (f->cpp_type()) {
       case pb::FieldDescriptor::CPPTYPE_MESSAGE: FillDefaults(r->MutableMessage(msg, f)); break;
       case pb::FieldDescriptor::CPPTYPE_INT32: r->SetInt32(msg, f, r->GetInt32(*msg, f)); break;
@@ -257,8 +314,15 @@ Result<config::JobConfig> ParseJobConfig(const std::string& text, const std::str
   pb::TextFormat::ParseInfoTree tree;
   parser.WriteLocationsTo(&tree);
   if (!parser.ParseFromString(text, &job)) {
-    return Status::InvalidArgument(errors.first().empty() ? source + ": not a valid JobConfig"
-                                                          : errors.first());
+    std::string message =
+        errors.first().empty() ? source + ": not a valid JobConfig" : errors.first();
+    if (message.find("\"user_table\"") != std::string::npos ||
+        message.find("\"item_table\"") != std::string::npos) {
+      // Configs written before tables were named by the model.
+      message += " (tables are named now: write tables { name: \"user\" ... } and "
+                 "tables { name: \"item\" ... }; `psrec config print` shows the form)";
+    }
+    return Status::InvalidArgument(message);
   }
   std::vector<std::string> overridden;
   for (const std::string& o : overrides) {
@@ -275,6 +339,29 @@ Result<config::JobConfig> ParseJobConfig(const std::string& text, const std::str
     for (size_t i = 0; i < parts.size() && node != nullptr; ++i) {
       const pb::FieldDescriptor* f = msg->GetDescriptor()->FindFieldByName(parts[i]);
       if (f == nullptr) return "";
+      if (f->is_repeated()) {  // a named entry (tables.<name>): its index in the file
+        if (i + 1 >= parts.size() || f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+          return "";
+        }
+        const pb::Reflection* r = msg->GetReflection();
+        int index = -1;
+        for (int j = 0; j < r->FieldSize(*msg, f) && index < 0; ++j) {
+          const pb::Message& entry = r->GetRepeatedMessage(*msg, f, j);
+          const pb::FieldDescriptor* name = entry.GetDescriptor()->FindFieldByName("name");
+          if (entry.GetReflection()->GetString(entry, name) == parts[i + 1]) index = j;
+        }
+        if (index < 0) return "";
+        if (i + 2 == parts.size()) {
+          pb::TextFormat::ParseLocation loc = node->GetLocation(f, index);
+          if (loc.line < 0) return "";
+          return source + ":" + std::to_string(loc.line + 1) + ":" +
+                 std::to_string(loc.column + 1);
+        }
+        node = node->GetTreeForNested(f, index);
+        msg = &r->GetRepeatedMessage(*msg, f, index);
+        ++i;
+        continue;
+      }
       if (i + 1 == parts.size()) {
         pb::TextFormat::ParseLocation loc = node->GetLocation(f, -1);
         if (loc.line < 0) return "";

@@ -12,9 +12,8 @@
 
 namespace psrec {
 
+// A table's id is its position in the model's table list (models/model.h).
 using TableId = uint32_t;
-inline constexpr TableId kUserTable = 0;
-inline constexpr TableId kItemTable = 1;
 
 // The splitmix64 finalizer (Steele, Lea, Flood 2014): a bijection on 64 bits whose output
 // bits each depend on every input bit.

@@ -31,6 +31,7 @@ Status ValidateOptions(const ServerOptions& o) {
                                    " outside [0, " + std::to_string(o.num_servers) + ")");
   }
   if (o.num_workers < 1) return Status::InvalidArgument("num_workers must be >= 1");
+  if (o.tables.empty()) return Status::InvalidArgument("no tables to serve (ServerOptions.tables)");
   if (o.port < 0 || o.port > 65535) {
     return Status::InvalidArgument("port " + std::to_string(o.port) + " outside 0..65535");
   }

@@ -4,16 +4,21 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/proto/config.pb.h"
+#include "table/table_spec.h"
 #include "checkpoint/checkpoint_writer.h"
 
 namespace psrec::ps {
 
 struct ServerOptions {
-  // Tables (TableSpecsForJob; REMOTE tables are served), training.consistency / staleness /
-  // seed, job_id, cluster.token and cluster.max_frame_bytes.
+  // training.consistency / staleness / seed, job_id, cluster.token and
+  // cluster.max_frame_bytes.
   config::JobConfig job;
+  // The job's tables (models::TableSpecsFor): the REMOTE ones are served. The server knows
+  // them as rows of floats only, never as a model's.
+  std::vector<TableSpec> tables;
   int server_id = 0;
   int num_servers = 1;
   int num_workers = 1;  // handshakes must agree; the clocks of all of them are tracked

@@ -37,7 +37,7 @@ ShardService::ShardService(const ServerOptions& options, ServerCounters* counter
               options.num_workers, options.start_clock),
       held_(static_cast<size_t>(options.num_workers)),
       checkpointer_(options.server_id, options.checkpoint_faults, std::move(post_to_io)) {
-  for (const TableSpec& spec : TableSpecsForJob(options.job)) {
+  for (const TableSpec& spec : options.tables) {
     if (spec.placement != config::TableConfig::REMOTE) continue;
     if (tables_.size() <= spec.id) tables_.resize(spec.id + 1);
     tables_[spec.id] = std::make_unique<table::EmbeddingTable>(spec, options.job.training().seed());

@@ -51,8 +51,8 @@ done
 # The same with update_mode DELTAS (worker-side steps, row changes pushed), ratings grouped
 # by user and 1M-rating batches, SGD on both tables; one and two workers (two cores).
 deltas=(--set training.update_mode=DELTAS --set training.rating_order=BY_USER
-        --set training.batch_size=1000000 --set item_table.optimizer.kind=SGD
-        --set item_table.optimizer.learning_rate=0.01)
+        --set training.batch_size=1000000 --set tables.item.optimizer.kind=SGD
+        --set tables.item.optimizer.learning_rate=0.01)
 for placement in local remote; do
   for workers in 1 2; do
     run "train $placement deltas W=$workers" "$psrec" bench train \

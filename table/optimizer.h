@@ -40,6 +40,8 @@ class Optimizer {
   // REQUIRES: w and g hold dim floats, state holds state_floats(dim) floats.
   virtual void UpdateRow(float* w, float* state, const float* g, int dim, float lr) const = 0;
   virtual const char* name() const = 0;
+  // Which optimizer this is, so that kernels can inline the common SGD step.
+  virtual config::OptimizerConfig::Kind kind() const = 0;
 };
 
 class SgdOptimizer final : public Optimizer {
@@ -50,6 +52,7 @@ class SgdOptimizer final : public Optimizer {
     SgdUpdateRow(w, g, dim, lr);
   }
   const char* name() const override { return "sgd"; }
+  config::OptimizerConfig::Kind kind() const override { return config::OptimizerConfig::SGD; }
 };
 
 class AdaGradOptimizer final : public Optimizer {
@@ -62,6 +65,9 @@ class AdaGradOptimizer final : public Optimizer {
     AdaGradUpdateRow(w, state, g, dim, lr, epsilon_);
   }
   const char* name() const override { return "adagrad"; }
+  config::OptimizerConfig::Kind kind() const override {
+    return config::OptimizerConfig::ADAGRAD;
+  }
 
  private:
   float initial_accumulator_;

@@ -15,9 +15,10 @@ namespace {
 Status EvaluatePlan(const BatchPlan& plan, TableAccess* users, TableAccess* items,
                     const EvalOptions& options, std::vector<float>* user_rows,
                     std::vector<float>* item_rows, ErrorSums* sums) {
-  const size_t stride = static_cast<size_t>(options.params.factors) + 1;
-  user_rows->resize(plan.user_keys.size() * stride);
-  item_rows->resize(plan.item_keys.size() * stride);
+  const size_t user_stride = static_cast<size_t>(users->dim());
+  const size_t item_stride = static_cast<size_t>(items->dim());
+  user_rows->resize(plan.user_keys.size() * user_stride);
+  item_rows->resize(plan.item_keys.size() * item_stride);
   ASSIGN_OR_RETURN(auto user_ticket,
                    users->BeginPull(plan.user_keys, user_rows->data(), options.clock));
   ASSIGN_OR_RETURN(auto item_ticket,
@@ -25,9 +26,10 @@ Status EvaluatePlan(const BatchPlan& plan, TableAccess* users, TableAccess* item
   RETURN_IF_ERROR(users->EndPull(user_ticket));
   RETURN_IF_ERROR(items->EndPull(item_ticket));
   for (size_t i = 0; i < plan.rating.size(); ++i) {
-    float predicted = models::PredictMf(options.params, &(*user_rows)[plan.user_slot[i] * stride],
-                                &(*item_rows)[plan.item_slot[i] * stride], options.min_rating,
-                                options.max_rating);
+    const float* rows[2] = {user_rows->data() + plan.user_slot[i] * user_stride,
+                            item_rows->data() + plan.item_slot[i] * item_stride};
+    const float predicted =
+        std::clamp(options.model->Score(rows), options.min_rating, options.max_rating);
     double e = static_cast<double>(predicted) - plan.rating[i];
     sums->squared += e * e;
     sums->absolute += std::abs(e);
@@ -38,7 +40,7 @@ Status EvaluatePlan(const BatchPlan& plan, TableAccess* users, TableAccess* item
 
 }  // namespace
 
-Result<ErrorSums> EvaluateMf(const data::RatingsShard& shard, TableAccess* users,
+Result<ErrorSums> EvaluateRatings(const data::RatingsShard& shard, TableAccess* users,
                              TableAccess* items, const EvalOptions& options) {
   ErrorSums sums;
   BatchPlanner planner(shard.user_ids, shard.item_ids);
@@ -55,7 +57,7 @@ Result<ErrorSums> EvaluateMf(const data::RatingsShard& shard, TableAccess* users
   return sums;
 }
 
-Result<ErrorSums> EvaluateMf(std::span<const data::PackedRating> ratings,
+Result<ErrorSums> EvaluateRatings(std::span<const data::PackedRating> ratings,
                              std::span<const uint64_t> user_ids,
                              std::span<const uint64_t> item_ids, TableAccess* users,
                              TableAccess* items, const EvalOptions& options) {

@@ -1,5 +1,5 @@
-// Evaluation of a biased-MF model on a worker's share of ratings: RMSE and MAE inputs
-// (sums, so workers can reduce them), predictions clipped to the data's rating range.
+// Evaluation of a rating model on a worker's share of ratings: RMSE and MAE inputs (sums,
+// so workers can reduce them) of the model's scores, clipped to the data's rating range.
 //
 // Thread safety: runs on the trainer thread; uses the trainer's TableAccess objects.
 #pragma once
@@ -10,7 +10,7 @@
 #include "data/dataset.h"
 #include "common/status.h"
 #include "train/batch_plan.h"
-#include "models/mf/mf_gradients.h"
+#include "models/model.h"
 #include "train/table_access.h"
 
 namespace psrec::train {
@@ -22,7 +22,7 @@ struct ErrorSums {
 };
 
 struct EvalOptions {
-  models::MfParams params;
+  const models::Model* model = nullptr;
   float min_rating = -1e30f;
   float max_rating = 1e30f;
   int clock = 0;
@@ -30,11 +30,11 @@ struct EvalOptions {
 };
 
 // Evaluates every rating of `shard`.
-Result<ErrorSums> EvaluateMf(const data::RatingsShard& shard, TableAccess* users,
+Result<ErrorSums> EvaluateRatings(const data::RatingsShard& shard, TableAccess* users,
                              TableAccess* items, const EvalOptions& options);
 
 // Evaluates packed ratings whose dense indices refer to `user_ids` / `item_ids`.
-Result<ErrorSums> EvaluateMf(std::span<const data::PackedRating> ratings,
+Result<ErrorSums> EvaluateRatings(std::span<const data::PackedRating> ratings,
                              std::span<const uint64_t> user_ids,
                              std::span<const uint64_t> item_ids, TableAccess* users,
                              TableAccess* items, const EvalOptions& options);

@@ -4,6 +4,7 @@ namespace psrec::train {
 
 RemoteTableAccess::RemoteTableAccess(client::PsClient* client, const TableSpec& spec)
     : client_(client),
+      spec_(spec),
       table_(spec.id),
       dim_(spec.dim),
       optimizer_(table::MakeOptimizer(spec.optimizer)) {}

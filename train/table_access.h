@@ -31,6 +31,7 @@ class TableAccess {
  public:
   using Ticket = uint64_t;
   virtual ~TableAccess() = default;
+  virtual const TableSpec& spec() const = 0;
   virtual int dim() const = 0;
   // REQUIRES: keys and out (keys.size() * dim() floats) stay valid until EndPull.
   virtual Result<Ticket> BeginPull(std::span<const uint64_t> keys, float* out, int clock) = 0;
@@ -50,6 +51,7 @@ class TableAccess {
 class RemoteTableAccess : public TableAccess {
  public:
   RemoteTableAccess(client::PsClient* client, const TableSpec& spec);
+  const TableSpec& spec() const override { return spec_; }
   int dim() const override { return dim_; }
   Result<Ticket> BeginPull(std::span<const uint64_t> keys, float* out, int clock) override;
   Status EndPull(Ticket ticket) override;
@@ -62,6 +64,7 @@ class RemoteTableAccess : public TableAccess {
 
  private:
   client::PsClient* client_;
+  TableSpec spec_;
   TableId table_;
   int dim_;
   std::unique_ptr<table::Optimizer> optimizer_;
@@ -70,6 +73,7 @@ class RemoteTableAccess : public TableAccess {
 class LocalTableAccess : public TableAccess {
  public:
   LocalTableAccess(const TableSpec& spec, uint64_t seed) : table_(spec, seed) {}
+  const TableSpec& spec() const override { return table_.spec(); }
   int dim() const override { return table_.dim(); }
   Result<Ticket> BeginPull(std::span<const uint64_t> keys, float* out, int clock) override;
   Status EndPull(Ticket ticket) override;

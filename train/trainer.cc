@@ -36,10 +36,12 @@ void Shuffle(std::vector<uint32_t>* order, uint64_t seed) {
 
 }  // namespace
 
-Trainer::Trainer(const TrainerOptions& options, data::WorkerData* data, TableAccess* users,
-                 TableAccess* items, client::PsClient* client, Collective* collective)
+Trainer::Trainer(const TrainerOptions& options, models::Model* model, data::WorkerData* data,
+                 TableAccess* users, TableAccess* items, client::PsClient* client,
+                 Collective* collective)
     : options_(options),
       job_(*options.job),
+      model_(model),
       data_(data),
       users_(users),
       items_(items),
@@ -49,9 +51,8 @@ Trainer::Trainer(const TrainerOptions& options, data::WorkerData* data, TableAcc
       planner_(data->train.user_ids, data->train.item_ids),
       progress_(options.progress && collective->rank() == 0) {
   if (auto* local = dynamic_cast<LocalTableAccess*>(users)) direct_table_ = &local->table();
-  params_.factors = job_.model().dim();
-  params_.l2_factors = job_.model().l2_factors();
-  params_.l2_bias = job_.model().l2_bias();
+  user_dim_ = users->dim();
+  item_dim_ = items->dim();
   // DELTAS: the batch being trained and the next one, planned ahead.
   ring_.resize(deltas_ ? 2 : job_.training().pipeline_depth());
 }
@@ -69,16 +70,13 @@ int Trainer::ClockOfBatch(int64_t global_batch) const {
                           since % batches_per_epoch_ / every);
 }
 
-Status Trainer::ComputeGlobalMean() {
+Status Trainer::FitModel() {
   const auto& ratings = data_->train.rating;
-  double local[3] = {std::accumulate(ratings.begin(), ratings.end(), 0.0),
-                     static_cast<double>(ratings.size()), 0};
-  RETURN_IF_ERROR(collective_->AllReduceSum(std::span<double>(local, 2)));
-  if (local[1] == 0) return Status::InvalidArgument("the training set is empty");
-  params_.global_mean = job_.model().use_global_mean() ? static_cast<float>(local[0] / local[1])
-                                                       : 0.0f;
-  // A resumed run keeps the mean its rows were trained with.
-  if (options_.global_mean) params_.global_mean = static_cast<float>(*options_.global_mean);
+  RETURN_IF_ERROR(model_->Fit(ratings, [this](std::span<double> values) {
+    return collective_->AllReduceSum(values);
+  }));
+  // A resumed run keeps the scalars its rows were trained with.
+  if (options_.model_scalars) RETURN_IF_ERROR(model_->RestoreScalars(*options_.model_scalars));
   // Every worker runs the same number of batches per epoch, so clocks advance in step and
   // BSP/SSP never wait on a worker that has simply run out of data.
   double largest[1] = {static_cast<double>(ratings.size())};
@@ -152,8 +150,8 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   Shuffle(&batch_order_, epoch_seed);
   batch_offset_ = packed_.empty() ? 0 : Mix64(epoch_seed) % packed_.size();
   if (direct_table_ != nullptr) ResolveDirectUsers();
-  const float user_lr = ScheduledRate(job_.user_table().optimizer(), epoch);
-  const float item_lr = ScheduledRate(job_.item_table().optimizer(), epoch);
+  const float user_lr = ScheduledRate(users_->spec().optimizer, epoch);
+  const float item_lr = ScheduledRate(items_->spec().optimizer, epoch);
   // DELTAS must train on rows that hold all of the worker's own changes: rows missing them
   // would yield changes made from the same old rows, adding the same steps twice (popular
   // rows overshoot). GRADIENTS has no such double counting: a stale gradient is one step.
@@ -215,11 +213,12 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   metrics->train_loss = sums[0] / std::max(sums[1], 1.0);
   if (!std::isfinite(metrics->train_loss)) {
     // Every later epoch would be NaN too; stop and say what usually causes it.
-    char text[256];
+    char text[320];
     std::snprintf(text, sizeof(text),
                   "training diverged in epoch %d (train loss %g): lower "
-                  "user_table/item_table optimizer.learning_rate (now %g / %g)%s",
-                  epoch + 1, metrics->train_loss, user_lr, item_lr,
+                  "tables.%s/tables.%s optimizer.learning_rate (now %g / %g)%s",
+                  epoch + 1, metrics->train_loss, users_->spec().name.c_str(),
+                  items_->spec().name.c_str(), user_lr, item_lr,
                   deltas_ ? ""
                           : (" or training.batch_size (now " +
                              std::to_string(job_.training().batch_size()) +
@@ -239,14 +238,14 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   // Every worker's pushes are applied before anyone evaluates.
   RETURN_IF_ERROR(collective_->Barrier());
   EvalOptions eval;
-  eval.params = params_;
+  eval.model = model_;
   eval.min_rating = job_.data().min_rating();
   eval.max_rating = job_.data().max_rating();
   eval.clock = ClockOfBatch(global_batch_);
-  ASSIGN_OR_RETURN(ErrorSums test, EvaluateMf(data_->test, users_, items_, eval));
+  ASSIGN_OR_RETURN(ErrorSums test, EvaluateRatings(data_->test, users_, items_, eval));
   ErrorSums train;
   if (train_sample_size_ > 0) {
-    ASSIGN_OR_RETURN(train, EvaluateMf(std::span<const data::PackedRating>(packed_).first(
+    ASSIGN_OR_RETURN(train, EvaluateRatings(std::span<const data::PackedRating>(packed_).first(
                                            train_sample_size_),
                                        data_->train.user_ids, data_->train.item_ids, users_,
                                        items_, eval));
@@ -293,7 +292,7 @@ Status Trainer::MaybeCheckpoint(int epoch, EpochMetrics* metrics) {
   point.step = global_batch_;
   point.epoch = done;
   point.clock = ClockOfBatch(global_batch_);
-  point.global_mean = params_.global_mean;
+  point.model_scalars = model_->scalars();
   ASSIGN_OR_RETURN(double snapshot_sec, options_.checkpointer->Take(point));
   // Nobody pushes again before every server and LOCAL owner has its copy.
   RETURN_IF_ERROR(collective_->Barrier());
@@ -315,7 +314,7 @@ Status Trainer::MaybeCheckpoint(int epoch, EpochMetrics* metrics) {
 }
 
 Status Trainer::Run() {
-  RETURN_IF_ERROR(ComputeGlobalMean());
+  RETURN_IF_ERROR(FitModel());
   PackTrainingData();
   // Pulling ahead is exact only where a pull is answered in connection order (trainer.h).
   if (deltas_ && job_.training().consistency() == config::ASP) {
@@ -334,9 +333,16 @@ Status Trainer::Run() {
     const char* mode = !deltas_      ? ""
                        : pull_ahead_ ? ", DELTAS (next batch pulled ahead)"
                                      : ", DELTAS (next batch pulled after the push)";
-    std::printf("training biased MF: %d servers, %d workers, mu %.4f, %lld batches/epoch%s\n",
-                options_.num_servers, collective_->size(), params_.global_mean,
-                static_cast<long long>(batches_per_epoch_), mode);
+    std::string scalars;
+    for (const auto& [name, value] : model_->scalars()) {
+      char text[96];
+      std::snprintf(text, sizeof(text), ", %s %.4f", name.c_str(), value);
+      scalars += text;
+    }
+    std::printf("training %s: %d servers, %d workers%s, %lld batches/epoch%s\n",
+                std::string(model_->description()).c_str(), options_.num_servers,
+                collective_->size(), scalars.c_str(), static_cast<long long>(batches_per_epoch_),
+                mode);
     std::fflush(stdout);
   }
   global_batch_ = options_.first_step;

@@ -28,7 +28,7 @@
 #include "common/status.h"
 #include "train/batch_plan.h"
 #include "train/collective.h"
-#include "models/mf/mf_gradients.h"
+#include "models/model.h"
 #include "client/ps_client.h"
 #include "train/run_report.h"
 #include "train/table_access.h"
@@ -45,11 +45,11 @@ struct TrainerOptions {
   double compute_slowdown = 1;   // >1 makes this worker a straggler (simulation)
   const std::atomic<bool>* cancel = nullptr;
   // Resume point (a checkpoint's manifest): the next epoch (0-based), the step (batches per
-  // worker done) and clock to continue from, and the global mean to use.
+  // worker done) and clock to continue from, and the model scalars its rows were trained with.
   int first_epoch = 0;
   int64_t first_step = 0;
   int64_t first_clock = 0;
-  std::optional<double> global_mean;
+  std::optional<models::ModelScalars> model_scalars;
   // Takes checkpoints at the boundaries checkpoint.* asks for; null: none.
   WorkerCheckpointer* checkpointer = nullptr;
 };
@@ -58,8 +58,9 @@ class Trainer {
  public:
   // REQUIRES: every pointer outlives the trainer; `client` may be null only when no table
   // is remote (never the case for MF, whose item table always is).
-  Trainer(const TrainerOptions& options, data::WorkerData* data, TableAccess* users,
-          TableAccess* items, client::PsClient* client, Collective* collective);
+  Trainer(const TrainerOptions& options, models::Model* model, data::WorkerData* data,
+          TableAccess* users, TableAccess* items, client::PsClient* client,
+          Collective* collective);
 
   Status Run();
   const std::vector<EpochMetrics>& history() const { return history_; }
@@ -74,7 +75,7 @@ class Trainer {
     TableAccess::Ticket user_ticket = 0, item_ticket = 0;
     bool rows_ready = false;  // its pulls have been waited for
   };
-  Status ComputeGlobalMean();
+  Status FitModel();
   Status TrainEpoch(int epoch, EpochMetrics* metrics);
   void PackTrainingData();
   // LOCAL users: (re)fills direct_users_ / direct_first_row_ when the table grew or moved.
@@ -97,13 +98,14 @@ class Trainer {
 
   TrainerOptions options_;
   const config::JobConfig& job_;
+  models::Model* model_;
   data::WorkerData* data_;  // the train shard keeps only its dictionaries once packed
   TableAccess* users_;
   TableAccess* items_;
   client::PsClient* client_;
   Collective* collective_;
 
-  models::MfParams params_;
+  int user_dim_ = 0, item_dim_ = 0;  // payload floats of the model's user and item rows
   const bool deltas_;  // training.update_mode DELTAS
   // DELTAS under ASP: the next batch is pulled while this one trains, and this batch's
   // changes are added to the rows both hold (CarryChanges). Under SSP/BSP a parked pull may

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <thread>
 
-#include "models/mf/mf_steps.h"
+#include "train/row_changes.h"
 #include "train/trainer.h"
 
 namespace psrec::train {
@@ -36,8 +36,8 @@ void Trainer::PlanBatch(size_t batch, InFlight* slot) {
 
 Status Trainer::SendPull(size_t batch, InFlight* slot) {
   const int clock = ClockOfBatch(global_batch_ + static_cast<int64_t>(batch));
-  const size_t dim = static_cast<size_t>(params_.factors) + 1;
-  const size_t item_stride = dim + (deltas_ ? items_->state_floats() : 0);
+  const size_t item_stride =
+      static_cast<size_t>(item_dim_) + (deltas_ ? items_->state_floats() : 0);
   slot->rows_ready = false;
   if (deltas_ && !pull_ahead_) {
     // One pull at a time: take over the previous batch's buffers (it is done) rather than
@@ -50,7 +50,8 @@ Status Trainer::SendPull(size_t batch, InFlight* slot) {
   }
   slot->item_rows.resize(slot->plan.item_keys.size() * item_stride);
   if (direct_table_ == nullptr) {
-    const size_t user_stride = dim + (deltas_ ? users_->state_floats() : 0);
+    const size_t user_stride =
+        static_cast<size_t>(user_dim_) + (deltas_ ? users_->state_floats() : 0);
     slot->user_rows.resize(slot->plan.user_keys.size() * user_stride);
     ASSIGN_OR_RETURN(slot->user_ticket,
                      deltas_ ? users_->BeginPullWithState(slot->plan.user_keys,
@@ -80,12 +81,14 @@ Status Trainer::AwaitRows(InFlight* slot) {
 // with one worker, exactly what pulling after the push would give, bit for bit.
 Status Trainer::CarryChanges(const InFlight& done, InFlight* next) {
   RETURN_IF_ERROR(AwaitRows(next));
-  const size_t dim = static_cast<size_t>(params_.factors) + 1;
-  models::AddChangesToSharedRows(done.plan.item_dense, done.item_rows, next->plan.item_dense,
-                         next->item_rows, dim + items_->state_floats(), &carry_item_slot_);
+  AddChangesToSharedRows(done.plan.item_dense, done.item_rows, next->plan.item_dense,
+                         next->item_rows, static_cast<size_t>(item_dim_ + items_->state_floats()),
+                         &carry_item_slot_);
   if (direct_table_ == nullptr) {
-    models::AddChangesToSharedRows(done.plan.user_dense, done.user_rows, next->plan.user_dense,
-                           next->user_rows, dim + users_->state_floats(), &carry_user_slot_);
+    AddChangesToSharedRows(done.plan.user_dense, done.user_rows, next->plan.user_dense,
+                           next->user_rows,
+                           static_cast<size_t>(user_dim_ + users_->state_floats()),
+                           &carry_user_slot_);
   }
   return Status::OK();
 }
@@ -108,23 +111,35 @@ Status Trainer::ComputeAndPush(InFlight* slot, float user_lr, float item_lr, dou
 Status Trainer::AccumulateAndPushGradients(InFlight* slot, float user_lr, float item_lr,
                                            double* sse) {
   const bool direct = direct_table_ != nullptr;
-  const size_t stride = static_cast<size_t>(params_.factors) + 1;
+  const size_t stride = static_cast<size_t>(user_dim_);
   const BatchPlan& plan = slot->plan;
   slot->user_grads.assign(plan.user_keys.size() * stride, 0.0f);
   slot->item_grads.assign(slot->item_rows.size(), 0.0f);
+  // Example i reads the rows of its user and item slots; LOCAL users in place, by address.
+  models::RowLookup lookups[2];
+  models::RowLookup& user = lookups[0];
+  models::RowLookup& item = lookups[1];
+  user.index = plan.user_slot.data();
+  user.grads = slot->user_grads.data();
   if (direct) {
     slot->user_row_addresses.resize(plan.user_keys.size());
     for (size_t u = 0; u < plan.user_dense.size(); ++u) {
       slot->user_row_addresses[u] = direct_users_[plan.user_dense[u]];
     }
-    *sse += models::AccumulateMfGradients(params_, plan.user_slot, plan.item_slot, plan.rating,
-                                  slot->user_row_addresses.data(), slot->item_rows.data(),
-                                  slot->user_grads.data(), slot->item_grads.data());
+    user.addresses = slot->user_row_addresses.data();
   } else {
-    *sse += models::AccumulateMfGradients(params_, plan.user_slot, plan.item_slot, plan.rating,
-                                  slot->user_rows.data(), slot->item_rows.data(),
-                                  slot->user_grads.data(), slot->item_grads.data());
+    user.rows = slot->user_rows.data();
+    user.stride = stride;
   }
+  item.rows = slot->item_rows.data();
+  item.stride = static_cast<size_t>(item_dim_);
+  item.index = plan.item_slot.data();
+  item.grads = slot->item_grads.data();
+  models::ExampleBatch batch;
+  batch.size = plan.rating.size();
+  batch.labels = plan.rating.data();
+  batch.fields = lookups;
+  *sse += model_->AccumulateGradients(batch);
   // Items first: their push goes on the wire while the user rows are updated here.
   RETURN_IF_ERROR(items_->Push(plan.item_keys, slot->item_grads, item_lr));
   if (!direct) return users_->Push(plan.user_keys, slot->user_grads, user_lr);
@@ -142,36 +157,60 @@ Status Trainer::AccumulateAndPushGradients(InFlight* slot, float user_lr, float 
 
 Status Trainer::StepAndPushDeltas(InFlight* slot, float user_lr, float item_lr, double* sse) {
   const BatchPlan& plan = slot->plan;
-  const models::RowStep user_step{&users_->optimizer(), user_lr, users_->state_floats()};
-  const models::RowStep item_step{&items_->optimizer(), item_lr, items_->state_floats()};
+  const models::RowStepper steppers[2] = {
+      {&users_->optimizer(), user_lr, users_->state_floats()},
+      {&items_->optimizer(), item_lr, items_->state_floats()}};
+  const size_t user_stride = static_cast<size_t>(user_dim_ + users_->state_floats());
+  models::RowLookup lookups[2];
+  models::RowLookup& user = lookups[0];
+  models::RowLookup& item = lookups[1];
+  item.rows = slot->item_rows.data();
+  item.stride = static_cast<size_t>(item_dim_ + items_->state_floats());
+  models::ExampleBatch batch;
+  batch.fields = lookups;
+  batch.steppers = steppers;
   // The pulled rows as they arrived: each row's change is its value after the batch's
   // steps minus this.
   base_rows_.assign(slot->item_rows.begin(), slot->item_rows.end());
   if (direct_table_ != nullptr) {
-    // The batch's ratings in packed_, in one or (wrapping around its end) two parts.
+    // LOCAL users in place, found by the dense user index of the packed ratings themselves
+    // (no per-batch copies), in one or (wrapping around packed_'s end) two parts.
     const std::span<const uint32_t> item_slot(plan.item_slot);
     const size_t first = plan.packed_first.size();
+    user.index_stride = sizeof(data::PackedRating) / sizeof(uint32_t);
+    batch.label_stride = sizeof(data::PackedRating) / sizeof(float);
+    if (direct_contiguous_) {
+      user.rows = direct_first_row_;
+      user.stride = user_stride;
+    } else {
+      user.addresses = direct_users_.data();
+    }
     for (const auto& [ratings, slots] :
          {std::pair(plan.packed_first, item_slot.first(first)),
           std::pair(plan.packed_second, item_slot.subspan(first))}) {
       if (ratings.empty()) continue;
-      *sse += direct_contiguous_
-                  ? models::StepMfRatings(params_, user_step, item_step, direct_first_row_, ratings,
-                                  slots, slot->item_rows.data(), &step_scratch_)
-                  : models::StepMfRatings(params_, user_step, item_step, direct_users_, ratings, slots,
-                                  slot->item_rows.data(), &step_scratch_);
+      user.index = &ratings.data()->user;
+      item.index = slots.data();
+      batch.size = ratings.size();
+      batch.labels = &ratings.data()->rating;
+      *sse += model_->Step(batch, &step_scratch_);
     }
   } else {
     // REMOTE users: their base rows go after the items' in the same buffer.
     base_rows_.insert(base_rows_.end(), slot->user_rows.begin(), slot->user_rows.end());
-    *sse += models::StepMfRatings(params_, user_step, item_step, slot->user_rows.data(), plan.user_slot,
-                          plan.item_slot, plan.rating, slot->item_rows.data(), &step_scratch_);
+    user.rows = slot->user_rows.data();
+    user.stride = user_stride;
+    user.index = plan.user_slot.data();
+    item.index = plan.item_slot.data();
+    batch.size = plan.rating.size();
+    batch.labels = plan.rating.data();
+    *sse += model_->Step(batch, &step_scratch_);
   }
   const std::span<const float> base(base_rows_);
-  models::ToRowChanges(slot->item_rows, base.first(slot->item_rows.size()));
+  ToRowChanges(slot->item_rows, base.first(slot->item_rows.size()));
   RETURN_IF_ERROR(items_->PushDelta(plan.item_keys, slot->item_rows));
   if (direct_table_ != nullptr) return Status::OK();
-  models::ToRowChanges(slot->user_rows, base.subspan(slot->item_rows.size()));
+  ToRowChanges(slot->user_rows, base.subspan(slot->item_rows.size()));
   return users_->PushDelta(plan.user_keys, slot->user_rows);
 }
 

@@ -144,9 +144,11 @@ Status WorkerCheckpointer::Commit(const CheckpointPoint& point, const std::strin
   manifest.set_step(point.step);
   manifest.set_epoch(point.epoch);
   manifest.set_clock(point.clock);
-  manifest.set_global_mean(point.global_mean);
+  for (const auto& [name, value] : point.model_scalars) {
+    (*manifest.mutable_model_scalars())[name] = value;
+  }
   manifest.set_seed(job.training().seed());
-  for (const TableSpec& spec : TableSpecsForJob(job)) {
+  for (const TableSpec& spec : options_.tables) {
     uint64_t rows = 0;
     for (const auto& reply : replies) {
       for (const wire::WrittenFile& file : reply.files()) {

@@ -27,18 +27,22 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <map>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "common/proto/config.pb.h"
 #include "common/status.h"
 #include "table/embedding_table.h"
+#include "table/table_spec.h"
 #include "client/ps_client.h"
 
 namespace psrec::train {
 
 struct WorkerCheckpointerOptions {
   const config::JobConfig* job = nullptr;  // checkpoint.dir must be set
+  std::vector<TableSpec> tables;           // the model's tables (models::TableSpecsFor)
   int rank = 0;
   int num_workers = 1;
   int num_servers = 1;
@@ -51,7 +55,7 @@ struct CheckpointPoint {
   int64_t step = 0;   // batches per worker completed since the start of training
   int epoch = 0;      // epochs completed
   int64_t clock = 0;  // the clock every worker is at
-  double global_mean = 0;
+  std::map<std::string, double> model_scalars;  // Model::scalars()
 };
 
 class WorkerCheckpointer {

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "common/keys.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 #include "checkpoint/checkpoint_catalog.h"
 #include "checkpoint/checkpoint_format.h"
 #include "checkpoint/checkpoint_reader.h"
@@ -20,7 +22,7 @@ namespace fs = std::filesystem;
 
 TableSpec ItemSpec() {
   TableSpec spec;
-  spec.id = kItemTable;
+  spec.id = models::kItemTable;
   spec.name = "item";
   spec.dim = 5;
   spec.init_std = 0.1f;
@@ -31,7 +33,7 @@ TableSpec ItemSpec() {
 
 TableSpec UserSpec() {
   TableSpec spec;
-  spec.id = kUserTable;
+  spec.id = models::kUserTable;
   spec.name = "user";
   spec.dim = 5;
   spec.init_std = 0.1f;
@@ -56,7 +58,7 @@ class CheckpointTest : public ::testing::Test {
     users_ = std::make_unique<table::EmbeddingTable>(UserSpec(), 7);
     std::vector<float> grads(5, 0.0f);
     for (uint64_t k = 0; k < items; ++k) {
-      table::EmbeddingTable& shard = items_[ServerOf(kItemTable, k, servers)];
+      table::EmbeddingTable& shard = items_[ServerOf(models::kItemTable, k, servers)];
       for (int i = 0; i < 5; ++i) grads[i] = 0.01f * static_cast<float>((k + i) % 7) - 0.03f;
       shard.Push(std::span<const uint64_t>(&k, 1), grads.data(), 0.1f);
     }
@@ -74,7 +76,7 @@ class CheckpointTest : public ::testing::Test {
     checkpoint::Manifest manifest;
     manifest.set_step(step);
     manifest.set_epoch(static_cast<int>(step));
-    manifest.set_global_mean(3.5);
+    (*manifest.mutable_model_scalars())["global_mean"] = 3.5;
     manifest.set_seed(7);
     return WriteCheckpoint(root_.string(), manifest, shards, faults);
   }
@@ -116,13 +118,13 @@ TEST_F(CheckpointTest, RoundTripRowsAndState) {
   EXPECT_EQ(ckpt->manifest.shards(), 3);
   EXPECT_EQ(ckpt->manifest.local_partitions(), 1);
   EXPECT_EQ(ckpt->manifest.files_size(), 4);
-  EXPECT_EQ(ckpt->manifest.global_mean(), 3.5);
+  EXPECT_EQ(ckpt->manifest.model_scalars().at("global_mean"), 3.5);
   ASSERT_NE(ckpt->FindTable("item"), nullptr);
-  EXPECT_EQ(ckpt->FindTable(kItemTable)->rows(), 500u);
-  EXPECT_EQ(ckpt->FindTable(kItemTable)->state_floats(), 5);
-  EXPECT_EQ(ckpt->FindTable(kUserTable)->rows(), 200u);
+  EXPECT_EQ(ckpt->FindTable(models::kItemTable)->rows(), 500u);
+  EXPECT_EQ(ckpt->FindTable(models::kItemTable)->state_floats(), 5);
+  EXPECT_EQ(ckpt->FindTable(models::kUserTable)->rows(), 200u);
 
-  Result<table::EmbeddingTable> items = LoadWholeTable(*ckpt, kItemTable);
+  Result<table::EmbeddingTable> items = LoadWholeTable(*ckpt, models::kItemTable);
   ASSERT_TRUE(items.ok()) << items.status().ToString();
   ASSERT_EQ(items->size(), 500u);
   for (uint64_t k = 0; k < 500; ++k) {
@@ -130,7 +132,7 @@ TEST_F(CheckpointTest, RoundTripRowsAndState) {
     EXPECT_TRUE(std::equal(items->Find(k), items->Find(k) + 5, FindItem(k))) << k;
     EXPECT_TRUE(std::equal(items->FindState(k), items->FindState(k) + 5, FindItemState(k)));
   }
-  Result<table::EmbeddingTable> users = LoadWholeTable(*ckpt, kUserTable);
+  Result<table::EmbeddingTable> users = LoadWholeTable(*ckpt, models::kUserTable);
   ASSERT_TRUE(users.ok());
   EXPECT_EQ(users->state_floats(), 0);
   for (uint64_t k = 0; k < 200; ++k) {
@@ -150,13 +152,13 @@ TEST_F(CheckpointTest, ReshardOntoFewerServersAndWorkers) {
     size_t total = 0;
     for (int s = 0; s < servers; ++s) {
       table::EmbeddingTable shard(ItemSpec(), 99);
-      ASSERT_TRUE(LoadRowsInto(*ckpt, kItemTable,
-                               [&](uint64_t key) { return ServerOf(kItemTable, key, servers) == s; },
+      ASSERT_TRUE(LoadRowsInto(*ckpt, models::kItemTable,
+                               [&](uint64_t key) { return ServerOf(models::kItemTable, key, servers) == s; },
                                &shard)
                       .ok());
       total += shard.size();
       shard.ForEachRow([&](uint64_t key, const float* payload, const float* state) {
-        EXPECT_EQ(ServerOf(kItemTable, key, servers), s);
+        EXPECT_EQ(ServerOf(models::kItemTable, key, servers), s);
         EXPECT_TRUE(std::equal(payload, payload + 5, FindItem(key)));
         EXPECT_TRUE(std::equal(state, state + 5, FindItemState(key)));
       });
@@ -167,7 +169,7 @@ TEST_F(CheckpointTest, ReshardOntoFewerServersAndWorkers) {
   size_t users = 0;
   for (int w = 0; w < 2; ++w) {
     table::EmbeddingTable part(UserSpec(), 7);
-    ASSERT_TRUE(LoadRowsInto(*ckpt, kUserTable,
+    ASSERT_TRUE(LoadRowsInto(*ckpt, models::kUserTable,
                              [&](uint64_t key) { return PartitionOfUser(key, 2) == w; }, &part)
                     .ok());
     part.ForEachRow([&](uint64_t key, const float*, const float*) {
@@ -188,13 +190,13 @@ TEST_F(CheckpointTest, LoadIntoAnotherOptimizerResetsState) {
   adagrad_users.optimizer.set_kind(config::OptimizerConfig::ADAGRAD);
   adagrad_users.optimizer.set_initial_accumulator(0.25f);
   table::EmbeddingTable users(adagrad_users, 7);
-  ASSERT_TRUE(LoadRowsInto(*ckpt, kUserTable, nullptr, &users).ok());
+  ASSERT_TRUE(LoadRowsInto(*ckpt, models::kUserTable, nullptr, &users).ok());
   EXPECT_TRUE(std::equal(users.Find(3), users.Find(3) + 5, users_->Find(3)));
   EXPECT_EQ(users.FindState(3)[0], 0.25f);
   TableSpec wide = UserSpec();
   wide.dim = 6;
   table::EmbeddingTable wrong(wide, 7);
-  EXPECT_EQ(LoadRowsInto(*ckpt, kUserTable, nullptr, &wrong).code(),
+  EXPECT_EQ(LoadRowsInto(*ckpt, models::kUserTable, nullptr, &wrong).code(),
             Status::Code::kInvalidArgument);
 }
 
@@ -214,7 +216,7 @@ TEST_F(CheckpointTest, SnapshotIsWrittenAsTaken) {
   ASSERT_TRUE(WriteManifest((root_ / "snap").string(), manifest).ok());
   Result<LoadedCheckpoint> ckpt = ReadCheckpoint((root_ / "snap").string());
   ASSERT_TRUE(ckpt.ok()) << ckpt.status().ToString();
-  Result<table::EmbeddingTable> loaded = LoadWholeTable(*ckpt, kItemTable);
+  Result<table::EmbeddingTable> loaded = LoadWholeTable(*ckpt, models::kItemTable);
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->size(), 100u);
   EXPECT_EQ(loaded->Find(1000), nullptr);
@@ -300,7 +302,7 @@ TEST_F(CheckpointTest, CrashAtEveryOperationLeavesAValidCheckpoint) {
     ASSERT_TRUE(latest.ok()) << what;
     Result<LoadedCheckpoint> ckpt = ReadCheckpoint(*latest);
     ASSERT_TRUE(ckpt.ok()) << what;
-    Result<table::EmbeddingTable> items = LoadWholeTable(*ckpt, kItemTable);
+    Result<table::EmbeddingTable> items = LoadWholeTable(*ckpt, models::kItemTable);
     ASSERT_TRUE(items.ok()) << what;
     EXPECT_EQ(items->size(), 200u) << what;
     fs::remove_all(root_ / CheckpointDirName(2));

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "common/config.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 #include "common/keys.h"
 #include "cli/run_setup.h"
 #include "cli/simulation.h"
@@ -100,7 +102,7 @@ TEST_F(CheckpointResumeTest, OneWorkerDeltasResumeWithLocalUsersIsBitwiseEqual) 
   job.mutable_training()->set_update_mode(config::DELTAS);
   job.mutable_training()->set_rating_order(config::BY_USER);
   job.mutable_training()->set_batch_size(512);
-  job.mutable_user_table()->set_placement(config::TableConfig::LOCAL);
+  models::MutableTableConfig(&job, "user")->set_placement(config::TableConfig::LOCAL);
   Result<SimulationResult> straight = Run(job);
   ASSERT_TRUE(straight.ok()) << straight.status().message();
   Result<SimulationResult> resumed = TrainThenResume(job, 2, 4);
@@ -175,14 +177,14 @@ TEST_F(CheckpointResumeTest, TwoServersTwoWorkersAsyncResumeContinuesTraining) {
 
 TEST_F(CheckpointResumeTest, LocalUsersResumeOnAnotherClusterShape) {
   config::JobConfig job = SmallJob(3, 2, 4);
-  job.mutable_user_table()->set_placement(config::TableConfig::LOCAL);
+  models::MutableTableConfig(&job, "user")->set_placement(config::TableConfig::LOCAL);
   job.mutable_checkpoint()->set_dir(CheckpointDir());
   job.mutable_training()->set_epochs(2);
   ASSERT_TRUE(Run(job).ok());
   Result<std::string> latest = checkpoint::LatestValidCheckpoint(CheckpointDir());
   ASSERT_TRUE(latest.ok()) << latest.status().message();
   config::JobConfig other = SmallJob(1, 3, 4);
-  other.mutable_user_table()->set_placement(config::TableConfig::LOCAL);
+  models::MutableTableConfig(&other, "user")->set_placement(config::TableConfig::LOCAL);
   other.mutable_checkpoint()->set_dir(CheckpointDir());
   Result<SimulationResult> resumed = Run(other, *latest);
   ASSERT_TRUE(resumed.ok()) << resumed.status().message();
@@ -196,8 +198,9 @@ TEST_F(CheckpointResumeTest, LocalUsersResumeOnAnotherClusterShape) {
 }
 
 TableSpec UserSpec(const config::JobConfig& job) {
-  for (const TableSpec& spec : TableSpecsForJob(job)) {
-    if (spec.id == kUserTable) return spec;
+  const std::vector<TableSpec> specs = models::TableSpecsForJob(job).value();
+  for (const TableSpec& spec : specs) {
+    if (spec.id == models::kUserTable) return spec;
   }
   ADD_FAILURE() << "no user table";
   return {};
@@ -230,7 +233,7 @@ void AddRows(const table::EmbeddingTable& table, Rows* rows) {
 // AdaGrad state, is where the new shape puts it and bitwise what was saved.
 TEST_F(CheckpointResumeTest, ReshardedLoadsGiveIdenticalRows) {
   config::JobConfig job = SmallJob(3, 2, 2);
-  job.mutable_user_table()->set_placement(config::TableConfig::LOCAL);
+  models::MutableTableConfig(&job, "user")->set_placement(config::TableConfig::LOCAL);
   job.mutable_checkpoint()->set_dir(CheckpointDir());
   ASSERT_TRUE(Run(job).ok());
   Result<std::string> latest = checkpoint::LatestValidCheckpoint(CheckpointDir());
@@ -239,31 +242,32 @@ TEST_F(CheckpointResumeTest, ReshardedLoadsGiveIdenticalRows) {
   ASSERT_TRUE(checkpoint.ok());
   ASSERT_EQ(checkpoint->manifest.shards(), 3);
   ASSERT_EQ(checkpoint->manifest.local_partitions(), 2);
-  const Rows saved_items = AllRows(*checkpoint, kItemTable);
-  const Rows saved_users = AllRows(*checkpoint, kUserTable);
+  const Rows saved_items = AllRows(*checkpoint, models::kItemTable);
+  const Rows saved_users = AllRows(*checkpoint, models::kUserTable);
   ASSERT_GT(saved_items.size(), 250u);
   ASSERT_GT(saved_users.size(), 1400u);
 
   for (int servers : {2, 1}) {
     config::JobConfig remote_users = job;
-    remote_users.mutable_user_table()->set_placement(config::TableConfig::REMOTE);
+    models::MutableTableConfig(&remote_users, "user")->set_placement(config::TableConfig::REMOTE);
     Rows items, users;
     for (int s = 0; s < servers; ++s) {
       ps::ServerOptions options;
       options.job = remote_users;
+      options.tables = models::TableSpecsForJob(options.job).value();
       options.server_id = s;
       options.num_servers = servers;
       options.resume_from = *latest;
       Result<std::unique_ptr<ps::Server>> server = ps::Server::Start(options);
       ASSERT_TRUE(server.ok()) << server.status().message();
       ASSERT_TRUE((*server)->RunOnTableThread([&](ps::ServedTables& tables) {
-        for (TableId t : {kUserTable, kItemTable}) {
+        for (TableId t : {models::kUserTable, models::kItemTable}) {
           tables[t]->ForEachRow([&](uint64_t key, const float*, const float*) {
             EXPECT_EQ(ServerOf(t, key, servers), s) << "key " << key << " on the wrong server";
           });
         }
-        AddRows(*tables[kItemTable], &items);
-        AddRows(*tables[kUserTable], &users);
+        AddRows(*tables[models::kItemTable], &items);
+        AddRows(*tables[models::kUserTable], &users);
       }).ok());
     }
     EXPECT_TRUE(items == saved_items) << servers << " servers";
@@ -274,7 +278,7 @@ TEST_F(CheckpointResumeTest, ReshardedLoadsGiveIdenticalRows) {
     Rows users;
     for (int w = 0; w < workers; ++w) {
       table::EmbeddingTable table(UserSpec(job), job.training().seed());
-      ASSERT_TRUE(LoadLocalUserRows(*checkpoint, w, workers, &table).ok());
+      ASSERT_TRUE(checkpoint::LoadLocalRows(*checkpoint, models::kUserTable, w, workers, &table).ok());
       table.ForEachRow([&](uint64_t key, const float*, const float*) {
         EXPECT_EQ(PartitionOfUser(key, workers), w);
       });

@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 
 #include "cli/commands.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 #include "checkpoint/checkpoint_format.h"
 #include "checkpoint/checkpoint_writer.h"
 #include "table/embedding_table.h"
@@ -59,8 +61,8 @@ class CkptToolsTest : public ::testing::Test {
              std::string(testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    users_ = std::make_unique<table::EmbeddingTable>(Spec(kUserTable, "user"), 1);
-    items_ = std::make_unique<table::EmbeddingTable>(Spec(kItemTable, "item"), 1);
+    users_ = std::make_unique<table::EmbeddingTable>(Spec(models::kUserTable, "user"), 1);
+    items_ = std::make_unique<table::EmbeddingTable>(Spec(models::kItemTable, "item"), 1);
     // User 1 = (1, 0), bias 0.5; item k = (k, k % 2), bias 0.1 * k: score(1, k) =
     // 3 + 0.5 + 0.1k + k, so items rank by id.
     const float user[3] = {1, 0, 0.5f}, state[3] = {1, 2, 3};
@@ -83,8 +85,9 @@ class CkptToolsTest : public ::testing::Test {
     checkpoint::Manifest manifest;
     manifest.set_step(step);
     manifest.set_epoch(static_cast<int>(step));
-    manifest.set_global_mean(3.0);
+    (*manifest.mutable_model_scalars())["global_mean"] = 3.0;
     manifest.mutable_job()->set_job_id("tools-test");
+    manifest.mutable_job()->mutable_model()->set_dim(2);  // the tables' 2 factors
     Result<std::string> dir = checkpoint::WriteCheckpoint(root_.string(), manifest, shards);
     EXPECT_TRUE(dir.ok()) << dir.status().ToString();
     return dir.ok() ? *dir : "";
@@ -139,7 +142,7 @@ TEST_F(CkptToolsTest, InfoSummarizesTables) {
   // Item factor norms: sqrt(k^2 + (k%2)^2), k = 1..6: max sqrt(36) = 6.
   EXPECT_THAT(run.out, HasSubstr("max 6 "));
   ToolRun json = Ckpt({"info", dir_, "--json"});
-  EXPECT_THAT(json.out, HasSubstr("\"global_mean\":3"));
+  EXPECT_THAT(json.out, HasSubstr("\"model_scalars\":{\"global_mean\":3}"));
   EXPECT_THAT(json.out, HasSubstr("\"name\":\"item\",\"id\":1,\"dim\":3"));
 }
 
@@ -272,7 +275,7 @@ TEST_F(CkptToolsTest, TopKOnMovieLensFilesLeavesOutRatedItems) {
     GTEST_SKIP() << "ML-100K not found at " << data;
   }
   // Rows from the initializer for every ML-100K item: the ranking is arbitrary but complete.
-  TableSpec spec = Spec(kItemTable, "item");
+  TableSpec spec = Spec(models::kItemTable, "item");
   spec.init_std = 1.0f;
   table::EmbeddingTable items(spec, 3);
   std::vector<uint64_t> keys;
@@ -282,6 +285,8 @@ TEST_F(CkptToolsTest, TopKOnMovieLensFilesLeavesOutRatedItems) {
   std::vector<checkpoint::ShardToWrite> shards = {{users_->rows(), 0, true}, {items.rows(), 0, false}};
   checkpoint::Manifest manifest;
   manifest.set_step(5);
+  (*manifest.mutable_model_scalars())["global_mean"] = 3.0;
+  manifest.mutable_job()->mutable_model()->set_dim(2);
   Result<std::string> dir = checkpoint::WriteCheckpoint(root_.string(), manifest, shards);
   ASSERT_TRUE(dir.ok());
   ToolRun run = Ckpt({"topk", *dir, "--user", "1", "-k", "10", "--json", "--item-names",

@@ -27,8 +27,8 @@ data {
   synthetic { num_users: 2000 num_items: 400 rank: 4 noise_std: 0.3 ratings_per_user: 30 seed: 3 }
 }
 model { dim: 8 l2_factors: 0.02 init_std: 0.1 }
-user_table { optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
-item_table { optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
+tables { name: "user" optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
+tables { name: "item" optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
 training { epochs: 4 batch_size: 128 }
 output { progress: OFF }
 )pb";
@@ -130,7 +130,7 @@ TEST_F(MpirunTest, TwoServersTwoWorkersTrainAndWriteMetrics) {
 TEST_F(MpirunTest, CheckpointsThenResumeOnAnotherShape) {
   const std::string ckpt = (dir_ / "ckpt").string();
   pid_t pid = Launch(4, 2, {"--set", "checkpoint.dir=" + ckpt, "--set", "training.epochs=2",
-                            "--set", "user_table.placement=LOCAL"});
+                            "--set", "tables.user.placement=LOCAL"});
   ASSERT_EQ(WaitExit(pid, std::chrono::seconds(120)), 0) << Slurp(dir_ / "stderr");
   EXPECT_NE(Slurp(dir_ / "run" / "metrics.jsonl").find("\"checkpoint_pause_sec\""),
             std::string::npos);
@@ -142,7 +142,7 @@ TEST_F(MpirunTest, CheckpointsThenResumeOnAnotherShape) {
   EXPECT_EQ(manifests, 2);
 
   pid = Launch(4, 1, {"--set", "checkpoint.dir=" + ckpt, "--set", "training.epochs=4",
-                      "--set", "user_table.placement=LOCAL", "--resume"});
+                      "--set", "tables.user.placement=LOCAL", "--resume"});
   ASSERT_EQ(WaitExit(pid, std::chrono::seconds(120)), 0) << Slurp(dir_ / "stderr");
   std::string metrics = Slurp(dir_ / "run" / "metrics.jsonl");
   EXPECT_EQ(metrics.find("{\"epoch\":3,"), 0u) << metrics;

@@ -1,6 +1,8 @@
 // End-to-end training in one process: servers and workers as threads over loopback TCP,
 // the code `psrec train` runs under MPI.
 #include "cli/simulation.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 
 #include <gtest/gtest.h>
 
@@ -35,7 +37,7 @@ TEST(SimulationTest, EveryConsistencyModelAndPlacementTrains) {
       job.mutable_training()->set_consistency(consistency);
       job.mutable_training()->set_staleness(1);
       job.mutable_training()->set_epochs(4);
-      job.mutable_user_table()->set_placement(placement);
+      models::MutableTableConfig(&job, "user")->set_placement(placement);
       Result<SimulationResult> result = RunJob(job);
       ASSERT_TRUE(result.ok()) << result.status().message();
       const auto& h = result->history;
@@ -119,7 +121,7 @@ TEST(SimulationTest, AWorkerThatCannotLoadItsDataFailsTheJobPromptly) {
 
 TEST(SimulationTest, DivergenceStopsTheJobWithAClearError) {
   config::JobConfig job = SmallJob(1, 2);
-  job.mutable_item_table()->mutable_optimizer()->set_learning_rate(50);
+  models::MutableTableConfig(&job, "item")->mutable_optimizer()->set_learning_rate(50);
   Result<SimulationResult> result = RunJob(job);
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.status().message().find("diverged in epoch 1"), std::string::npos)

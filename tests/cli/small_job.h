@@ -6,6 +6,8 @@
 #include <span>
 
 #include "common/config.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 #include "cli/simulation.h"
 
 namespace psrec::cli {
@@ -21,8 +23,8 @@ inline config::JobConfig SmallJob(int servers, int workers) {
       }
     }
     model { dim: 8 l2_factors: 0.02 l2_bias: 0.005 init_std: 0.1 }
-    user_table { optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
-    item_table { optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
+    tables { name: "user" optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
+    tables { name: "item" optimizer { kind: SGD learning_rate: 0.03 lr_decay: 0.95 } }
     training { epochs: 12 batch_size: 128 pipeline_depth: 2 seed: 5 eval_train_sample: 2000 }
     output { progress: OFF }
   )pb", "small-job", {});
@@ -41,8 +43,8 @@ inline void SetOptimizer(config::TableConfig* table, config::OptimizerConfig::Ki
 }
 inline void SetOptimizer(config::JobConfig* job, config::OptimizerConfig::Kind kind, float rate,
                          float decay) {
-  SetOptimizer(job->mutable_user_table(), kind, rate, decay);
-  SetOptimizer(job->mutable_item_table(), kind, rate, decay);
+  SetOptimizer(models::MutableTableConfig(job, "user"), kind, rate, decay);
+  SetOptimizer(models::MutableTableConfig(job, "item"), kind, rate, decay);
 }
 
 // Each epoch's test RMSE and train loss are equal bit for bit; `expected` may be the tail of

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "common/config.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 #include "cli/simulation.h"
 #include "tests/cli/small_job.h"
 
@@ -30,7 +32,7 @@ TEST(UpdateModeTest, DeltasTrainUnderEveryConsistencyModelAndPlacement) {
       config::JobConfig job = DeltaJob(2, 3);
       job.mutable_training()->set_consistency(consistency);
       job.mutable_training()->set_staleness(1);
-      job.mutable_user_table()->set_placement(placement);
+      models::MutableTableConfig(&job, "user")->set_placement(placement);
       Result<SimulationResult> result = RunJob(job);
       ASSERT_TRUE(result.ok()) << result.status().message();
       const auto& h = result->history;
@@ -60,9 +62,9 @@ TEST(UpdateModeTest, RemoteRowsWithStateTrainLikeLocalRows) {
   local.mutable_training()->set_pipeline_depth(1);
   local.mutable_training()->set_epochs(4);
   SetOptimizer(&local, config::OptimizerConfig::ADAGRAD, 0.05f, 1.0f);
-  local.mutable_user_table()->set_placement(config::TableConfig::LOCAL);
+  models::MutableTableConfig(&local, "user")->set_placement(config::TableConfig::LOCAL);
   config::JobConfig remote = local;
-  remote.mutable_user_table()->set_placement(config::TableConfig::REMOTE);
+  models::MutableTableConfig(&remote, "user")->set_placement(config::TableConfig::REMOTE);
   Result<SimulationResult> a = RunJob(local);
   Result<SimulationResult> b = RunJob(remote);
   ASSERT_TRUE(a.ok()) << a.status().message();
@@ -80,7 +82,7 @@ TEST(UpdateModeTest, OneWorkerIsIndependentOfTheNumberOfServers) {
   one.mutable_training()->set_consistency(config::BSP);
   one.mutable_training()->set_pipeline_depth(1);
   one.mutable_training()->set_epochs(3);
-  SetOptimizer(one.mutable_item_table(), config::OptimizerConfig::ADAGRAD, 0.05f, 1.0f);
+  SetOptimizer(models::MutableTableConfig(&one, "item"), config::OptimizerConfig::ADAGRAD, 0.05f, 1.0f);
   config::JobConfig three = one;
   three.mutable_cluster()->set_servers(3);
   Result<SimulationResult> a = RunJob(one);
@@ -102,7 +104,7 @@ TEST(UpdateModeTest, PullingAheadAndCarryingChangesEqualsPullingAfterThePush) {
     after_push.mutable_training()->set_consistency(config::BSP);
     after_push.mutable_training()->set_rating_order(config::BY_USER);
     after_push.mutable_training()->set_epochs(3);
-    after_push.mutable_user_table()->set_placement(placement);
+    models::MutableTableConfig(&after_push, "user")->set_placement(placement);
     SetOptimizer(&after_push, config::OptimizerConfig::ADAGRAD, 0.05f, 1.0f);
     config::JobConfig ahead = after_push;
     ahead.mutable_training()->set_consistency(config::ASP);
@@ -126,8 +128,8 @@ TEST(UpdateModeTest, RatingsGroupedByUserTrainAboutAsWellAsShuffled) {
   config::JobConfig shuffled = DeltaJob(2, 2);
   config::JobConfig grouped = shuffled;
   grouped.mutable_training()->set_rating_order(config::BY_USER);
-  grouped.mutable_user_table()->set_placement(config::TableConfig::LOCAL);
-  shuffled.mutable_user_table()->set_placement(config::TableConfig::LOCAL);
+  models::MutableTableConfig(&grouped, "user")->set_placement(config::TableConfig::LOCAL);
+  models::MutableTableConfig(&shuffled, "user")->set_placement(config::TableConfig::LOCAL);
   Result<SimulationResult> a = RunJob(shuffled);
   Result<SimulationResult> b = RunJob(grouped);
   ASSERT_TRUE(a.ok()) << a.status().message();
@@ -144,8 +146,8 @@ TEST(UpdateModeTest, WholePartitionBatchesStayStableWhereSummedGradientsDiverge)
   config::JobConfig deltas = DeltaJob(1, 2);
   deltas.mutable_training()->set_batch_size(30000);  // > each worker's ~27k ratings
   deltas.mutable_training()->set_epochs(10);
-  deltas.mutable_user_table()->mutable_optimizer()->set_learning_rate(0.05f);
-  deltas.mutable_item_table()->mutable_optimizer()->set_learning_rate(0.05f);
+  models::MutableTableConfig(&deltas, "user")->mutable_optimizer()->set_learning_rate(0.05f);
+  models::MutableTableConfig(&deltas, "item")->mutable_optimizer()->set_learning_rate(0.05f);
   Result<SimulationResult> stepped = RunJob(deltas);
   ASSERT_TRUE(stepped.ok()) << stepped.status().message();
   EXPECT_LT(stepped->history.back().test_rmse, 0.5);

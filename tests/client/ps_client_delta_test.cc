@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include "table/table_spec.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 #include "table/embedding_table.h"
 #include "table/optimizer.h"
 #include "tests/client/ps_test_cluster.h"
@@ -31,7 +33,7 @@ std::vector<uint64_t> UniqueKeys(size_t n, uint64_t seed, uint64_t range = 1'000
 // Items on AdaGrad (8 payload + 8 accumulator floats per row), users on SGD.
 config::JobConfig DeltaJob(config::Consistency consistency = config::ASP) {
   config::JobConfig job = TestJob(consistency);
-  config::OptimizerConfig* opt = job.mutable_item_table()->mutable_optimizer();
+  config::OptimizerConfig* opt = models::MutableTableConfig(&job, "item")->mutable_optimizer();
   opt->set_kind(config::OptimizerConfig::ADAGRAD);
   opt->set_initial_accumulator(0.1f);
   opt->set_epsilon(1e-6f);
@@ -55,13 +57,13 @@ TEST_P(PsClientDeltaTest, PullWithStateAndPushDeltaMatchALocalTable) {
     std::unique_ptr<PsClient> client =
         cluster.Connect(0, [&](PsClientOptions& o) { o.max_frame_bytes = max_frame; });
     ASSERT_NE(client, nullptr);
-    for (TableId table : {kUserTable, kItemTable}) {
+    for (TableId table : {models::kUserTable, models::kItemTable}) {
       SCOPED_TRACE(table);
-      const TableSpec spec = TableSpecsForJob(job)[table];
+      const TableSpec spec = models::TableSpecsForJob(job).value()[table];
       table::EmbeddingTable local(spec, job.training().seed());
       const int state = local.state_floats();
       const size_t row = static_cast<size_t>(local.row_floats());
-      ASSERT_EQ(state, table == kItemTable ? spec.dim : 0);
+      ASSERT_EQ(state, table == models::kItemTable ? spec.dim : 0);
       for (int step = 0; step < 3; ++step) {
         // 3000 rows of 64 bytes: one server's reply is large enough to be read in place.
         const std::vector<uint64_t> keys = UniqueKeys(3000, 10 * table + step, 5000);
@@ -115,7 +117,7 @@ TEST_P(PsClientDeltaTest, LocalAdaGradDeltasEqualServerAdaGrad) {
   TestCluster cluster(job, num_servers(), 1);
   std::unique_ptr<PsClient> client = cluster.Connect(0);
   ASSERT_NE(client, nullptr);
-  const TableSpec spec = TableSpecsForJob(job)[kItemTable];
+  const TableSpec spec = models::TableSpecsForJob(job).value()[models::kItemTable];
   table::EmbeddingTable reference(spec, job.training().seed());
   const int dim = spec.dim;
   const int row = reference.row_floats();
@@ -126,7 +128,7 @@ TEST_P(PsClientDeltaTest, LocalAdaGradDeltasEqualServerAdaGrad) {
     const std::vector<uint64_t> keys = UniqueKeys(300, batch, 800);  // batches overlap
     std::vector<float> pulled(keys.size() * row);
     Result<PsClient::Ticket> t =
-        client->PullWithState(kItemTable, keys, dim, dim, pulled.data(), batch);
+        client->PullWithState(models::kItemTable, keys, dim, dim, pulled.data(), batch);
     ASSERT_TRUE(t.ok());
     ASSERT_TRUE(client->Wait(*t).ok());
     std::vector<float> local = pulled;
@@ -142,13 +144,13 @@ TEST_P(PsClientDeltaTest, LocalAdaGradDeltasEqualServerAdaGrad) {
     }
     std::vector<float> deltas(local.size());
     for (size_t j = 0; j < local.size(); ++j) deltas[j] = local[j] - pulled[j];
-    ASSERT_TRUE(client->PushDelta(kItemTable, keys, dim, dim, deltas).ok());
+    ASSERT_TRUE(client->PushDelta(models::kItemTable, keys, dim, dim, deltas).ok());
   }
   ASSERT_TRUE(client->Flush().ok());
   std::vector<uint64_t> keys;
   reference.ForEachRow([&](uint64_t key, const float*, const float*) { keys.push_back(key); });
   std::vector<float> got(keys.size() * row), expected(keys.size() * row);
-  Result<PsClient::Ticket> t = client->PullWithState(kItemTable, keys, dim, dim, got.data(), 0);
+  Result<PsClient::Ticket> t = client->PullWithState(models::kItemTable, keys, dim, dim, got.data(), 0);
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE(client->Wait(*t).ok());
   reference.PullWithState(keys, expected.data());
@@ -168,18 +170,18 @@ TEST_P(PsClientDeltaTest, TwoWorkersAccumulatorIncrementsAddUnderBsp) {
   std::unique_ptr<PsClient> w1 = cluster.Connect(1);
   ASSERT_NE(w0, nullptr);
   ASSERT_NE(w1, nullptr);
-  const int dim = TableSpecsForJob(job)[kItemTable].dim;
+  const int dim = models::TableSpecsForJob(job).value()[models::kItemTable].dim;
   const int row = 2 * dim;
   const std::vector<uint64_t> keys = UniqueKeys(50, 3, 1000);
   std::vector<float> pulled(keys.size() * row);
   for (PsClient* w : {w0.get(), w1.get()}) {
     std::vector<float> rows(keys.size() * row);
-    Result<PsClient::Ticket> t = w->PullWithState(kItemTable, keys, dim, dim, rows.data(), 0);
+    Result<PsClient::Ticket> t = w->PullWithState(models::kItemTable, keys, dim, dim, rows.data(), 0);
     ASSERT_TRUE(t.ok());
     ASSERT_TRUE(w->Wait(*t).ok());
     pulled = rows;
   }
-  const float eps = TableSpecsForJob(job)[kItemTable].optimizer.epsilon();
+  const float eps = models::TableSpecsForJob(job).value()[models::kItemTable].optimizer.epsilon();
   std::vector<float> sum_sq(keys.size() * dim, 0.0f);
   int worker = 0;
   for (PsClient* w : {w0.get(), w1.get()}) {
@@ -193,14 +195,14 @@ TEST_P(PsClientDeltaTest, TwoWorkersAccumulatorIncrementsAddUnderBsp) {
     }
     std::vector<float> deltas(local.size());
     for (size_t j = 0; j < local.size(); ++j) deltas[j] = local[j] - pulled[j];
-    ASSERT_TRUE(w->PushDelta(kItemTable, keys, dim, dim, deltas).ok());
+    ASSERT_TRUE(w->PushDelta(models::kItemTable, keys, dim, dim, deltas).ok());
     ++worker;
   }
   // Worker 0 enters clock 1 and pulls: BSP answers once worker 1 is at clock 1 too, after
   // its deltas (sent before its clock on each connection).
   ASSERT_TRUE(w0->AdvanceClock(1).ok());
   std::vector<float> after(keys.size() * row);
-  Result<PsClient::Ticket> t = w0->PullWithState(kItemTable, keys, dim, dim, after.data(), 1);
+  Result<PsClient::Ticket> t = w0->PullWithState(models::kItemTable, keys, dim, dim, after.data(), 1);
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE(w1->AdvanceClock(1).ok());
   ASSERT_TRUE(w0->Wait(*t).ok());
@@ -219,20 +221,20 @@ TEST(PsClientDeltaErrorsTest, WrongSizesAreRejectedWithoutPoisoningTheClient) {
   TestCluster cluster(job, 2, 1);
   std::unique_ptr<PsClient> client = cluster.Connect(0);
   ASSERT_NE(client, nullptr);
-  const int dim = TableSpecsForJob(job)[kItemTable].dim;
+  const int dim = models::TableSpecsForJob(job).value()[models::kItemTable].dim;
   const std::vector<uint64_t> keys = {1, 2, 3};
   std::vector<float> deltas(keys.size() * 2 * dim - 1);
-  Status status = client->PushDelta(kItemTable, keys, dim, dim, deltas);
+  Status status = client->PushDelta(models::kItemTable, keys, dim, dim, deltas);
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(status.message().find("floats"), std::string::npos) << status.message();
-  EXPECT_EQ(client->PushDelta(kItemTable, keys, dim, -1, deltas).code(),
+  EXPECT_EQ(client->PushDelta(models::kItemTable, keys, dim, -1, deltas).code(),
             Status::Code::kInvalidArgument);
   std::vector<float> rows(keys.size() * 2 * dim);
-  EXPECT_EQ(client->PullWithState(kItemTable, keys, dim, -2, rows.data(), 0).status().code(),
+  EXPECT_EQ(client->PullWithState(models::kItemTable, keys, dim, -2, rows.data(), 0).status().code(),
             Status::Code::kInvalidArgument);
   // Still usable.
   deltas.push_back(0.0f);
-  ASSERT_TRUE(client->PushDelta(kItemTable, keys, dim, dim, deltas).ok());
+  ASSERT_TRUE(client->PushDelta(models::kItemTable, keys, dim, dim, deltas).ok());
   ASSERT_TRUE(client->Finish().ok());
 }
 
@@ -240,14 +242,14 @@ TEST(PsClientDeltaErrorsTest, WrongSizesAreRejectedWithoutPoisoningTheClient) {
 // the client fails, naming the server and the table.
 TEST(PsClientDeltaErrorsTest, StateWidthMismatchFailsNamingServerAndTable) {
   const config::JobConfig job = DeltaJob();
-  const int dim = TableSpecsForJob(job)[kItemTable].dim;
+  const int dim = models::TableSpecsForJob(job).value()[models::kItemTable].dim;
   const std::vector<uint64_t> keys = {10, 11, 12, 13};
   {
     TestCluster cluster(job, 1, 1);
     std::unique_ptr<PsClient> client = cluster.Connect(0);
     ASSERT_NE(client, nullptr);
     std::vector<float> rows(keys.size() * dim);
-    Result<PsClient::Ticket> t = client->PullWithState(kItemTable, keys, dim, 0, rows.data(), 0);
+    Result<PsClient::Ticket> t = client->PullWithState(models::kItemTable, keys, dim, 0, rows.data(), 0);
     ASSERT_TRUE(t.ok());
     const Status status = client->Wait(*t);
     ASSERT_FALSE(status.ok());
@@ -261,7 +263,7 @@ TEST(PsClientDeltaErrorsTest, StateWidthMismatchFailsNamingServerAndTable) {
     std::unique_ptr<PsClient> client = cluster.Connect(0);
     ASSERT_NE(client, nullptr);
     const std::vector<float> deltas(keys.size() * dim, 0.5f);
-    ASSERT_TRUE(client->PushDelta(kItemTable, keys, dim, 0, deltas).ok());  // fire and forget
+    ASSERT_TRUE(client->PushDelta(models::kItemTable, keys, dim, 0, deltas).ok());  // fire and forget
     const Status status = client->Flush();
     ASSERT_FALSE(status.ok());
     EXPECT_NE(status.message().find("server 0"), std::string::npos) << status.message();
@@ -271,7 +273,7 @@ TEST(PsClientDeltaErrorsTest, StateWidthMismatchFailsNamingServerAndTable) {
     size_t rows = 1;
     ASSERT_TRUE(cluster.server(0)
                     .RunOnTableThread([&](ps::ServedTables& tables) {
-                      rows = tables[kItemTable]->size();
+                      rows = tables[models::kItemTable]->size();
                     })
                     .ok());
     EXPECT_EQ(rows, 0u);

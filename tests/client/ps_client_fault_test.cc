@@ -15,6 +15,8 @@
 #include <gtest/gtest.h>
 
 #include "wire/frame_codec.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 #include "table/table_spec.h"
 #include "tests/client/ps_test_cluster.h"
 #include "client/ps_client.h"
@@ -93,11 +95,11 @@ TEST(PsClientFaultTest, ServerStoppedMidRunFailsPromptlyNamingIt) {
   TestCluster cluster(job, 3, 1);
   std::unique_ptr<PsClient> client = cluster.Connect(0);
   ASSERT_NE(client, nullptr);
-  const int dim = TableSpecsForJob(job)[kItemTable].dim;
+  const int dim = models::TableSpecsForJob(job).value()[models::kItemTable].dim;
   std::vector<uint64_t> keys(3000);
   for (size_t i = 0; i < keys.size(); ++i) keys[i] = i;
   std::vector<float> rows(keys.size() * static_cast<size_t>(dim));
-  Result<PsClient::Ticket> t = client->Pull(kItemTable, keys, dim, rows.data(), 0);
+  Result<PsClient::Ticket> t = client->Pull(models::kItemTable, keys, dim, rows.data(), 0);
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE(client->Wait(*t).ok());
 
@@ -106,14 +108,14 @@ TEST(PsClientFaultTest, ServerStoppedMidRunFailsPromptlyNamingIt) {
   const std::string name = "server 1 (" + cluster.address(1) + ")";
   // The pull may be issued before the client sees the connection close; either way it fails.
   Status status;
-  t = client->Pull(kItemTable, keys, dim, rows.data(), 0);
+  t = client->Pull(models::kItemTable, keys, dim, rows.data(), 0);
   status = t.ok() ? client->Wait(*t) : t.status();
   EXPECT_FALSE(status.ok());
   EXPECT_THAT(status.message(), HasSubstr(name));
   EXPECT_LT(SecondsSince(start), 2.0) << "rpc_timeout is 30 s: the close must be noticed";
   // Sticky: every later call returns the same error.
   std::vector<float> grads(rows.size(), 0.5f);
-  Status push = client->Push(kItemTable, keys, dim, grads, 0.1f);
+  Status push = client->Push(models::kItemTable, keys, dim, grads, 0.1f);
   EXPECT_EQ(push.message(), status.message());
   EXPECT_EQ(client->Flush().message(), status.message());
   EXPECT_EQ(client->Finish().message(), status.message());
@@ -128,7 +130,7 @@ TEST(PsClientFaultTest, ServerThatNeverRepliesTimesOutWithinRpcTimeout) {
   std::vector<uint64_t> keys = {1, 2, 3};
   std::vector<float> rows(keys.size() * 4);
   const auto start = Clock::now();
-  Result<PsClient::Ticket> t = (*client)->Pull(kItemTable, keys, 4, rows.data(), 0);
+  Result<PsClient::Ticket> t = (*client)->Pull(models::kItemTable, keys, 4, rows.data(), 0);
   ASSERT_TRUE(t.ok());
   const Status status = (*client)->Wait(*t);
   const double waited = SecondsSince(start);
@@ -165,6 +167,7 @@ TEST(PsClientFaultTest, ConnectRetriesUntilTheServerListens) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     ps::ServerOptions options;
     options.job = job;
+    options.tables = models::TableSpecsForJob(options.job).value();
     options.port = port;
     Result<std::unique_ptr<ps::Server>> started = ps::Server::Start(options);
     ASSERT_TRUE(started.ok()) << started.status().ToString();
@@ -217,9 +220,9 @@ TEST(PsClientFaultTest, BadArgumentsAreRejectedWithoutPoisoningTheClient) {
   ASSERT_NE(client, nullptr);
   std::vector<uint64_t> keys = {1, 2};
   std::vector<float> grads(3);
-  EXPECT_EQ(client->Push(kItemTable, keys, 8, grads, 0.1f).code(),
+  EXPECT_EQ(client->Push(models::kItemTable, keys, 8, grads, 0.1f).code(),
             Status::Code::kInvalidArgument);
-  EXPECT_EQ(client->Pull(kItemTable, keys, 0, grads.data(), 0).status().code(),
+  EXPECT_EQ(client->Pull(models::kItemTable, keys, 0, grads.data(), 0).status().code(),
             Status::Code::kInvalidArgument);
   EXPECT_EQ(client->Wait(777).code(), Status::Code::kInvalidArgument);
   EXPECT_TRUE(client->Finish().ok());
@@ -232,7 +235,7 @@ double MedianPullSeconds(PsClient& client, int dim, int n) {
   for (int i = 0; i < n; ++i) {
     const uint64_t key = static_cast<uint64_t>(i);
     const auto start = Clock::now();
-    Result<PsClient::Ticket> t = client.Pull(kItemTable, {&key, 1}, dim, row.data(), 0);
+    Result<PsClient::Ticket> t = client.Pull(models::kItemTable, {&key, 1}, dim, row.data(), 0);
     EXPECT_TRUE(t.ok() && client.Wait(*t).ok());
     times.push_back(SecondsSince(start));
   }
@@ -242,7 +245,7 @@ double MedianPullSeconds(PsClient& client, int dim, int n) {
 
 TEST(PsClientFaultTest, InjectedLatencyDelaysEveryRequest) {
   const config::JobConfig job = TestJob();
-  const int dim = TableSpecsForJob(job)[kItemTable].dim;
+  const int dim = models::TableSpecsForJob(job).value()[models::kItemTable].dim;
   TestCluster cluster(job, 1, 1);
   std::unique_ptr<PsClient> plain = cluster.Connect(0);
   ASSERT_NE(plain, nullptr);
@@ -260,7 +263,7 @@ TEST(PsClientFaultTest, InjectedLatencyDelaysEveryRequest) {
 
 TEST(PsClientFaultTest, BandwidthCapPacesLargePushes) {
   const config::JobConfig job = TestJob();
-  const int dim = TableSpecsForJob(job)[kItemTable].dim;
+  const int dim = models::TableSpecsForJob(job).value()[models::kItemTable].dim;
   TestCluster cluster(job, 1, 1);
   std::unique_ptr<PsClient> client = cluster.Connect(0, [](PsClientOptions& o) {
     o.faults.bandwidth_mbps = 8;  // 1 MB/s
@@ -270,7 +273,7 @@ TEST(PsClientFaultTest, BandwidthCapPacesLargePushes) {
   for (size_t i = 0; i < keys.size(); ++i) keys[i] = i;
   std::vector<float> grads(keys.size() * static_cast<size_t>(dim), 0.25f);
   const auto start = Clock::now();
-  ASSERT_TRUE(client->Push(kItemTable, keys, dim, grads, 0.1f).ok());
+  ASSERT_TRUE(client->Push(models::kItemTable, keys, dim, grads, 0.1f).ok());
   ASSERT_TRUE(client->Flush().ok());
   const double took = SecondsSince(start);
   EXPECT_GE(took, 0.18);

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include "common/keys.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 #include "client/id_ring.h"
 #include "client/key_grouper.h"
 #include "client/send_pacer.h"
@@ -26,7 +28,7 @@ std::vector<uint64_t> RandomKeys(size_t n, uint64_t seed) {
 TEST(KeyGrouperTest, OneServerIsTheIdentityWithoutCopies) {
   const std::vector<uint64_t> keys = RandomKeys(100, 1);
   KeyGrouper grouper;
-  grouper.Group(kItemTable, keys, 1);
+  grouper.Group(models::kItemTable, keys, 1);
   EXPECT_TRUE(grouper.identity());
   EXPECT_EQ(grouper.keys_of(0).data(), keys.data());
   EXPECT_EQ(grouper.keys_of(0).size(), keys.size());
@@ -37,7 +39,7 @@ TEST(KeyGrouperTest, GroupsByOwnerKeepingBatchOrder) {
   const std::vector<uint64_t> keys = RandomKeys(5000, 2);
   KeyGrouper grouper;
   for (int servers : {2, 3, 7}) {
-    grouper.Group(kUserTable, keys, servers);
+    grouper.Group(models::kUserTable, keys, servers);
     ASSERT_FALSE(grouper.identity());
     std::vector<bool> seen(keys.size(), false);
     size_t total = 0;
@@ -47,7 +49,7 @@ TEST(KeyGrouperTest, GroupsByOwnerKeepingBatchOrder) {
       ASSERT_EQ(group.size(), positions.size());
       EXPECT_GT(group.size(), keys.size() / static_cast<size_t>(servers) / 2) << "server " << s;
       for (size_t j = 0; j < group.size(); ++j) {
-        EXPECT_EQ(ServerOf(kUserTable, group[j], servers), s);
+        EXPECT_EQ(ServerOf(models::kUserTable, group[j], servers), s);
         ASSERT_LT(positions[j], keys.size());
         EXPECT_EQ(keys[positions[j]], group[j]);
         EXPECT_FALSE(seen[positions[j]]);
@@ -64,7 +66,7 @@ TEST(KeyGrouperTest, GroupsByOwnerKeepingBatchOrder) {
 
 TEST(KeyGrouperTest, EmptyBatchGivesEmptyGroups) {
   KeyGrouper grouper;
-  grouper.Group(kItemTable, {}, 3);
+  grouper.Group(models::kItemTable, {}, 3);
   for (int s = 0; s < 3; ++s) EXPECT_TRUE(grouper.keys_of(s).empty());
 }
 

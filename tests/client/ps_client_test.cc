@@ -1,6 +1,8 @@
 // Loopback tests of client::PsClient against real ps::Server instances (1 and 3 servers):
 // every value is checked against a local table::EmbeddingTable doing the same operations.
 #include "client/ps_client.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 
 #include <algorithm>
 #include <chrono>
@@ -48,13 +50,13 @@ INSTANTIATE_TEST_SUITE_P(Servers, PsClientLoopbackTest, testing::Values(1, 3),
 
 TEST_P(PsClientLoopbackTest, PullPushMatchLocalTables) {
   config::JobConfig job = TestJob();
-  job.mutable_item_table()->mutable_optimizer()->set_kind(config::OptimizerConfig::ADAGRAD);
+  models::MutableTableConfig(&job, "item")->mutable_optimizer()->set_kind(config::OptimizerConfig::ADAGRAD);
   TestCluster cluster(job, num_servers(), /*num_workers=*/1);
   std::unique_ptr<PsClient> client = cluster.Connect(0);
   ASSERT_NE(client, nullptr);
 
-  for (TableId table : {kUserTable, kItemTable}) {
-    const TableSpec spec = TableSpecsForJob(job)[table];
+  for (TableId table : {models::kUserTable, models::kItemTable}) {
+    const TableSpec spec = models::TableSpecsForJob(job).value()[table];
     table::EmbeddingTable local(spec, job.training().seed());
     const size_t row = static_cast<size_t>(spec.dim);
     std::vector<float> expected, got;
@@ -94,7 +96,7 @@ TEST_P(PsClientLoopbackTest, PullPushMatchLocalTables) {
   // A finished client refuses further work.
   std::vector<float> out(5);
   const uint64_t key = 1;
-  EXPECT_EQ(client->Pull(kItemTable, {&key, 1}, 5, out.data(), 0).status().code(),
+  EXPECT_EQ(client->Pull(models::kItemTable, {&key, 1}, 5, out.data(), 0).status().code(),
             Status::Code::kAborted);
 }
 
@@ -103,7 +105,7 @@ TEST_P(PsClientLoopbackTest, PipelinedPullsCompleteInAnyWaitOrder) {
   TestCluster cluster(job, num_servers(), 1);
   std::unique_ptr<PsClient> client = cluster.Connect(0);
   ASSERT_NE(client, nullptr);
-  const TableSpec spec = TableSpecsForJob(job)[kItemTable];
+  const TableSpec spec = models::TableSpecsForJob(job).value()[models::kItemTable];
   table::EmbeddingTable local(spec, job.training().seed());
   const size_t row = static_cast<size_t>(spec.dim);
 
@@ -114,7 +116,7 @@ TEST_P(PsClientLoopbackTest, PipelinedPullsCompleteInAnyWaitOrder) {
   for (int i = 0; i < kInFlight; ++i) {
     keys[i] = UniqueKeys(100 + 500 * i, 1000 + i);
     out[i].assign(keys[i].size() * row, -1);
-    Result<PsClient::Ticket> t = client->Pull(kItemTable, keys[i], spec.dim, out[i].data(), 0);
+    Result<PsClient::Ticket> t = client->Pull(models::kItemTable, keys[i], spec.dim, out[i].data(), 0);
     ASSERT_TRUE(t.ok());
     tickets.push_back(*t);
   }
@@ -138,15 +140,15 @@ TEST_P(PsClientLoopbackTest, RequestsLargerThanAFrameAreSplit) {
     o.max_frame_bytes = 16 << 10;
   });
   ASSERT_NE(client, nullptr);
-  const TableSpec spec = TableSpecsForJob(job)[kUserTable];
+  const TableSpec spec = models::TableSpecsForJob(job).value()[models::kUserTable];
   table::EmbeddingTable local(spec, job.training().seed());
   const size_t row = static_cast<size_t>(spec.dim);
   const std::vector<uint64_t> keys = UniqueKeys(20'000, 5);
   const std::vector<float> grads = RandomGrads(keys.size() * row, 6);
-  ASSERT_TRUE(client->Push(kUserTable, keys, spec.dim, grads, 0.1f).ok());
+  ASSERT_TRUE(client->Push(models::kUserTable, keys, spec.dim, grads, 0.1f).ok());
   local.Push(keys, grads.data(), 0.1f);
   std::vector<float> got(keys.size() * row), expected(keys.size() * row);
-  Result<PsClient::Ticket> t = client->Pull(kUserTable, keys, spec.dim, got.data(), 0);
+  Result<PsClient::Ticket> t = client->Pull(models::kUserTable, keys, spec.dim, got.data(), 0);
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE(client->Wait(*t).ok());
   local.Pull(keys, expected.data());
@@ -163,15 +165,15 @@ TEST_P(PsClientLoopbackTest, LargeRequestsAreSentInChunks) {
   std::unique_ptr<PsClient> client =
       cluster.Connect(0, [](PsClientOptions& o) { o.chunk_bytes = kChunk; });
   ASSERT_NE(client, nullptr);
-  const TableSpec spec = TableSpecsForJob(job)[kItemTable];
+  const TableSpec spec = models::TableSpecsForJob(job).value()[models::kItemTable];
   table::EmbeddingTable local(spec, job.training().seed());
   const size_t row = static_cast<size_t>(spec.dim);
   const std::vector<uint64_t> keys = UniqueKeys(30'000, 21);
   const std::vector<float> grads = RandomGrads(keys.size() * row, 22);
-  ASSERT_TRUE(client->Push(kItemTable, keys, spec.dim, grads, 0.1f).ok());
+  ASSERT_TRUE(client->Push(models::kItemTable, keys, spec.dim, grads, 0.1f).ok());
   local.Push(keys, grads.data(), 0.1f);
   std::vector<float> got(keys.size() * row), expected(keys.size() * row);
-  Result<PsClient::Ticket> t = client->Pull(kItemTable, keys, spec.dim, got.data(), 0);
+  Result<PsClient::Ticket> t = client->Pull(models::kItemTable, keys, spec.dim, got.data(), 0);
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE(client->Wait(*t).ok());
   local.Pull(keys, expected.data());
@@ -191,7 +193,7 @@ TEST_P(PsClientLoopbackTest, ClocksOrderPushesAndReportStaleness) {
   std::unique_ptr<PsClient> slow = cluster.Connect(1);
   ASSERT_NE(fast, nullptr);
   ASSERT_NE(slow, nullptr);
-  const int dim = TableSpecsForJob(job)[kItemTable].dim;
+  const int dim = models::TableSpecsForJob(job).value()[models::kItemTable].dim;
   const std::vector<uint64_t> keys = UniqueKeys(300, 8);
   std::vector<float> rows(keys.size() * static_cast<size_t>(dim));
 
@@ -199,14 +201,14 @@ TEST_P(PsClientLoopbackTest, ClocksOrderPushesAndReportStaleness) {
   ASSERT_TRUE(fast->AdvanceClock(1).ok());
   ASSERT_TRUE(fast->AdvanceClock(2).ok());
   ASSERT_TRUE(fast->Flush().ok());
-  Result<PsClient::Ticket> t = fast->Pull(kItemTable, keys, dim, rows.data(), 2);
+  Result<PsClient::Ticket> t = fast->Pull(models::kItemTable, keys, dim, rows.data(), 2);
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE(fast->Wait(*t).ok());
   EXPECT_EQ(fast->stats().max_staleness, 2);
 
   // At clock 3 it must wait for slow to reach clock 1.
   ASSERT_TRUE(fast->AdvanceClock(3).ok());
-  t = fast->Pull(kItemTable, keys, dim, rows.data(), 3);
+  t = fast->Pull(models::kItemTable, keys, dim, rows.data(), 3);
   ASSERT_TRUE(t.ok());
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "table/table_spec.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 #include "table/embedding_table.h"
 #include "ps/server.h"
 #include "tests/client/ps_test_cluster.h"
@@ -31,11 +33,11 @@ TEST_P(PsClientTransportTest, ChoosesTheTransportAndServesTheSameRows) {
   std::unique_ptr<PsClient> client =
       cluster.Connect(0, [&](PsClientOptions& o) { o.use_local_socket = use_local(); });
   ASSERT_NE(client, nullptr);
-  const TableSpec spec = TableSpecsForJob(job)[kItemTable];
+  const TableSpec spec = models::TableSpecsForJob(job).value()[models::kItemTable];
   std::vector<uint64_t> keys(500);
   for (size_t i = 0; i < keys.size(); ++i) keys[i] = i * 7;
   std::vector<float> got(keys.size() * static_cast<size_t>(spec.dim));
-  Result<PsClient::Ticket> t = client->Pull(kItemTable, keys, spec.dim, got.data(), 0);
+  Result<PsClient::Ticket> t = client->Pull(models::kItemTable, keys, spec.dim, got.data(), 0);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   ASSERT_TRUE(client->Wait(*t).ok());
   table::EmbeddingTable local(spec, job.training().seed());
@@ -65,6 +67,7 @@ TEST(PsClientTransportTest, ServerWithoutLocalSocketKeepsTheWorkerOnTcp) {
   const config::JobConfig job = TestJob();
   ps::ServerOptions options;
   options.job = job;
+  options.tables = models::TableSpecsForJob(options.job).value();
   options.local_socket = false;
   Result<std::unique_ptr<ps::Server>> server = ps::Server::Start(options);
   ASSERT_TRUE(server.ok()) << server.status().ToString();
@@ -92,7 +95,7 @@ TEST_P(PsClientTransportTest, LargePipelinedPushesAndPullsAreExact) {
   std::unique_ptr<PsClient> client =
       cluster.Connect(0, [&](PsClientOptions& o) { o.use_local_socket = use_local(); });
   ASSERT_NE(client, nullptr);
-  const TableSpec spec = TableSpecsForJob(job)[kItemTable];
+  const TableSpec spec = models::TableSpecsForJob(job).value()[models::kItemTable];
   ASSERT_EQ(spec.dim, 64);
   const size_t row = static_cast<size_t>(spec.dim);
   constexpr size_t kKeys = 100'000;
@@ -104,14 +107,14 @@ TEST_P(PsClientTransportTest, LargePipelinedPushesAndPullsAreExact) {
   std::vector<float> grads(kKeys * row);
   for (int i = 0; i < 4; ++i) {
     for (float& g : grads) g = uniform(rng);
-    ASSERT_TRUE(client->Push(kItemTable, keys, spec.dim, grads, 0.01f).ok());
+    ASSERT_TRUE(client->Push(models::kItemTable, keys, spec.dim, grads, 0.01f).ok());
     local.Push(keys, grads.data(), 0.01f);
   }
   ASSERT_TRUE(client->Flush().ok());
   // Two pulls in flight, into separate buffers.
   std::vector<float> got_a(kKeys * row, -1), got_b(kKeys * row, -2);
-  Result<PsClient::Ticket> a = client->Pull(kItemTable, keys, spec.dim, got_a.data(), 0);
-  Result<PsClient::Ticket> b = client->Pull(kItemTable, keys, spec.dim, got_b.data(), 0);
+  Result<PsClient::Ticket> a = client->Pull(models::kItemTable, keys, spec.dim, got_a.data(), 0);
+  Result<PsClient::Ticket> b = client->Pull(models::kItemTable, keys, spec.dim, got_b.data(), 0);
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_TRUE(client->Wait(*b).ok());
   ASSERT_TRUE(client->Wait(*a).ok());
@@ -132,7 +135,7 @@ TEST_P(PsClientTransportTest, LargePipelinedPushesAndPullsAreExact) {
       });
   ASSERT_NE(small, nullptr);
   std::vector<float> got_c(kKeys * row, -3);
-  Result<PsClient::Ticket> c = small->Pull(kItemTable, keys, spec.dim, got_c.data(), 0);
+  Result<PsClient::Ticket> c = small->Pull(models::kItemTable, keys, spec.dim, got_c.data(), 0);
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE(small->Wait(*c).ok());
   EXPECT_TRUE(got_c == expected);

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "models/model_tables.h"
 #include "ps/server.h"
 #include "client/ps_client.h"
 
@@ -34,6 +35,7 @@ class TestCluster {
     for (int s = 0; s < num_servers; ++s) {
       ps::ServerOptions options;
       options.job = job;
+      options.tables = models::TableSpecsForJob(options.job).value();
       options.server_id = s;
       options.num_servers = num_servers;
       options.num_workers = num_workers;

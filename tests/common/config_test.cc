@@ -61,9 +61,10 @@ TEST(ConfigTest, SetOverridesAndIsValidated) {
 }
 
 TEST(ConfigTest, CrossFieldRules) {
-  auto local_items = ParseJobConfig(kMinimal + "item_table { placement: LOCAL }", "j", {});
-  ASSERT_FALSE(local_items.ok());
-  EXPECT_NE(local_items.status().message().find("item_table.placement"), std::string::npos);
+  auto twice = ParseJobConfig(kMinimal + "tables { name: \"item\" } tables { name: \"item\" }",
+                              "j", {});
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("tables.item: named twice"), std::string::npos);
   auto no_data = ParseJobConfig("", "j", {});
   ASSERT_FALSE(no_data.ok());
   EXPECT_NE(no_data.status().message().find("data.train_path"), std::string::npos);

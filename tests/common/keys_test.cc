@@ -7,6 +7,10 @@
 namespace psrec {
 namespace {
 
+// Two table ids, as a model with a user and an item table numbers them.
+constexpr TableId kUserTable = 0;
+constexpr TableId kItemTable = 1;
+
 // These values are part of the documented, cross-language contract: changing them
 // reshuffles every existing checkpoint and prepared data set.
 TEST(KeysTest, Mix64IsTheSplitmixFinalizer) {

@@ -2,6 +2,8 @@
 // enough, ASP never waits, Finish and closed connections release parked pulls; BSP applies a
 // clock's pushes in worker order once every worker has finished the clock.
 #include "ps/server.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 
 #include <chrono>
 #include <string>
@@ -27,11 +29,11 @@ TEST(ServerTest, BspParksPullUntilEveryWorkerReachesItsClock) {
   ASSERT_EQ(w0.Handshake(0, 2), wire::MessageType::kHandshakeReply);
   ASSERT_EQ(w1.Handshake(1, 2), wire::MessageType::kHandshakeReply);
   const std::vector<uint64_t> keys = {42};
-  const std::vector<float> before = w0.Pull(1, kItemTable, 0, keys);
+  const std::vector<float> before = w0.Pull(1, models::kItemTable, 0, keys);
 
   w0.SendClock(2, 0, 1);
   w0.ExpectAck(2);
-  w0.SendPull(3, kItemTable, 1, keys);
+  w0.SendPull(3, models::kItemTable, 1, keys);
   // Requests are handled in order, so an Ack for a later clock proves the pull was parked.
   w0.SendClock(4, 0, 1);
   w0.ExpectAck(4);
@@ -39,7 +41,7 @@ TEST(ServerTest, BspParksPullUntilEveryWorkerReachesItsClock) {
 
   // Worker 1's push precedes its clock on its connection: the released pull must see it.
   const std::vector<float> grads(kRow, 2.0f);
-  w1.SendPush(5, kItemTable, 0.5f, keys, grads);
+  w1.SendPush(5, models::kItemTable, 0.5f, keys, grads);
   w1.SendClock(6, 1, 1);
   w1.ExpectAck(5);
   w1.ExpectAck(6);
@@ -62,9 +64,9 @@ TEST(ServerTest, SspAnswersWithinStalenessAndAspNeverWaits) {
     w0.SendClock(1, 0, 2);
     w0.ExpectAck(1);
     // Clock 1 is within staleness 1 of worker 1 (at 0): answered at once.
-    EXPECT_EQ(w0.Pull(2, kItemTable, 1, {1}).size(), size_t{kRow});
+    EXPECT_EQ(w0.Pull(2, models::kItemTable, 1, {1}).size(), size_t{kRow});
     // Clock 2 is 2 ahead of the slowest: parked under SSP, answered under ASP.
-    w0.SendPull(3, kItemTable, 2, {1});
+    w0.SendPull(3, models::kItemTable, 2, {1});
     w0.SendClock(4, 0, 2);
     std::optional<Frame> first = w0.Read();
     ASSERT_TRUE(first.has_value());
@@ -90,7 +92,7 @@ TEST(ServerTest, SspAnswersWithinStalenessAndAspNeverWaits) {
 // AdaGrad, as the job's item table says).
 std::vector<float> RowsAfterPushes(const config::JobConfig& job, const std::vector<uint64_t>& keys,
                                    const std::vector<std::vector<float>>& grads, float lr) {
-  table::EmbeddingTable table(TableSpecsForJob(job)[kItemTable], job.training().seed());
+  table::EmbeddingTable table(models::TableSpecsForJob(job).value()[models::kItemTable], job.training().seed());
   for (const auto& g : grads) table.Push(keys, g.data(), lr);
   std::vector<float> rows(keys.size() * kRow);
   table.Pull(keys, rows.data());
@@ -101,29 +103,29 @@ std::vector<float> RowsAfterPushes(const config::JobConfig& job, const std::vect
 // visible at their own clock: arrival order (thread timing) cannot change a BSP job's rows.
 TEST(ServerTest, BspAppliesAClocksPushesInWorkerOrderOnceEveryWorkerFinishedIt) {
   config::JobConfig job = TestJob(config::BSP);
-  job.mutable_item_table()->mutable_optimizer()->set_kind(config::OptimizerConfig::ADAGRAD);
+  models::MutableTableConfig(&job, "item")->mutable_optimizer()->set_kind(config::OptimizerConfig::ADAGRAD);
   std::unique_ptr<Server> server = StartServer(job, 2);
   TestClient w0(server->port());
   TestClient w1(server->port());
   ASSERT_EQ(w0.Handshake(0, 2), wire::MessageType::kHandshakeReply);
   ASSERT_EQ(w1.Handshake(1, 2), wire::MessageType::kHandshakeReply);
   const std::vector<uint64_t> keys = {7, 1000};
-  const std::vector<float> before = w0.Pull(1, kItemTable, 0, keys);
+  const std::vector<float> before = w0.Pull(1, models::kItemTable, 0, keys);
   const std::vector<float> g0(keys.size() * kRow, 1.0f);
   const std::vector<float> g1(keys.size() * kRow, -3.0f);
 
-  w1.SendPush(2, kItemTable, 0.5f, keys, g1);
+  w1.SendPush(2, models::kItemTable, 0.5f, keys, g1);
   w1.ExpectAck(2);
-  w0.SendPush(3, kItemTable, 0.5f, keys, g0);
+  w0.SendPush(3, models::kItemTable, 0.5f, keys, g0);
   w0.ExpectAck(3);
-  EXPECT_EQ(w0.Pull(4, kItemTable, 0, keys), before) << "acknowledged, not yet applied";
+  EXPECT_EQ(w0.Pull(4, models::kItemTable, 0, keys), before) << "acknowledged, not yet applied";
   w1.SendClock(5, 1, 1);
   w1.ExpectAck(5);
-  EXPECT_EQ(w1.Pull(6, kItemTable, 0, keys), before) << "worker 0 is still in clock 0";
+  EXPECT_EQ(w1.Pull(6, models::kItemTable, 0, keys), before) << "worker 0 is still in clock 0";
   w0.SendClock(7, 0, 1);
   w0.ExpectAck(7);
 
-  const std::vector<float> after = w0.Pull(8, kItemTable, 1, keys);
+  const std::vector<float> after = w0.Pull(8, models::kItemTable, 1, keys);
   EXPECT_EQ(after, RowsAfterPushes(job, keys, {g0, g1}, 0.5f));
   EXPECT_NE(after, RowsAfterPushes(job, keys, {g1, g0}, 0.5f)) << "the order must matter here";
   EXPECT_EQ(server->stats().pushes, 2u);
@@ -136,7 +138,7 @@ TEST(ServerTest, BspCheckpointWhilePushesAreHeldIsAnError) {
   std::unique_ptr<Server> server = StartServer(job, 2);
   TestClient w0(server->port());
   ASSERT_EQ(w0.Handshake(0, 2), wire::MessageType::kHandshakeReply);
-  w0.SendPush(1, kItemTable, 0.5f, {3}, std::vector<float>(kRow, 1.0f));
+  w0.SendPush(1, models::kItemTable, 0.5f, {3}, std::vector<float>(kRow, 1.0f));
   w0.ExpectAck(1);
   wire::CheckpointRequest request;
   request.set_request_id(2);
@@ -155,7 +157,7 @@ TEST(ServerTest, FinishReleasesParkedPulls) {
   ASSERT_EQ(w1.Handshake(1, 2), wire::MessageType::kHandshakeReply);
   w0.SendClock(1, 0, 3);
   w0.ExpectAck(1);
-  w0.SendPull(2, kItemTable, 3, {9});
+  w0.SendPull(2, models::kItemTable, 3, {9});
   wire::AppendFinish(3, 1, &w1.out());
   w1.Send(w1.out());
   w1.ExpectAck(3);
@@ -171,7 +173,7 @@ TEST(ServerTest, ParkedPullOfAClosedConnectionIsDropped) {
     ASSERT_EQ(w0.Handshake(0, 2), wire::MessageType::kHandshakeReply);
     w0.SendClock(1, 0, 2);
     w0.ExpectAck(1);
-    w0.SendPull(2, kItemTable, 2, {4});
+    w0.SendPull(2, models::kItemTable, 2, {4});
     w0.SendClock(3, 0, 2);
     w0.ExpectAck(3);  // the pull is parked
   }  // worker 0 goes away with its pull parked
@@ -180,7 +182,7 @@ TEST(ServerTest, ParkedPullOfAClosedConnectionIsDropped) {
   ASSERT_EQ(again.Handshake(0, 2), wire::MessageType::kHandshakeReply);
   w1.SendClock(4, 1, 2);
   w1.ExpectAck(4);
-  EXPECT_EQ(again.Pull(5, kItemTable, 2, {4}).size(), size_t{kRow});
+  EXPECT_EQ(again.Pull(5, models::kItemTable, 2, {4}).size(), size_t{kRow});
   EXPECT_EQ(server->stats().pulls_parked, 1u);
 }
 

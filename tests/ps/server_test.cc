@@ -2,6 +2,8 @@
 // (tests/ps/server_test_client.h), so the server is checked against the protocol, not
 // against client/ps_client.
 #include "ps/server.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 
 #include <chrono>
 #include <string>
@@ -26,10 +28,10 @@ TEST(ServerTest, HandshakeThenPullReturnsDeterministicRows) {
   ASSERT_EQ(client.Handshake(0, 1), wire::MessageType::kHandshakeReply);
 
   const std::vector<uint64_t> keys = {7, 1ULL << 40, 3, 7};
-  const std::vector<float> rows = client.Pull(1, kItemTable, 0, keys);
+  const std::vector<float> rows = client.Pull(1, models::kItemTable, 0, keys);
   ASSERT_EQ(rows.size(), keys.size() * kRow);
-  EXPECT_EQ(rows, ExpectedRows(job, kItemTable, keys));
-  EXPECT_EQ(client.Pull(2, kItemTable, 0, keys), rows) << "second pull differs";
+  EXPECT_EQ(rows, ExpectedRows(job, models::kItemTable, keys));
+  EXPECT_EQ(client.Pull(2, models::kItemTable, 0, keys), rows) << "second pull differs";
   EXPECT_NE(std::vector<float>(rows.begin(), rows.begin() + kRow),
             std::vector<float>(rows.begin() + kRow, rows.begin() + 2 * kRow));
 
@@ -37,7 +39,7 @@ TEST(ServerTest, HandshakeThenPullReturnsDeterministicRows) {
   std::unique_ptr<Server> other = StartServer(job, 1);
   TestClient client2(other->port());
   ASSERT_EQ(client2.Handshake(0, 1), wire::MessageType::kHandshakeReply);
-  EXPECT_EQ(client2.Pull(1, kItemTable, 0, keys), rows);
+  EXPECT_EQ(client2.Pull(1, models::kItemTable, 0, keys), rows);
 
   const ServerStats stats = server->stats();
   EXPECT_EQ(stats.pulls, 2u);
@@ -50,7 +52,7 @@ TEST(ServerTest, EmptyPullIsAnswered) {
   std::unique_ptr<Server> server = StartServer(TestJob(), 1);
   TestClient client(server->port());
   ASSERT_EQ(client.Handshake(0, 1), wire::MessageType::kHandshakeReply);
-  EXPECT_TRUE(client.Pull(5, kUserTable, 0, {}).empty());
+  EXPECT_TRUE(client.Pull(5, models::kUserTable, 0, {}).empty());
 }
 
 TEST(ServerTest, PushAppliesSgd) {
@@ -59,13 +61,13 @@ TEST(ServerTest, PushAppliesSgd) {
   TestClient client(server->port());
   ASSERT_EQ(client.Handshake(0, 1), wire::MessageType::kHandshakeReply);
   const std::vector<uint64_t> keys = {11, 12};
-  const std::vector<float> before = client.Pull(1, kUserTable, 0, keys);
+  const std::vector<float> before = client.Pull(1, models::kUserTable, 0, keys);
   std::vector<float> grads(keys.size() * kRow);
   for (size_t i = 0; i < grads.size(); ++i) grads[i] = 0.5f + static_cast<float>(i);
   const float lr = 0.25f;
-  client.SendPush(2, kUserTable, lr, keys, grads);
+  client.SendPush(2, models::kUserTable, lr, keys, grads);
   client.ExpectAck(2);
-  const std::vector<float> after = client.Pull(3, kUserTable, 0, keys);
+  const std::vector<float> after = client.Pull(3, models::kUserTable, 0, keys);
   ASSERT_EQ(after.size(), before.size());
   for (size_t i = 0; i < after.size(); ++i) {
     EXPECT_FLOAT_EQ(after[i], before[i] - lr * grads[i]) << i;
@@ -96,13 +98,13 @@ TEST(ServerTest, FailedHandshakesCloseOnlyThatConnection) {
     EXPECT_EQ(bad.Handshake(c.worker, c.workers, c.token, c.job, c.version),
               wire::MessageType::kError);
     EXPECT_FALSE(bad.Read().has_value()) << "still open after a refused handshake";
-    EXPECT_EQ(good.Pull(1, kItemTable, 0, {1, 2}).size(), 2u * kRow);
+    EXPECT_EQ(good.Pull(1, models::kItemTable, 0, {1, 2}).size(), 2u * kRow);
   }
   EXPECT_EQ(server->stats().handshakes_refused, 5u);
 
   // A request before the handshake is refused too.
   TestClient eager(server->port());
-  eager.SendPull(1, kItemTable, 0, {1});
+  eager.SendPull(1, models::kItemTable, 0, {1});
   eager.ExpectErrorThenClose();
   TestClient late(server->port());
   EXPECT_EQ(late.Handshake(0, 2), wire::MessageType::kHandshakeReply);
@@ -131,7 +133,7 @@ TEST(ServerTest, BadFrameClosesOnlyThatConnection) {
        }},
       {"unknown table", [](TestClient& c) { c.SendPull(1, 9, 0, {1}); }},
       {"wrong grads size",
-       [](TestClient& c) { c.SendPush(1, kItemTable, 0.1f, {1, 2}, std::vector<float>(7)); }},
+       [](TestClient& c) { c.SendPush(1, models::kItemTable, 0.1f, {1, 2}, std::vector<float>(7)); }},
       {"reply type from a client",
        [](TestClient& c) {
          wire::AppendAck(1, &c.out());
@@ -154,7 +156,7 @@ TEST(ServerTest, BadFrameClosesOnlyThatConnection) {
     } else {
       bad.ExpectErrorThenClose();
     }
-    EXPECT_EQ(good.Pull(1, kItemTable, 0, {5}).size(), size_t{kRow});
+    EXPECT_EQ(good.Pull(1, models::kItemTable, 0, {5}).size(), size_t{kRow});
   }
   EXPECT_EQ(server->stats().connections_dropped, bad_frames.size());
 }
@@ -170,18 +172,18 @@ TEST(ServerTest, ConcurrentConnectionsLoseNoUpdate) {
     ASSERT_EQ(clients.back()->Handshake(w, kWorkers), wire::MessageType::kHandshakeReply);
   }
   const std::vector<uint64_t> keys = {100, 200};
-  const std::vector<float> start = clients[0]->Pull(1, kItemTable, 0, keys);
+  const std::vector<float> start = clients[0]->Pull(1, models::kItemTable, 0, keys);
   const std::vector<float> grads(keys.size() * kRow, 1.0f);
   // Every client sends all its pushes before reading any Ack: they interleave on the server.
   std::vector<std::thread> threads;
   for (int w = 0; w < kWorkers; ++w) {
     threads.emplace_back([&, w] {
-      for (int r = 0; r < kRounds; ++r) clients[w]->SendPush(r, kItemTable, 0.5f, keys, grads);
+      for (int r = 0; r < kRounds; ++r) clients[w]->SendPush(r, models::kItemTable, 0.5f, keys, grads);
       for (int r = 0; r < kRounds; ++r) clients[w]->ExpectAck(r);
     });
   }
   for (std::thread& t : threads) t.join();
-  const std::vector<float> end = clients[1]->Pull(2, kItemTable, 0, keys);
+  const std::vector<float> end = clients[1]->Pull(2, models::kItemTable, 0, keys);
   for (size_t i = 0; i < end.size(); ++i) {
     // 200 SGD steps of 0.5 each, all exactly representable.
     EXPECT_FLOAT_EQ(end[i], start[i] - 0.5f * kWorkers * kRounds) << i;
@@ -190,23 +192,23 @@ TEST(ServerTest, ConcurrentConnectionsLoseNoUpdate) {
 
 TEST(ServerTest, RunOnTableThreadSeesServedTables) {
   config::JobConfig job = TestJob();
-  job.mutable_user_table()->set_placement(config::TableConfig::LOCAL);
+  models::MutableTableConfig(&job, "user")->set_placement(config::TableConfig::LOCAL);
   std::unique_ptr<Server> server = StartServer(job, 1);
   TestClient client(server->port());
   ASSERT_EQ(client.Handshake(0, 1), wire::MessageType::kHandshakeReply);
-  client.Pull(1, kItemTable, 0, {1, 2, 3});
+  client.Pull(1, models::kItemTable, 0, {1, 2, 3});
   size_t rows = 0;
   bool user_served = true;
   ASSERT_TRUE(server
                   ->RunOnTableThread([&](ServedTables& tables) {
-                    rows = tables[kItemTable]->size();
-                    user_served = tables[kUserTable] != nullptr;
+                    rows = tables[models::kItemTable]->size();
+                    user_served = tables[models::kUserTable] != nullptr;
                   })
                   .ok());
   EXPECT_EQ(rows, 3u);
   EXPECT_FALSE(user_served);
   // A LOCAL table is not served: pulling it is a protocol error.
-  client.SendPull(2, kUserTable, 0, {1});
+  client.SendPull(2, models::kUserTable, 0, {1});
   client.ExpectErrorThenClose();
   server->Stop();
   EXPECT_EQ(server->RunOnTableThread([](ServedTables&) {}).code(), Status::Code::kAborted);
@@ -219,7 +221,7 @@ TEST(ServerTest, StopIsPromptWithConnectionsOpen) {
   ASSERT_EQ(parked.Handshake(0, 2), wire::MessageType::kHandshakeReply);
   parked.SendClock(1, 0, 5);
   parked.ExpectAck(1);
-  parked.SendPull(2, kItemTable, 5, {1});
+  parked.SendPull(2, models::kItemTable, 5, {1});
   TestClient partial(server->port());
   ASSERT_EQ(partial.Handshake(1, 2), wire::MessageType::kHandshakeReply);
   wire::AppendFrameHeader(wire::MessageType::kPull, 1000, &partial.out());
@@ -239,6 +241,7 @@ TEST(ServerTest, StopIsPromptWithConnectionsOpen) {
 TEST(ServerTest, StartRejectsBadOptions) {
   ServerOptions options;
   options.job = TestJob();
+  options.tables = models::TableSpecsForJob(options.job).value();
   options.server_id = 2;
   options.num_servers = 2;
   EXPECT_EQ(Server::Start(options).status().code(), Status::Code::kInvalidArgument);

@@ -18,6 +18,8 @@
 #include <gtest/gtest.h>
 
 #include "wire/frame_codec.h"
+#include "models/mf/biased_mf.h"
+#include "models/model_tables.h"
 #include "table/table_spec.h"
 #include "table/embedding_table.h"
 #include "ps/server.h"
@@ -45,6 +47,7 @@ inline config::JobConfig TestJob(config::Consistency consistency = config::ASP, 
 inline std::unique_ptr<Server> StartServer(const config::JobConfig& job, int num_workers) {
   ServerOptions options;
   options.job = job;
+  options.tables = models::TableSpecsForJob(options.job).value();
   options.num_workers = num_workers;
   Result<std::unique_ptr<Server>> server = Server::Start(options);
   EXPECT_TRUE(server.ok()) << server.status().ToString();
@@ -214,7 +217,7 @@ class TestClient {
 
 inline std::vector<float> ExpectedRows(const config::JobConfig& job, TableId table,
                                 const std::vector<uint64_t>& keys) {
-  table::EmbeddingTable reference(TableSpecsForJob(job)[table], job.training().seed());
+  table::EmbeddingTable reference(models::TableSpecsForJob(job).value()[table], job.training().seed());
   std::vector<float> rows(keys.size() * reference.dim());
   reference.Pull(keys, rows.data());
   return rows;

@@ -13,6 +13,10 @@
 namespace psrec::table {
 namespace {
 
+// Two table ids, as a model with a user and an item table numbers them.
+constexpr TableId kUserTable = 0;
+constexpr TableId kItemTable = 1;
+
 TableSpec Spec(config::OptimizerConfig::Kind kind, int dim = 5) {
   TableSpec spec;
   spec.id = kItemTable;

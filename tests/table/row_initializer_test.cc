@@ -8,6 +8,10 @@
 namespace psrec::table {
 namespace {
 
+// Two table ids, as a model with a user and an item table numbers them.
+constexpr TableId kUserTable = 0;
+constexpr TableId kItemTable = 1;
+
 TableSpec Spec(TableId id, int dim, float init_std) {
   TableSpec spec;
   spec.id = id;

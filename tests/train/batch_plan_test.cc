@@ -67,5 +67,25 @@ TEST(BatchPlannerTest, PackedBatchThatWrapsJoinsBothParts) {
   EXPECT_EQ(plan.user_slot, (std::vector<uint32_t>{0}));
 }
 
+TEST(BatchPlanTest, UniqueKeysInFirstSeenOrderAndSlots) {
+  std::vector<uint64_t> user_ids = {100, 200, 300}, item_ids = {7, 8};
+  std::vector<uint32_t> user_index = {2, 0, 2, 1}, item_index = {1, 1, 0, 1};
+  std::vector<float> rating = {1, 2, 3, 4};
+  BatchPlanner planner(user_ids, item_ids);
+  BatchPlan plan;
+  std::vector<uint32_t> order = {3, 0, 2};
+  planner.Build(order, user_index, item_index, rating, &plan);
+  EXPECT_EQ(plan.user_keys, (std::vector<uint64_t>{200, 300}));
+  EXPECT_EQ(plan.item_keys, (std::vector<uint64_t>{8, 7}));
+  EXPECT_EQ(plan.user_slot, (std::vector<uint32_t>{0, 1, 1}));
+  EXPECT_EQ(plan.item_slot, (std::vector<uint32_t>{0, 0, 1}));
+  EXPECT_EQ(plan.rating, (std::vector<float>{4, 1, 3}));
+  // A second batch starts from nothing.
+  std::vector<uint32_t> order2 = {1};
+  planner.Build(order2, user_index, item_index, rating, &plan);
+  EXPECT_EQ(plan.user_keys, (std::vector<uint64_t>{100}));
+  EXPECT_EQ(plan.item_keys, (std::vector<uint64_t>{8}));
+}
+
 }  // namespace
 }  // namespace psrec::train

@@ -7,6 +7,10 @@
 namespace psrec::train {
 namespace {
 
+// Two table ids, as a model with a user and an item table numbers them.
+constexpr TableId kUserTable = 0;
+constexpr TableId kItemTable = 1;
+
 TableSpec AdaGradSpec() {
   TableSpec spec;
   spec.id = kUserTable;

@@ -11,6 +11,10 @@
 namespace psrec::wire {
 namespace {
 
+// Two table ids, as a model with a user and an item table numbers them.
+constexpr TableId kUserTable = 0;
+constexpr TableId kItemTable = 1;
+
 struct Frame {
   FrameHeader header;
   // The body copied to offset 0 of its own buffer (64-byte aligned), as a receiver that

@@ -1,4 +1,4 @@
-#include "models/mf/mf_gradients.h"
+#include "tests/models/mf_test_adapters.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,6 @@
 #include <random>
 #include <vector>
 
-#include "train/batch_plan.h"
 
 namespace psrec::models {
 namespace {
@@ -69,26 +68,6 @@ TEST(MfGradientsTest, PredictionIsClipped) {
   float u[3] = {1, 1, 0.5f}, i[3] = {1, 1, 0.5f};
   EXPECT_FLOAT_EQ(PredictMf(p, u, i, 1, 5), 5.0f);  // 3 + 1 + 2 = 6 -> 5
   EXPECT_FLOAT_EQ(PredictMf(p, u, i, 1, 10), 6.0f);
-}
-
-TEST(BatchPlanTest, UniqueKeysInFirstSeenOrderAndSlots) {
-  std::vector<uint64_t> user_ids = {100, 200, 300}, item_ids = {7, 8};
-  std::vector<uint32_t> user_index = {2, 0, 2, 1}, item_index = {1, 1, 0, 1};
-  std::vector<float> rating = {1, 2, 3, 4};
-  train::BatchPlanner planner(user_ids, item_ids);
-  train::BatchPlan plan;
-  std::vector<uint32_t> order = {3, 0, 2};
-  planner.Build(order, user_index, item_index, rating, &plan);
-  EXPECT_EQ(plan.user_keys, (std::vector<uint64_t>{200, 300}));
-  EXPECT_EQ(plan.item_keys, (std::vector<uint64_t>{8, 7}));
-  EXPECT_EQ(plan.user_slot, (std::vector<uint32_t>{0, 1, 1}));
-  EXPECT_EQ(plan.item_slot, (std::vector<uint32_t>{0, 0, 1}));
-  EXPECT_EQ(plan.rating, (std::vector<float>{4, 1, 3}));
-  // A second batch starts from nothing.
-  std::vector<uint32_t> order2 = {1};
-  planner.Build(order2, user_index, item_index, rating, &plan);
-  EXPECT_EQ(plan.user_keys, (std::vector<uint64_t>{100}));
-  EXPECT_EQ(plan.item_keys, (std::vector<uint64_t>{8}));
 }
 
 }  // namespace

@@ -1,0 +1,210 @@
+#include "models/mf/biased_mf.h"
+
+#include <Eigen/Core>
+#include <glog/logging.h>
+
+namespace psrec::models {
+namespace {
+
+using ConstVec = Eigen::Map<const Eigen::VectorXf>;
+using Vec = Eigen::Map<Eigen::VectorXf>;
+
+// Rows of a shuffled batch are cache misses: fetch a few ratings ahead, and what it takes
+// to find a row through a table of addresses further ahead.
+constexpr size_t kPrefetchAhead = 6;
+constexpr size_t kPrefetchAddressAhead = 16;
+
+void Prefetch(const float* row, size_t floats) {
+  const char* bytes = reinterpret_cast<const char*>(row);
+  for (size_t offset = 0; offset < floats * sizeof(float); offset += 64) {
+    __builtin_prefetch(bytes + offset, 1);
+  }
+}
+
+// The two ways a RowLookup finds rows, as types, so that each kernel is compiled for the
+// addressing it runs with (the choice per rating costs ~5% of the DELTAS kernel).
+struct StridedRows {
+  float* rows;
+  size_t stride;
+  const uint32_t* index;
+  size_t index_stride;
+  float* row(size_t i) const { return rows + static_cast<size_t>(index[i * index_stride]) * stride; }
+  void PrefetchAddress(size_t) const {}
+};
+struct AddressedRows {
+  float* const* addresses;
+  const uint32_t* index;
+  size_t index_stride;
+  float* row(size_t i) const { return addresses[index[i * index_stride]]; }
+  void PrefetchAddress(size_t i) const { __builtin_prefetch(addresses + index[i * index_stride]); }
+};
+
+// Calls f(user_rows, item_rows) with each lookup as the type of its addressing.
+template <typename F>
+auto WithAddressing(const RowLookup& user, const RowLookup& item, F&& f) {
+  const StridedRows user_strided{user.rows, user.stride, user.index, user.index_stride};
+  const AddressedRows user_addressed{user.addresses, user.index, user.index_stride};
+  const StridedRows item_strided{item.rows, item.stride, item.index, item.index_stride};
+  const AddressedRows item_addressed{item.addresses, item.index, item.index_stride};
+  if (user.addresses == nullptr) {
+    return item.addresses == nullptr ? f(user_strided, item_strided)
+                                     : f(user_strided, item_addressed);
+  }
+  return item.addresses == nullptr ? f(user_addressed, item_strided)
+                                   : f(user_addressed, item_addressed);
+}
+
+struct MfTerms {
+  int k;
+  float global_mean, l2_factors, l2_bias;
+};
+
+template <typename UserRows, typename ItemRows>
+double Accumulate(const MfTerms& mf, const ExampleBatch& batch, const UserRows& users,
+                  const ItemRows& items, const RowLookup& user, const RowLookup& item) {
+  const int k = mf.k;
+  const size_t dim = static_cast<size_t>(k) + 1;
+  double sse = 0;
+  const size_t n = batch.size;
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAddressAhead < n) {
+      users.PrefetchAddress(i + kPrefetchAddressAhead);
+      items.PrefetchAddress(i + kPrefetchAddressAhead);
+    }
+    if (i + kPrefetchAhead < n) {
+      Prefetch(users.row(i + kPrefetchAhead), dim);
+      Prefetch(items.row(i + kPrefetchAhead), dim);
+    }
+    const float* pu = users.row(i);
+    const float* qi = items.row(i);
+    float* gu = user.grads + static_cast<size_t>(user.index_of(i)) * dim;
+    float* gi = item.grads + static_cast<size_t>(item.index_of(i)) * dim;
+    ConstVec p(pu, k), q(qi, k);
+    const float e = mf.global_mean + pu[k] + qi[k] + p.dot(q) - batch.label(i);
+    sse += static_cast<double>(e) * e;
+    Vec(gu, k).noalias() += e * q + mf.l2_factors * p;
+    Vec(gi, k).noalias() += e * p + mf.l2_factors * q;
+    gu[k] += e + mf.l2_bias * pu[k];
+    gi[k] += e + mf.l2_bias * qi[k];
+  }
+  return sse;
+}
+
+// One optimizer step on a row: SGD inline (the common case, two steps per rating, where a
+// virtual call per row costs ~10% of the kernel), any other optimizer through the table's.
+template <bool kSgd>
+void StepRow(const RowStepper& step, float* row, const float* grad, int dim) {
+  if constexpr (kSgd) {
+    Vec(row, dim) -= step.learning_rate * ConstVec(grad, dim);
+  } else {
+    step.optimizer->UpdateRow(row, row + dim, grad, dim, step.learning_rate);
+  }
+}
+
+template <bool kUserSgd, bool kItemSgd, typename UserRows, typename ItemRows>
+double StepRatings(const MfTerms& mf, const ExampleBatch& batch, const UserRows& users,
+                   const ItemRows& items, std::vector<float>* scratch) {
+  const int k = mf.k;
+  const int dim = k + 1;
+  const RowStepper& user_step = batch.steppers[0];
+  const RowStepper& item_step = batch.steppers[1];
+  const size_t user_floats = static_cast<size_t>(dim + user_step.state_floats);
+  const size_t item_floats = static_cast<size_t>(dim + item_step.state_floats);
+  scratch->resize(2 * static_cast<size_t>(dim));
+  float* user_grad = scratch->data();
+  float* item_grad = user_grad + dim;
+  double sse = 0;
+  const size_t n = batch.size;
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAddressAhead < n) {
+      users.PrefetchAddress(i + kPrefetchAddressAhead);
+      items.PrefetchAddress(i + kPrefetchAddressAhead);
+    }
+    if (i + kPrefetchAhead < n) {
+      Prefetch(users.row(i + kPrefetchAhead), user_floats);
+      Prefetch(items.row(i + kPrefetchAhead), item_floats);
+    }
+    float* pu = users.row(i);
+    float* qi = items.row(i);
+    ConstVec p(pu, k), q(qi, k);
+    const float e = mf.global_mean + pu[k] + qi[k] + p.dot(q) - batch.label(i);
+    sse += static_cast<double>(e) * e;
+    // Both gradients from the rows before either step, as AccumulateGradients.
+    Vec(user_grad, k).noalias() = e * q + mf.l2_factors * p;
+    Vec(item_grad, k).noalias() = e * p + mf.l2_factors * q;
+    user_grad[k] = e + mf.l2_bias * pu[k];
+    item_grad[k] = e + mf.l2_bias * qi[k];
+    StepRow<kUserSgd>(user_step, pu, user_grad, dim);
+    StepRow<kItemSgd>(item_step, qi, item_grad, dim);
+  }
+  return sse;
+}
+
+}  // namespace
+
+BiasedMf::BiasedMf(const config::ModelConfig& config)
+    : factors_(config.dim()),
+      l2_factors_(config.l2_factors()),
+      l2_bias_(config.l2_bias()),
+      use_global_mean_(config.use_global_mean()) {
+  const std::vector<RowSegment> layout = {{"factors", factors_, "f"}, {"bias", 1, "bias"}};
+  tables_ = {
+      {"user", KeyedBy::kUser, factors_ + 1, layout, config.init_std(), /*zero_tail=*/1},
+      {"item", KeyedBy::kItem, factors_ + 1, layout, config.init_std(), /*zero_tail=*/1},
+  };
+  fields_ = {{"user", static_cast<int>(kUserTable)}, {"item", static_cast<int>(kItemTable)}};
+}
+
+Status BiasedMf::Fit(std::span<const float> train_labels, const ReduceSum& reduce_sum) {
+  double sums[2] = {0, static_cast<double>(train_labels.size())};
+  for (const float r : train_labels) sums[0] += r;
+  RETURN_IF_ERROR(reduce_sum(std::span<double>(sums, 2)));
+  if (sums[1] == 0) return Status::InvalidArgument("the training set is empty");
+  global_mean_ = use_global_mean_ ? static_cast<float>(sums[0] / sums[1]) : 0.0f;
+  return Status::OK();
+}
+
+Status BiasedMf::RestoreScalars(const ModelScalars& scalars) {
+  auto it = scalars.find("global_mean");
+  if (it == scalars.end()) return Status::InvalidArgument("biased_mf needs scalar global_mean");
+  if (scalars.size() != 1) {
+    return Status::InvalidArgument("biased_mf has one scalar (global_mean), got " +
+                                   std::to_string(scalars.size()));
+  }
+  global_mean_ = static_cast<float>(it->second);
+  return Status::OK();
+}
+
+double BiasedMf::AccumulateGradients(const ExampleBatch& batch) const {
+  CHECK_EQ(batch.fields.size(), 2u);
+  const RowLookup& user = batch.fields[0];
+  const RowLookup& item = batch.fields[1];
+  const MfTerms mf{factors_, global_mean_, l2_factors_, l2_bias_};
+  return WithAddressing(user, item, [&](const auto& users, const auto& items) {
+    return Accumulate(mf, batch, users, items, user, item);
+  });
+}
+
+double BiasedMf::Step(const ExampleBatch& batch, std::vector<float>* scratch) const {
+  CHECK_EQ(batch.fields.size(), 2u);
+  CHECK_EQ(batch.steppers.size(), 2u);
+  const MfTerms mf{factors_, global_mean_, l2_factors_, l2_bias_};
+  const bool user_sgd = batch.steppers[0].optimizer->kind() == config::OptimizerConfig::SGD;
+  const bool item_sgd = batch.steppers[1].optimizer->kind() == config::OptimizerConfig::SGD;
+  return WithAddressing(batch.fields[0], batch.fields[1],
+                        [&](const auto& users, const auto& items) {
+    if (user_sgd && item_sgd) return StepRatings<true, true>(mf, batch, users, items, scratch);
+    if (user_sgd) return StepRatings<true, false>(mf, batch, users, items, scratch);
+    if (item_sgd) return StepRatings<false, true>(mf, batch, users, items, scratch);
+    return StepRatings<false, false>(mf, batch, users, items, scratch);
+  });
+}
+
+float BiasedMf::Score(std::span<const float* const> rows) const {
+  const int k = factors_;
+  const float* pu = rows[0];
+  const float* qi = rows[1];
+  return global_mean_ + pu[k] + qi[k] + ConstVec(pu, k).dot(ConstVec(qi, k));
+}
+
+}  // namespace psrec::models

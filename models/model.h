@@ -1,0 +1,159 @@
+// Model: what a recommendation model is to the rest of psrec. Everything that knows what a
+// row of a table means (factors, a bias, a global mean) lives behind this interface, in
+// models/<name>/; the trainer, the servers, the checkpoint tools and the evaluation see
+// tables of float rows, examples that index them, and a score.
+//
+// A model declares
+//   - its tables (TableDecl): name, row layout, initializer, and what keys a row: the user
+//     or the item id of an interaction. Table ids are positions in tables(). The job config
+//     sets each table's optimizer and placement by name (tables { name: ... }); a table
+//     keyed by user may be LOCAL (rows stay on the worker that owns the user's data).
+//   - the fields of an example (FieldDecl): for every interaction, which row of which table
+//     each field reads. Biased MF has two: the user's row and the item's row.
+//   - scalars fitted on the training data before training (Fit), kept in checkpoints
+//     (scalars(), RestoreScalars): biased MF's global mean.
+//   - its maths, for both update modes and for scoring:
+//       AccumulateGradients  server-side updates (training.update_mode GRADIENTS): adds each
+//                            example's gradient to its rows' gradient buffers;
+//       Step                 worker-side updates (DELTAS): steps each example's rows in
+//                            place, one example after another, with the tables' optimizers;
+//       Score                one example's score from its rows (training loss, evaluation,
+//                            `psrec ckpt topk`).
+//
+// Adding a model: a folder models/<name>/ with a class implementing Model, one line in
+// models/registry.cc, one ModelConfig.Type value in common/proto/config.proto (docs/models.md).
+//
+// Thread safety: a Model is immutable once fitted or restored; its const methods may run
+// on several threads for disjoint rows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "table/optimizer.h"
+
+namespace psrec::models {
+
+// Which id of an interaction names a table's rows.
+enum class KeyedBy { kUser, kItem };
+
+// A named run of floats in a row ("factors", "bias"), for tools that print or export rows.
+struct RowSegment {
+  std::string name;
+  int floats = 0;
+  // Column names in exports: `column` alone for one float, column0, column1... for more.
+  std::string column;
+};
+
+struct TableDecl {
+  std::string name;    // the config's tables { name } and checkpoint file names
+  KeyedBy keyed_by = KeyedBy::kItem;
+  int payload_floats = 0;  // floats per row the model reads (optimizer state comes after)
+  // The payload's layout, in order, summing to payload_floats. The first segment is the
+  // row's embedding (`psrec ckpt similar` compares it by cosine, `ckpt info` reports norms).
+  std::vector<RowSegment> segments;
+  // Initializer: the first payload_floats - zero_tail floats ~ N(0, init_std^2) seeded by
+  // (table, key); the last zero_tail start at 0.
+  float init_std = 0;
+  int zero_tail = 0;
+};
+
+struct FieldDecl {
+  std::string name;  // for messages: "user", "item"
+  int table = 0;     // index into tables()
+};
+
+// How example i of a batch finds its row of one field, and that row's gradient buffer.
+// The row is rows + index(i) * stride, or addresses[index(i)] for rows that stay where they
+// are (LOCAL tables); index(i) = index[i * index_stride], a slot into the batch's unique
+// rows (index_stride 1) or a dense id read straight from packed interactions.
+struct RowLookup {
+  float* rows = nullptr;
+  float* const* addresses = nullptr;  // when set, rows is unused
+  size_t stride = 0;                  // floats from one row to the next in `rows`
+  const uint32_t* index = nullptr;
+  size_t index_stride = 1;            // in uint32s
+  // GRADIENTS: example i's gradient is added at grads + index(i) * payload_floats.
+  float* grads = nullptr;
+
+  uint32_t index_of(size_t i) const { return index[i * index_stride]; }
+  float* row(size_t i) const {
+    return addresses != nullptr ? addresses[index_of(i)]
+                                : rows + static_cast<size_t>(index_of(i)) * stride;
+  }
+};
+
+// How a field's rows are stepped by Step: with the table's optimizer, whose state floats
+// follow each row's payload (RowLookup::stride covers both for pulled copies).
+struct RowStepper {
+  const table::Optimizer* optimizer = nullptr;
+  float learning_rate = 0;
+  int state_floats = 0;
+};
+
+// A batch of examples. fields[f] and steppers[f] belong to the model's field f.
+struct ExampleBatch {
+  size_t size = 0;
+  const float* labels = nullptr;  // example i's label at labels[i * label_stride]
+  size_t label_stride = 1;        // in floats
+  std::span<const RowLookup> fields;
+  std::span<const RowStepper> steppers;  // Step only
+  float label(size_t i) const { return labels[i * label_stride]; }
+};
+
+// Named model scalars (biased MF: "global_mean"), as a checkpoint keeps them.
+using ModelScalars = std::map<std::string, double>;
+
+// Sums values element-wise over every worker of the job (a Collective's AllReduceSum).
+using ReduceSum = std::function<Status(std::span<double>)>;
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  // The registry name ("biased_mf") and a phrase for the run's first line ("biased MF").
+  virtual std::string_view name() const = 0;
+  virtual std::string_view description() const = 0;
+
+  virtual std::span<const TableDecl> tables() const = 0;
+  virtual std::span<const FieldDecl> fields() const = 0;
+
+  // Fits the scalars on this worker's training labels, reduced over workers with
+  // reduce_sum (every worker gets the same values). REQUIRES: called once, before training.
+  virtual Status Fit(std::span<const float> train_labels, const ReduceSum& reduce_sum) = 0;
+  virtual ModelScalars scalars() const = 0;
+  // Sets the scalars a checkpoint kept; an error names a missing or unknown scalar.
+  virtual Status RestoreScalars(const ModelScalars& scalars) = 0;
+
+  // Adds every example's gradient to its rows' buffers (RowLookup::grads, zeroed by the
+  // caller); returns the summed loss of the examples at the rows as given.
+  virtual double AccumulateGradients(const ExampleBatch& batch) const = 0;
+
+  // Steps each example's rows in place, in order (each example sees the steps of those
+  // before it); returns the summed loss before each step. `scratch` grows as needed.
+  virtual double Step(const ExampleBatch& batch, std::vector<float>* scratch) const = 0;
+
+  // The score of one example from its rows, one per field (a predicted rating for rating
+  // models). REQUIRES: rows[f] holds tables()[fields()[f].table].payload_floats floats.
+  virtual float Score(std::span<const float* const> rows) const = 0;
+
+  // The table that field `field` reads, and the first field keyed by `keyed_by` (-1: none).
+  const TableDecl& table_of_field(int field) const {
+    return tables()[static_cast<size_t>(fields()[static_cast<size_t>(field)].table)];
+  }
+  int TableKeyedBy(KeyedBy keyed_by) const {
+    for (size_t t = 0; t < tables().size(); ++t) {
+      if (tables()[t].keyed_by == keyed_by) return static_cast<int>(t);
+    }
+    return -1;
+  }
+};
+
+}  // namespace psrec::models

@@ -1,0 +1,39 @@
+#include "models/registry.h"
+
+#include <functional>
+
+#include "models/mf/biased_mf.h"
+
+namespace psrec::models {
+namespace {
+
+struct Registration {
+  config::ModelConfig::Type type;
+  std::function<std::unique_ptr<Model>(const config::ModelConfig&)> create;
+};
+
+// One line per model.
+const Registration kModels[] = {
+    {config::ModelConfig::BIASED_MF,
+     [](const config::ModelConfig& c) { return std::make_unique<BiasedMf>(c); }},
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> CreateModel(const config::ModelConfig& config) {
+  for (const Registration& model : kModels) {
+    if (model.type == config.type()) return model.create(config);
+  }
+  return Status::InvalidArgument("model.type: no model registered for " +
+                                 config::ModelConfig::Type_Name(config.type()));
+}
+
+std::vector<std::string> RegisteredModelNames() {
+  std::vector<std::string> names;
+  for (const Registration& model : kModels) {
+    names.push_back(config::ModelConfig::Type_Name(model.type));
+  }
+  return names;
+}
+
+}  // namespace psrec::models
