@@ -106,8 +106,8 @@ void BM_ServerPullPushPipelined(benchmark::State& state) {
   for (auto _ : state) {
     for (int d = 0; d < depth; ++d) {
       wire::AppendPullRequest(++id, kItemTable, 0, keys, &client.out());
-      uint8_t* dst = wire::AppendPushRequest(++id, kItemTable, 0.01f, keys, grads.size(),
-                                             &client.out());
+      uint8_t* dst = wire::AppendPushRequest(wire::PushHeader::Gradients(++id, kItemTable, 0.01f),
+                                             keys, grads.size(), &client.out());
       std::memcpy(dst, grads.data(), grads.size() * sizeof(float));
     }
     client.Flush();

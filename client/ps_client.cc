@@ -239,11 +239,10 @@ Status PsClient::Impl::Push(TableId table, std::span<const uint64_t> keys, int d
   for (const Part& part : parts) {
     conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
       // Gradients (deltas) go straight from the caller's rows into the send buffer.
-      uint8_t* dst =
-          deltas ? wire::AppendPushDeltaRequest(part.id, table, *state_floats, part.keys,
-                                                part.keys.size() * row, buf)
-                 : wire::AppendPushRequest(part.id, table, learning_rate, part.keys,
-                                           part.keys.size() * row, buf);
+      const wire::PushHeader header =
+          deltas ? wire::PushHeader::Deltas(part.id, table, *state_floats)
+                 : wire::PushHeader::Gradients(part.id, table, learning_rate);
+      uint8_t* dst = wire::AppendPushRequest(header, part.keys, part.keys.size() * row, buf);
       const size_t row_bytes = row * sizeof(float);
       if (part.positions.empty()) {
         std::memcpy(dst, values.data() + part.first * row, part.keys.size() * row_bytes);
