@@ -340,6 +340,9 @@ Result<std::unique_ptr<PsClient>> PsClient::Connect(const PsClientOptions& optio
   if (options.rpc_timeout.count() <= 0 || options.connect_timeout.count() <= 0) {
     return Status::InvalidArgument("rpc_timeout and connect_timeout must be positive");
   }
+  if (options.transport == nullptr) {
+    return Status::InvalidArgument("the PS client needs a transport");
+  }
   auto impl = std::make_unique<Impl>(options);
   RETURN_IF_ERROR(impl->ConnectAll());
   return std::unique_ptr<PsClient>(new PsClient(std::move(impl)));

@@ -18,9 +18,9 @@
 // pending Wait) returns that first error, which names the server ("server 1 (host:port):
 // ..."). The worker is expected to stop; there is no reconnection.
 //
-// Threading: one I/O thread inside the client owns the sockets. The methods are meant for
-// one caller thread (the trainer); stats() may be called from any thread.
-// Ownership: the client owns its sockets and thread; destroying it closes the connections
+// Threading: one I/O thread inside the client owns the connections (options.transport). The methods
+// are meant for one caller thread (the trainer); stats() may be called from any thread.
+// Ownership: the client owns its connections and thread; destroying it closes the connections
 // without Finish (servers then see the worker disappear).
 #pragma once
 
@@ -36,6 +36,7 @@
 #include "wire/proto/wire.pb.h"
 #include "common/status.h"
 #include "client/network_faults.h"
+#include "wire/transport.h"
 
 namespace psrec::client {
 
@@ -55,6 +56,9 @@ struct PsClientOptions {
   // process can reach it (same host and network namespace); otherwise stay on TCP.
   bool use_local_socket = true;
   NetworkFaults faults;
+  // What the connections run over. Not owned; must outlive the client. Tests give a
+  // wire::FrameTap to see (or break) every frame the worker sends.
+  wire::Transport* transport = wire::Transport::Default();
 };
 
 struct ClientStats {
