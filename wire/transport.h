@@ -8,9 +8,10 @@
 //
 // Asynchronous operations run on the io_context the stream or listener was made with and
 // complete there, through an IoHandler (wire/io_handler.h), like the Asio operations they
-// mirror: one read and one write may be in flight on a stream at a time; closing a stream
-// (or destroying it) ends its pending operations with boost::asio::error::operation_aborted,
-// whose handlers still run later on the io thread and must not assume the stream exists.
+// mirror: a handler never runs inside the call that started its operation; one read and one
+// write may be in flight on a stream at a time; closing a stream (or destroying it) ends
+// its pending operations with boost::asio::error::operation_aborted, whose handlers still
+// run later on the io thread and must not assume the stream exists.
 //
 // Thread safety: a Transport may be used from any thread (it holds no per-connection state).
 // A ByteStream and a Listener belong to their io thread, except ByteStream::TryWriteNow.
