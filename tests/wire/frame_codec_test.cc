@@ -223,33 +223,6 @@ TEST(FrameCodecTest, DecodesBodiesOfTheGeneratedEncoder) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(view.values.data()) % 4, 0u);
 }
 
-// A push must say what its values are: gradients or deltas, and nothing else.
-TEST(FrameCodecTest, RefusesAPushWithoutAKnownKind) {
-  PushRequest push;
-  push.set_request_id(3);
-  push.add_keys(9);
-  push.set_values(std::string(4, '\0'));
-  DecodeScratch scratch;
-  PushRequestView view;
-  const std::string unspecified = push.SerializeAsString();
-  Status status = DecodePushRequest(
-      {reinterpret_cast<const uint8_t*>(unspecified.data()), unspecified.size()}, &scratch, &view);
-  EXPECT_EQ(status.code(), Status::Code::kCorruption);
-  EXPECT_NE(status.message().find("gradients or deltas"), std::string::npos) << status.message();
-  push.set_kind(static_cast<PushRequest::Kind>(7));
-  const std::string unknown = push.SerializeAsString();
-  status = DecodePushRequest({reinterpret_cast<const uint8_t*>(unknown.data()), unknown.size()},
-                             &scratch, &view);
-  EXPECT_EQ(status.code(), Status::Code::kCorruption);
-  EXPECT_NE(status.message().find("unknown kind 7"), std::string::npos) << status.message();
-  push.set_kind(PushRequest::DELTAS);
-  const std::string deltas = push.SerializeAsString();
-  ASSERT_TRUE(DecodePushRequest({reinterpret_cast<const uint8_t*>(deltas.data()), deltas.size()},
-                                &scratch, &view)
-                  .ok());
-  EXPECT_EQ(view.kind, PushRequest::DELTAS);
-}
-
 // Unpacked and split repeated fields are legal Protobuf; they are gathered in order.
 TEST(FrameCodecTest, DecodesUnpackedAndSplitKeys) {
   ByteBuffer body;
