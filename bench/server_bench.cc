@@ -110,8 +110,8 @@ void BM_ServerPullPushPipelined(benchmark::State& state) {
   for (auto _ : state) {
     for (int d = 0; d < depth; ++d) {
       wire::AppendPullRequest(++id, models::kItemTable, 0, keys, &client.out());
-      uint8_t* dst = wire::AppendPushRequest(++id, models::kItemTable, 0.01f, keys, grads.size(),
-                                             &client.out());
+      uint8_t* dst = wire::AppendPushRequest(wire::PushHeader::Gradients(++id, models::kItemTable, 0.01f),
+                                             keys, grads.size(), &client.out());
       std::memcpy(dst, grads.data(), grads.size() * sizeof(float));
     }
     client.Flush();

@@ -56,11 +56,12 @@ void BM_CodecPush(benchmark::State& state) {
   for (auto _ : state) {
     buffer.Clear();
     buffer.Grow(8 - wire::kFrameHeaderBytes);  // as ps/connection.cc: body at offset 8
-    uint8_t* dst = wire::AppendPushRequest(1, models::kItemTable, 0.01f, keys, grads.size(), &buffer);
+    uint8_t* dst = wire::AppendPushRequest(wire::PushHeader::Gradients(1, models::kItemTable, 0.01f), keys,
+                                           grads.size(), &buffer);
     std::memcpy(dst, grads.data(), grads.size() * sizeof(float));
     wire::PushRequestView view;
     CHECK(wire::DecodePushRequest(buffer.span().subspan(8), &scratch, &view).ok());
-    benchmark::DoNotOptimize(view.grads.data());
+    benchmark::DoNotOptimize(view.values.data());
   }
   state.SetBytesProcessed(state.iterations() * n * (8 + kRowFloats * sizeof(float)));
 }

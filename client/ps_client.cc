@@ -239,11 +239,10 @@ Status PsClient::Impl::Push(TableId table, std::span<const uint64_t> keys, int d
   for (const Part& part : parts) {
     conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
       // Gradients (deltas) go straight from the caller's rows into the send buffer.
-      uint8_t* dst =
-          deltas ? wire::AppendPushDeltaRequest(part.id, table, *state_floats, part.keys,
-                                                part.keys.size() * row, buf)
-                 : wire::AppendPushRequest(part.id, table, learning_rate, part.keys,
-                                           part.keys.size() * row, buf);
+      const wire::PushHeader header =
+          deltas ? wire::PushHeader::Deltas(part.id, table, *state_floats)
+                 : wire::PushHeader::Gradients(part.id, table, learning_rate);
+      uint8_t* dst = wire::AppendPushRequest(header, part.keys, part.keys.size() * row, buf);
       const size_t row_bytes = row * sizeof(float);
       if (part.positions.empty()) {
         std::memcpy(dst, values.data() + part.first * row, part.keys.size() * row_bytes);
@@ -340,6 +339,9 @@ Result<std::unique_ptr<PsClient>> PsClient::Connect(const PsClientOptions& optio
   }
   if (options.rpc_timeout.count() <= 0 || options.connect_timeout.count() <= 0) {
     return Status::InvalidArgument("rpc_timeout and connect_timeout must be positive");
+  }
+  if (options.transport == nullptr) {
+    return Status::InvalidArgument("the PS client needs a transport");
   }
   auto impl = std::make_unique<Impl>(options);
   RETURN_IF_ERROR(impl->ConnectAll());

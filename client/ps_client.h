@@ -7,10 +7,10 @@
 // fire-and-forget: acks are tracked in the background and Flush waits for them.
 //
 //   ASSIGN_OR_RETURN(auto client, PsClient::Connect(options));
-//   ASSIGN_OR_RETURN(PsClient::Ticket t, client->Pull(kItemTable, keys, dim, rows, clock));
+//   ASSIGN_OR_RETURN(PsClient::Ticket t, client->Pull(table, keys, dim, rows, clock));
 //   ... compute the previous batch ...
 //   RETURN_IF_ERROR(client->Wait(t));
-//   RETURN_IF_ERROR(client->Push(kItemTable, keys, dim, grads, lr));
+//   RETURN_IF_ERROR(client->Push(table, keys, dim, grads, lr));
 //   RETURN_IF_ERROR(client->Finish());
 //
 // Failures are sticky: once a server closes the connection, replies with an Error, sends a
@@ -18,9 +18,9 @@
 // pending Wait) returns that first error, which names the server ("server 1 (host:port):
 // ..."). The worker is expected to stop; there is no reconnection.
 //
-// Threading: one I/O thread inside the client owns the sockets. The methods are meant for
-// one caller thread (the trainer); stats() may be called from any thread.
-// Ownership: the client owns its sockets and thread; destroying it closes the connections
+// Threading: one I/O thread inside the client owns the connections (options.transport). The methods
+// are meant for one caller thread (the trainer); stats() may be called from any thread.
+// Ownership: the client owns its connections and thread; destroying it closes the connections
 // without Finish (servers then see the worker disappear).
 #pragma once
 
@@ -36,6 +36,7 @@
 #include "wire/proto/wire.pb.h"
 #include "common/status.h"
 #include "client/network_faults.h"
+#include "wire/transport.h"
 
 namespace psrec::client {
 
@@ -55,6 +56,9 @@ struct PsClientOptions {
   // process can reach it (same host and network namespace); otherwise stay on TCP.
   bool use_local_socket = true;
   NetworkFaults faults;
+  // What the connections run over. Not owned; must outlive the client. Tests give a
+  // wire::FrameTap to see (or break) every frame the worker sends.
+  wire::Transport* transport = wire::Transport::Default();
 };
 
 struct ClientStats {

@@ -2,14 +2,12 @@
 // Connecting and the handshake are in server_connection_connect.cc.
 #include "client/server_connection.h"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cstring>
 #include <utility>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <glog/logging.h>
 
 #include "wire/frame_codec.h"
@@ -27,7 +25,6 @@ Status ReadFailure(const boost::system::error_code& ec) {
 }  // namespace
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
 
 ServerConnection::ServerConnection(asio::io_context& io, int server_id,
                                    const PsClientOptions& options, FrameHandler on_frame,
@@ -42,19 +39,16 @@ ServerConnection::ServerConnection(asio::io_context& io, int server_id,
       on_failure_(std::move(on_failure)),
       place_(std::move(place)),
       on_placed_(std::move(on_placed)),
-      socket_(io),
-      tcp_socket_(io),
       timer_(io),
       pacer_(options.faults) {}
 bool ServerConnection::TrySendNow() {
-  if (direct_fd_ < 0 || pacer_.active() || outbox_.empty() ||
+  if (direct_ == nullptr || pacer_.active() || outbox_.empty() ||
       outbox_.size() > kDirectSendMaxBytes) {
     return false;
   }
-  const ssize_t n =
-      ::send(direct_fd_, outbox_.data(), outbox_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (n <= 0) return false;
-  outbox_.Consume(static_cast<size_t>(n));
+  const size_t n = direct_->TryWriteNow({outbox_.data(), outbox_.size()});
+  if (n == 0) return false;
+  outbox_.Consume(n);
   return outbox_.empty();
 }
 
@@ -92,8 +86,8 @@ void ServerConnection::StartWrite() {
       for (Release& r : releases_) r.end -= end;
     }
   }
-  asio::async_write(socket_, asio::buffer(writing_.data(), writing_.size()),
-                    [this](boost::system::error_code ec, size_t) {
+  stream_->AsyncWrite({writing_.data(), writing_.size()},
+                    [this](const boost::system::error_code& ec, size_t) {
                       if (ec) {
                         Fail(Status::Unavailable("cannot send: " + ec.message()));
                         return;
@@ -111,9 +105,9 @@ void ServerConnection::StartRead() {
   // in place.
   const size_t rest = frame_end_ > inbox_.size() ? frame_end_ - inbox_.size() : 0;
   const size_t room = std::min(inbox_.capacity() - inbox_.size(), std::max(kReadChunk, rest));
-  socket_.async_read_some(
-      asio::buffer(inbox_.data() + inbox_.size(), room),
-      [this](boost::system::error_code ec, size_t bytes) {
+  stream_->AsyncReadSome(
+      {inbox_.data() + inbox_.size(), room},
+      [this](const boost::system::error_code& ec, size_t bytes) {
         if (closed_) return;
         if (ec) {
           Fail(ReadFailure(ec));
@@ -213,9 +207,9 @@ void ServerConnection::ReadPlacedTail() {
     return;
   }
   // Exactly the tail: the next frame is read into the inbox again.
-  socket_.async_read_some(
-      asio::buffer(frame.dst + frame.tail_done, frame.tail_bytes - frame.tail_done),
-      [this](boost::system::error_code ec, size_t bytes) {
+  stream_->AsyncReadSome(
+      {frame.dst + frame.tail_done, frame.tail_bytes - frame.tail_done},
+      [this](const boost::system::error_code& ec, size_t bytes) {
         if (closed_) return;
         if (ec) {
           Fail(ReadFailure(ec));
@@ -242,15 +236,13 @@ void ServerConnection::Close() {
   if (closed_) return;
   closed_ = true;
   {
-    // Before the descriptor is closed (and its number possibly reused).
+    // Before the stream is closed (and its descriptor's number possibly reused).
     std::lock_guard<std::mutex> lock(out_mu_);
-    direct_fd_ = -1;
+    direct_ = nullptr;
   }
-  boost::system::error_code ec;
   timer_.cancel();
-  socket_.shutdown(Socket::shutdown_both, ec);
-  socket_.close(ec);
-  tcp_socket_.close(ec);
+  if (stream_) stream_->Close();
+  if (tcp_stream_) tcp_stream_->Close();
 }
 
 }  // namespace psrec::client

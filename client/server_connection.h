@@ -1,10 +1,10 @@
 // ServerConnection: the client's end of one connection to one parameter server.
 //
-// Connect retries until a deadline (servers may still be starting), then handshakes over
-// TCP. When the reply advertises a local (Unix-domain) socket and options.use_local_socket
-// is set, it connects there too and handshakes again with the same checks; if that
-// connection cannot be made (another host, another network namespace) it stays on TCP, and
-// otherwise it closes the TCP connection and all traffic takes the local socket.
+// It runs over options.transport (wire/transport.h). Connect retries until a deadline (servers may
+// still be starting), then handshakes over TCP. When the reply advertises a local (Unix-domain)
+// socket and options.use_local_socket is set, it connects there too and handshakes again with the
+// same checks; if that connection cannot be made (another host, another network namespace) it stays
+// on TCP, and otherwise it closes the TCP connection and all traffic takes the local socket.
 // Afterwards any thread may Enqueue frames; the io thread writes everything queued while a
 // write was in flight as one gathered write (the outbox and the buffer being written swap,
 // so buffers are reused and steady state allocates nothing). A small frame enqueued while
@@ -30,11 +30,10 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <memory>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/generic/stream_protocol.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/byte_buffer.h"
@@ -42,6 +41,7 @@
 #include "common/status.h"
 #include "client/ps_client.h"
 #include "client/send_pacer.h"
+#include "wire/transport.h"
 
 namespace psrec::client {
 
@@ -121,10 +121,9 @@ class ServerConnection {
   static constexpr size_t kReadChunk = 256 * 1024;
   static constexpr size_t kDirectSendMaxBytes = 1 << 20;
 
-  using Socket = boost::asio::generic::stream_protocol::socket;
-
+  // Dials the server's TCP endpoint; retried until connect_deadline_.
   void TryConnect();
-  // Sends the handshake on the socket just connected and starts reading its reply.
+  // Sends the handshake on the stream just connected and starts reading its reply.
   void OnConnected();
   // Checks a frame that arrives before the handshake is done. Sets *switched when it
   // started the move to the local socket (then no read must be started on the old one).
@@ -133,6 +132,8 @@ class ServerConnection {
   // Connects to the advertised local socket; the TCP socket is kept until that handshake
   // is done, and taken back if the local one cannot be reached.
   void StartLocalConnect(const std::string& name);
+  // The local socket cannot be reached: the handshaken TCP stream carries the traffic.
+  void UseTcp();
   void FinishConnect(const Status& status);
   // Sends a small outbox from the calling thread while the io thread is not writing, so a
   // request leaves without waking the io thread (wake-ups are most of a small request's
@@ -170,10 +171,13 @@ class ServerConnection {
   };
   std::optional<PlacedFrame> placed_;
 
-  Socket socket_;       // TCP, then the local socket when the move succeeds
-  Socket tcp_socket_;   // the handshaken TCP connection while the local one is being tried
+  // TCP, then the local socket when the move succeeds. Replaced only on the io thread while
+  // no operation of the old stream is in flight; out_mu_ guards it for TrySendNow (direct_).
+  std::unique_ptr<wire::ByteStream> stream_;
+  // The handshaken TCP connection while the local one is being tried.
+  std::unique_ptr<wire::ByteStream> tcp_stream_;
   boost::asio::steady_timer timer_;  // connect retries, handshake deadline, paced sends
-  std::vector<boost::asio::generic::stream_protocol::endpoint> endpoints_;
+  wire::Endpoint endpoint_;          // the server's TCP endpoint
   Clock::time_point connect_deadline_;
   std::function<void(const Status&)> connect_done_;
   Clock::duration retry_delay_{};
@@ -186,7 +190,8 @@ class ServerConnection {
   std::deque<Release> releases_;  // GUARDED_BY(out_mu_), only with active faults
   SendPacer pacer_;               // GUARDED_BY(out_mu_)
   bool write_scheduled_ = false;  // GUARDED_BY(out_mu_): the io thread will look at outbox_
-  int direct_fd_ = -1;  // GUARDED_BY(out_mu_): socket_'s descriptor once handshaken, until Close
+  // GUARDED_BY(out_mu_): stream_ once handshaken, until Close.
+  wire::ByteStream* direct_ = nullptr;
   ByteBuffer writing_;            // io thread: the bytes of the write in flight
 
   ByteBuffer inbox_;  // io thread: received bytes not yet handled (starts at a frame)

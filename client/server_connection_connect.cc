@@ -1,9 +1,9 @@
 // ServerConnection: connecting, the handshake, and the move to the server's local
 // (Unix-domain) socket. The traffic afterwards is in server_connection.cc.
+#include <charconv>
 #include <utility>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <glog/logging.h>
 
 #include "wire/frame_codec.h"
@@ -12,18 +12,33 @@
 
 namespace psrec::client {
 namespace asio = boost::asio;
-using asio::ip::tcp;
 
 namespace {
 
 constexpr auto kFirstRetryDelay = std::chrono::milliseconds(10);
 constexpr auto kMaxRetryDelay = std::chrono::milliseconds(200);
-// Send buffer of a local socket: a Unix-domain stream's in-flight bytes are bounded by the
-// sender's buffer alone, and the default (~200 KB) cuts a large push into many wake-ups.
-// The kernel caps it at net.core.wmem_max.
-constexpr int kLocalSendBufferBytes = 4 << 20;
 
 std::string Ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+// "host:port" or "[v6]:port".
+Result<wire::Endpoint> ParseAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return Status::InvalidArgument("address is not host:port");
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  uint16_t port = 0;
+  const char* end = address.data() + address.size();
+  const auto [at, ec] = std::from_chars(address.data() + colon + 1, end, port);
+  if (ec != std::errc() || at != end) {
+    return Status::InvalidArgument("address is not host:port (port '" +
+                                   address.substr(colon + 1) + "')");
+  }
+  return wire::Endpoint::Tcp(std::move(host), port);
+}
 
 }  // namespace
 
@@ -31,59 +46,47 @@ void ServerConnection::StartConnect(Clock::time_point deadline,
                                     std::function<void(const Status&)> done) {
   connect_deadline_ = deadline;
   connect_done_ = std::move(done);
-  const size_t colon = address_.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address_.size()) {
-    FinishConnect(Status::InvalidArgument("address is not host:port"));
+  Result<wire::Endpoint> endpoint = ParseAddress(address_);
+  if (!endpoint.ok()) {
+    FinishConnect(endpoint.status());
     return;
   }
-  std::string host = address_.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);  // [v6]:port
-  }
-  boost::system::error_code ec;
-  tcp::resolver resolver(io_);
-  const tcp::resolver::results_type resolved =
-      resolver.resolve(host, address_.substr(colon + 1), ec);
-  if (ec) {
-    FinishConnect(Status::InvalidArgument("cannot resolve address: " + ec.message()));
-    return;
-  }
-  endpoints_.clear();
-  for (const auto& entry : resolved) endpoints_.emplace_back(entry.endpoint());
+  endpoint_ = std::move(endpoint).value();
   TryConnect();
 }
 
 void ServerConnection::TryConnect() {
-  asio::async_connect(socket_, endpoints_, [this](boost::system::error_code ec,
-                                                  const Socket::endpoint_type&) {
-    if (!ec) {
-      OnConnected();
-      return;
-    }
-    // Back off while the server starts, but never sleep past the deadline.
-    const Clock::time_point now = Clock::now();
-    if (now >= connect_deadline_) {
-      FinishConnect(Status::Unavailable("cannot connect within " +
-                                        Ms(options_.connect_timeout) + ": " + ec.message()));
-      return;
-    }
-    retry_delay_ = retry_delay_ == Clock::duration{}
-                       ? Clock::duration(kFirstRetryDelay)
-                       : std::min<Clock::duration>(retry_delay_ * 2, kMaxRetryDelay);
-    timer_.expires_at(std::min(connect_deadline_, now + retry_delay_));
-    timer_.async_wait([this](boost::system::error_code wait_ec) {
-      if (!wait_ec && !closed_) TryConnect();
-    });
-  });
+  Result<std::unique_ptr<wire::ByteStream>> dialed = options_.transport->Dial(
+      io_, endpoint_, [this](const boost::system::error_code& ec, size_t) {
+        if (closed_) return;
+        if (!ec) {
+          OnConnected();
+          return;
+        }
+        // Back off while the server starts, but never sleep past the deadline.
+        const Clock::time_point now = Clock::now();
+        if (now >= connect_deadline_) {
+          FinishConnect(Status::Unavailable("cannot connect within " +
+                                            Ms(options_.connect_timeout) + ": " + ec.message()));
+          return;
+        }
+        retry_delay_ = retry_delay_ == Clock::duration{}
+                           ? Clock::duration(kFirstRetryDelay)
+                           : std::min<Clock::duration>(retry_delay_ * 2, kMaxRetryDelay);
+        timer_.expires_at(std::min(connect_deadline_, now + retry_delay_));
+        timer_.async_wait([this](boost::system::error_code wait_ec) {
+          if (!wait_ec && !closed_) TryConnect();
+        });
+      });
+  if (!dialed.ok()) {
+    FinishConnect(dialed.status());
+    return;
+  }
+  // The previous attempt's stream (if any) failed and has no operation in flight.
+  stream_ = std::move(dialed).value();
 }
 
 void ServerConnection::OnConnected() {
-  boost::system::error_code ec;
-  if (local_) {
-    socket_.set_option(asio::socket_base::send_buffer_size(kLocalSendBufferBytes), ec);
-  } else {
-    socket_.set_option(tcp::no_delay(true), ec);  // small requests must not wait for Nagle
-  }
   wire::Handshake hello;
   hello.set_protocol_version(wire::kProtocolVersion);
   hello.set_job_id(options_.job_id);
@@ -104,28 +107,38 @@ void ServerConnection::OnConnected() {
 }
 
 void ServerConnection::StartLocalConnect(const std::string& name) {
-  // A moved-from socket has no executor left: give socket_ a fresh (closed) one.
-  tcp_socket_ = std::move(socket_);
-  socket_ = Socket(io_);
-  const asio::local::stream_protocol::endpoint local(std::string(1, '\0') + name);
-  socket_.async_connect(Socket::endpoint_type(local), [this](boost::system::error_code ec) {
-    if (closed_) return;
-    if (ec) {
-      // Another host or network namespace: the name is not reachable from here.
-      VLOG(1) << name_ << ": local socket unreachable (" << ec.message() << "); using TCP";
-      boost::system::error_code ignored;
-      socket_.close(ignored);
-      socket_ = std::move(tcp_socket_);
-      tcp_socket_ = Socket(io_);
-      handshaken_ = true;
-      timer_.cancel();
-      FinishConnect(Status::OK());
-      StartRead();
-      return;
-    }
-    local_ = true;
-    OnConnected();
-  });
+  Result<std::unique_ptr<wire::ByteStream>> dialed = options_.transport->Dial(
+      io_, wire::Endpoint::Local(name), [this](const boost::system::error_code& ec, size_t) {
+        if (closed_) return;
+        if (ec) {
+          // Another host or network namespace: the name is not reachable from here.
+          VLOG(1) << name_ << ": local socket unreachable (" << ec.message() << "); using TCP";
+          UseTcp();
+          return;
+        }
+        local_ = true;
+        OnConnected();
+      });
+  tcp_stream_ = std::move(stream_);
+  if (!dialed.ok()) {
+    VLOG(1) << name_ << ": no local socket (" << dialed.status().message() << "); using TCP";
+    // Not from here: the caller is still handling the TCP stream's read.
+    asio::post(io_, [this] {
+      if (!closed_) UseTcp();
+    });
+    return;
+  }
+  stream_ = std::move(dialed).value();
+}
+
+void ServerConnection::UseTcp() {
+  // The failed local stream (if any) has nothing in flight.
+  if (stream_) stream_->Close();
+  stream_ = std::move(tcp_stream_);
+  handshaken_ = true;
+  timer_.cancel();
+  FinishConnect(Status::OK());
+  StartRead();
 }
 
 void ServerConnection::FinishConnect(const Status& status) {
@@ -136,7 +149,7 @@ void ServerConnection::FinishConnect(const Status& status) {
     Close();
   } else {
     std::lock_guard<std::mutex> lock(out_mu_);
-    direct_fd_ = socket_.native_handle();
+    direct_ = stream_.get();
   }
   done(status);
 }
@@ -178,8 +191,7 @@ Status ServerConnection::OnHandshakeFrame(wire::MessageType type, std::span<cons
   handshaken_ = true;
   timer_.cancel();
   if (local_) {
-    boost::system::error_code ignored;
-    tcp_socket_.close(ignored);  // the server sees this worker's TCP connection end
+    tcp_stream_->Close();  // the server sees this worker's TCP connection end
     VLOG(1) << name_ << ": using the local socket";
   }
   FinishConnect(Status::OK());

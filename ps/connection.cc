@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/write.hpp>
 #include <glog/logging.h>
 
 #include "wire/frame_codec.h"
@@ -14,13 +12,12 @@ namespace psrec::ps {
 
 namespace asio = boost::asio;
 
-Connection::Connection(Socket socket, std::string peer, FrameSink* sink, size_t max_frame_bytes,
-                       ServerCounters* counters)
-    : socket_(std::move(socket)),
+Connection::Connection(std::unique_ptr<wire::ByteStream> stream, FrameSink* sink,
+                       size_t max_frame_bytes, ServerCounters* counters)
+    : stream_(std::move(stream)),
       sink_(sink),
       max_frame_bytes_(max_frame_bytes),
-      counters_(counters),
-      peer_(std::move(peer)) {
+      counters_(counters) {
   in_.Grow(kHeaderAt);
 }
 
@@ -32,8 +29,8 @@ void Connection::ReadMore() {
   reading_ = true;
   const size_t want = std::max(kReadChunk, frame_needs_);
   uint8_t* at = in_.Grow(want);
-  socket_.async_read_some(
-      asio::buffer(at, want),
+  stream_->AsyncReadSome(
+      {at, want},
       [self = shared_from_this(), want](const boost::system::error_code& ec, size_t n) {
         self->OnRead(ec, want, n);
       });
@@ -45,9 +42,9 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t requested, s
   if (closed_) return;
   if (ec) {
     if (ec == asio::error::eof || ec == asio::error::connection_reset) {
-      VLOG(1) << "connection from " << peer_ << " closed by the peer";
+      VLOG(1) << "connection from " << peer() << " closed by the peer";
     } else if (ec != asio::error::operation_aborted) {
-      LOG(INFO) << "connection from " << peer_ << ": read failed: " << ec.message();
+      LOG(INFO) << "connection from " << peer() << ": read failed: " << ec.message();
     }
     Close();
     return;
@@ -91,7 +88,7 @@ void Connection::Flush() {
   if (closed_ || writing_ || out_.empty()) return;
   writing_ = true;
   sending_.Swap(out_);  // out_ takes the previous (cleared) send buffer: no allocation
-  asio::async_write(socket_, asio::buffer(sending_.data(), sending_.size()),
+  stream_->AsyncWrite({sending_.data(), sending_.size()},
                     [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
                       self->OnWritten(ec, n);
                     });
@@ -103,7 +100,7 @@ void Connection::OnWritten(const boost::system::error_code& ec, size_t n) {
   if (closed_) return;
   if (ec) {
     if (ec != asio::error::operation_aborted) {
-      LOG(INFO) << "connection from " << peer_ << ": write failed: " << ec.message();
+      LOG(INFO) << "connection from " << peer() << ": write failed: " << ec.message();
     }
     Close();
     return;
@@ -119,7 +116,7 @@ void Connection::OnWritten(const boost::system::error_code& ec, size_t n) {
 
 void Connection::Fail(const Status& why) {
   if (closed_ || closing_) return;
-  LOG(WARNING) << "closing connection from " << peer_ << ": " << why.ToString();
+  LOG(WARNING) << "closing connection from " << peer() << ": " << why.ToString();
   ServerCounters::Add(counters_->connections_dropped, 1);
   closing_ = true;
   wire::AppendError(0, why, &out_);
@@ -129,9 +126,7 @@ void Connection::Fail(const Status& why) {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
-  boost::system::error_code ignored;
-  socket_.shutdown(Socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  stream_->Close();
   sink_->OnClosed(*this);
 }
 

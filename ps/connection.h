@@ -1,7 +1,8 @@
-// Connection: one accepted connection of a parameter server, over TCP or over the server's
-// Unix-domain socket (a generic stream socket: the protocol code is the same for both). It reads whole frames and
-// hands each to a FrameSink, and writes the frames the sink appends to out() in gathered
-// writes: everything appended while a write is in flight goes out in the next single write.
+// Connection: one accepted connection of a parameter server, over any wire::ByteStream (TCP or the
+// server's Unix-domain socket by default: the protocol code is the same for every transport). It
+// reads whole frames and hands each to a FrameSink, and writes the frames the sink appends to out()
+// in gathered writes: everything appended while a write is in flight goes out in the next single
+// write.
 //
 // Buffers are per connection and reused (ByteBuffer keeps its capacity), so steady-state
 // traffic allocates nothing. The read buffer keeps the next frame's header at offset
@@ -22,12 +23,13 @@
 #include <span>
 #include <string>
 
-#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/system/error_code.hpp>
 
 #include "common/byte_buffer.h"
-#include "wire/frame.h"
 #include "common/status.h"
 #include "ps/server_stats.h"
+#include "wire/frame.h"
+#include "wire/transport.h"
 
 namespace psrec::ps {
 
@@ -53,11 +55,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     int worker_id = -1;
   };
 
-  using Socket = boost::asio::generic::stream_protocol::socket;
-
-  // `peer` names the other end in logs ("127.0.0.1:5000", "local pid 123").
+  // stream->peer() names the other end in logs ("127.0.0.1:5000", "local pid 123").
   // REQUIRES: sink and counters outlive the connection.
-  Connection(Socket socket, std::string peer, FrameSink* sink, size_t max_frame_bytes,
+  Connection(std::unique_ptr<wire::ByteStream> stream, FrameSink* sink, size_t max_frame_bytes,
              ServerCounters* counters);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -74,7 +74,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Close();
 
   bool closed() const { return closed_; }
-  const std::string& peer() const { return peer_; }
+  const std::string& peer() const { return stream_->peer(); }
   Session& session() { return session_; }
 
  private:
@@ -90,11 +90,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool HandleFrames();
   void OnWritten(const boost::system::error_code& ec, size_t n);
 
-  Socket socket_;
+  std::unique_ptr<wire::ByteStream> stream_;
   FrameSink* sink_;
   size_t max_frame_bytes_;
   ServerCounters* counters_;
-  std::string peer_;
   Session session_;
 
   ByteBuffer in_;       // [kHeaderAt, size): received, not yet handled

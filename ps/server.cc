@@ -1,6 +1,5 @@
 #include "ps/server.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -10,19 +9,15 @@
 #include <string>
 #include <utility>
 
-#include <boost/asio/ip/address.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <glog/logging.h>
 
 namespace psrec::ps {
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
 
 namespace {
-
-// Send buffer of a local socket (the kernel caps it at net.core.wmem_max, often 4 MB).
-constexpr int kLocalSendBufferBytes = 4 << 20;
 
 Status ValidateOptions(const ServerOptions& o) {
   if (o.num_servers < 1) return Status::InvalidArgument("num_servers must be >= 1");
@@ -42,6 +37,7 @@ Status ValidateOptions(const ServerOptions& o) {
     return Status::InvalidArgument("cluster.max_frame_bytes must be >= 1024");
   }
   if (o.job.model().dim() < 1) return Status::InvalidArgument("model.dim must be >= 1");
+  if (o.transport == nullptr) return Status::InvalidArgument("no transport");
   return Status::OK();
 }
 
@@ -49,8 +45,6 @@ Status ValidateOptions(const ServerOptions& o) {
 
 Server::Server(const ServerOptions& options)
     : options_(options),
-      acceptor_(io_),
-      local_acceptor_(io_),
       service_(std::make_unique<ShardService>(
           options, &counters_,
           [this](std::function<void()> fn) { asio::post(io_, std::move(fn)); })) {}
@@ -75,43 +69,23 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
 }
 
 Status Server::Listen() {
-  boost::system::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(options_.bind_address, ec);
-  if (ec) {
-    return Status::InvalidArgument("bind address '" + options_.bind_address +
-                                   "' is not an IP address: " + ec.message());
-  }
-  const tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
-  const std::string where = options_.bind_address + ":" + std::to_string(options_.port);
-  if (acceptor_.open(endpoint.protocol(), ec); ec) {
-    return Status::Unavailable("cannot open a socket for " + where + ": " + ec.message());
-  }
-  acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (acceptor_.bind(endpoint, ec); ec) {
-    return Status::Unavailable("cannot bind " + where + ": " + ec.message());
-  }
-  if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) {
-    return Status::Unavailable("cannot listen on " + where + ": " + ec.message());
-  }
-  port_ = acceptor_.local_endpoint(ec).port();
-  if (ec) return Status::Unavailable("cannot read the port of " + where + ": " + ec.message());
+  ASSIGN_OR_RETURN(listener_,
+                   options_.transport->Listen(
+                       io_, wire::Endpoint::Tcp(options_.bind_address,
+                                                static_cast<uint16_t>(options_.port))));
+  port_ = listener_->endpoint().port;
   return Status::OK();
 }
 
 void Server::Accept() {
-  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  listener_->AsyncAccept([this](const boost::system::error_code& ec,
+                                std::unique_ptr<wire::ByteStream> stream) {
+    if (ec == asio::error::operation_aborted || !listener_->is_open()) return;
     if (ec) {
       // Out of file descriptors and the like: keep serving the connections we have.
       LOG(WARNING) << "server " << options_.server_id << ": accept failed: " << ec.message();
     } else {
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);  // replies are latency-bound
-      const tcp::endpoint endpoint = socket.remote_endpoint(ignored);
-      std::string peer = ignored ? "unknown peer"
-                                 : endpoint.address().to_string() + ":" +
-                                       std::to_string(endpoint.port());
-      Serve(Connection::Socket(std::move(socket)), std::move(peer));
+      Serve(std::move(stream));
     }
     Accept();
   });
@@ -126,50 +100,38 @@ void Server::ListenLocal() {
   char name[80];
   std::snprintf(name, sizeof(name), "psrec-%d-s%d-%016" PRIx64, static_cast<int>(getpid()),
                 options_.server_id, nonce);
-  const asio::local::stream_protocol::endpoint endpoint(std::string(1, '\0') + name);
-  boost::system::error_code ec;
-  if (local_acceptor_.open(endpoint.protocol(), ec); !ec) local_acceptor_.bind(endpoint, ec);
-  if (!ec) local_acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    LOG(WARNING) << "server " << options_.server_id << ": no local socket (" << ec.message()
-                 << "); workers on this host use TCP";
-    boost::system::error_code ignored;
-    local_acceptor_.close(ignored);
+  Result<std::unique_ptr<wire::Listener>> listener =
+      options_.transport->Listen(io_, wire::Endpoint::Local(name));
+  if (!listener.ok()) {
+    LOG(WARNING) << "server " << options_.server_id << ": no local socket ("
+                 << listener.status().message() << "); workers on this host use TCP";
     return;
   }
+  local_listener_ = std::move(listener).value();
   local_socket_ = name;
   service_->AdvertiseLocalSocket(local_socket_);
   AcceptLocal();
 }
 
 void Server::AcceptLocal() {
-  local_acceptor_.async_accept([this](const boost::system::error_code& ec,
-                                      asio::local::stream_protocol::socket socket) {
-    if (ec == asio::error::operation_aborted || !local_acceptor_.is_open()) return;
+  local_listener_->AsyncAccept([this](const boost::system::error_code& ec,
+                                      std::unique_ptr<wire::ByteStream> stream) {
+    if (ec == asio::error::operation_aborted || !local_listener_->is_open()) return;
     if (ec) {
       LOG(WARNING) << "server " << options_.server_id
                    << ": accept on the local socket failed: " << ec.message();
     } else {
-      // A Unix-domain stream's in-flight bytes are bounded by the sender's buffer alone;
-      // the default (~200 KB) splits a large pull reply into many wake-ups of both ends.
-      boost::system::error_code ignored;
-      socket.set_option(asio::socket_base::send_buffer_size(kLocalSendBufferBytes), ignored);
-      ucred cred{};
-      socklen_t len = sizeof(cred);
-      const bool known = getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred,
-                                    &len) == 0;
-      std::string peer = known ? "local pid " + std::to_string(cred.pid) : "local peer";
       ServerCounters::Add(counters_.local_connections_accepted, 1);
-      Serve(Connection::Socket(std::move(socket)), std::move(peer));
+      Serve(std::move(stream));
     }
     AcceptLocal();
   });
 }
 
-void Server::Serve(Connection::Socket socket, std::string peer) {
+void Server::Serve(std::unique_ptr<wire::ByteStream> stream) {
   ServerCounters::Add(counters_.connections_accepted, 1);
   auto conn = std::make_shared<Connection>(
-      std::move(socket), std::move(peer), service_.get(),
+      std::move(stream), service_.get(),
       static_cast<size_t>(options_.job.cluster().max_frame_bytes()), &counters_);
   service_->AddConnection(conn);
   conn->Start();
@@ -199,9 +161,8 @@ void Server::Stop() {
     if (!stopping_) {
       stopping_ = true;
       asio::post(io_, [this] {
-        boost::system::error_code ignored;
-        acceptor_.close(ignored);
-        local_acceptor_.close(ignored);
+        if (listener_) listener_->Close();
+        if (local_listener_) local_listener_->Close();
         service_->CloseAll();
       });
     }

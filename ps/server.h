@@ -1,4 +1,5 @@
-// Server: one parameter server. It listens on TCP (Boost.Asio) and, unless
+// Server: one parameter server. It listens through ServerOptions::transport (by default TCP
+// and Unix-domain sockets through Boost.Asio, wire/transport.h) on TCP and, unless
 // ServerOptions::local_socket is false, on an abstract Unix-domain socket that the handshake
 // reply advertises to workers on the same host. One io thread owns
 // everything else: the accepted connections, the tables, the clocks. Every table operation
@@ -29,13 +30,12 @@
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 
 #include "common/status.h"
 #include "ps/server_options.h"
 #include "ps/server_stats.h"
 #include "ps/shard_service.h"
+#include "wire/transport.h"
 
 namespace psrec::ps {
 
@@ -67,14 +67,14 @@ class Server {
   // Listens on a fresh abstract socket name. Failing is not fatal: TCP serves everyone.
   void ListenLocal();
   void AcceptLocal();
-  // Hands an accepted socket of either kind to a new Connection.
-  void Serve(Connection::Socket socket, std::string peer);
+  // Hands an accepted stream of either listener to a new Connection.
+  void Serve(std::unique_ptr<wire::ByteStream> stream);
 
   ServerOptions options_;
   ServerCounters counters_;
   boost::asio::io_context io_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::local::stream_protocol::acceptor local_acceptor_;
+  std::unique_ptr<wire::Listener> listener_;        // TCP; io thread once started
+  std::unique_ptr<wire::Listener> local_listener_;  // null when not listening locally
   std::string local_socket_;
   std::unique_ptr<ShardService> service_;  // used on the io thread only
   int port_ = 0;

@@ -9,6 +9,7 @@
 #include "common/proto/config.pb.h"
 #include "table/table_spec.h"
 #include "checkpoint/checkpoint_writer.h"
+#include "wire/transport.h"
 
 namespace psrec::ps {
 
@@ -33,6 +34,9 @@ struct ServerOptions {
   // and the clock every worker starts at (its manifest's clock).
   std::string resume_from;
   int32_t start_clock = 0;
+  // How the server listens and what its connections run over. Not owned; must outlive the
+  // server. Tests give a wire::FrameTap to see (or break) the frames the server sends.
+  wire::Transport* transport = wire::Transport::Default();
   // Test seam: faults for this server's background checkpoint writer.
   std::optional<checkpoint::CheckpointFaults> checkpoint_faults;
 };

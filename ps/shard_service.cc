@@ -1,7 +1,6 @@
 #include "ps/shard_service.h"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <string>
 #include <utility>
@@ -15,18 +14,15 @@ namespace psrec::ps {
 
 using wire::MessageType;
 
-namespace {
-
 // The Error of a pull with state or push of deltas whose worker expects another optimizer
 // state width than the table keeps (e.g. SGD on one side, AdaGrad on the other).
-Status StateMismatch(const char* what, const table::EmbeddingTable& table, int32_t worker_floats) {
+Status ShardService::StateMismatch(const char* what, const table::EmbeddingTable& table,
+                                   int32_t worker_floats) {
   return Status::InvalidArgument(
       std::string(what) + " to table " + table.spec().name + " expects " +
       std::to_string(worker_floats) + " optimizer state floats per row, the table's " +
       table.optimizer().name() + " optimizer keeps " + std::to_string(table.state_floats()));
 }
-
-}  // namespace
 
 ShardService::ShardService(const ServerOptions& options, ServerCounters* counters,
                            ShardCheckpointer::Post post_to_io)
@@ -222,93 +218,6 @@ void ShardService::AnswerPull(Connection& conn, uint64_t request_id, table::Embe
     table.Pull(keys, values);
   }
   ServerCounters::Add(counters_->rows_pulled, keys.size());
-}
-
-Status ShardService::HandlePush(Connection& conn, std::span<const uint8_t> body) {
-  wire::PushRequestView push;
-  RETURN_IF_ERROR(wire::DecodePushRequest(body, &scratch_, &push));
-  ASSIGN_OR_RETURN(table::EmbeddingTable * table, TableFor(push.table));
-  if (Status problem = CheckPush(push, *table); !problem.ok()) {
-    // Malformed gradients come only from a broken client; deltas of another width from a
-    // worker configured with another optimizer, which is told so.
-    if (!push.deltas) return problem;
-    wire::AppendError(push.request_id, problem, &conn.out());
-    return Status::OK();
-  }
-  const int worker = conn.session().worker_id;
-  if (clocks_.consistency() == config::BSP && !clocks_.finished(worker)) {
-    HeldPush held{clocks_.clock(worker), {}};
-    if (!spare_bodies_.empty()) {
-      held.body = std::move(spare_bodies_.back());
-      spare_bodies_.pop_back();
-    }
-    held.body.assign(body.begin(), body.end());
-    held_[worker].push_back(std::move(held));
-  } else {
-    ApplyPush(push, *table);
-  }
-  wire::AppendAck(push.request_id, &conn.out());
-  return Status::OK();
-}
-
-Status ShardService::CheckPush(const wire::PushRequestView& push,
-                               const table::EmbeddingTable& table) const {
-  if (!push.deltas) {
-    const size_t expected = push.keys.size() * static_cast<size_t>(table.dim());
-    if (push.grads.size() != expected) {
-      return Status::InvalidArgument("push of " + std::to_string(push.keys.size()) +
-                                     " keys to table " + std::to_string(push.table) + " (dim " +
-                                     std::to_string(table.dim()) + ") carries " +
-                                     std::to_string(push.grads.size()) + " gradients");
-    }
-    if (!std::isfinite(push.learning_rate)) {
-      return Status::InvalidArgument("push with a non-finite learning rate");
-    }
-    return Status::OK();
-  }
-  if (push.state_floats != table.state_floats()) {
-    return StateMismatch("push of deltas", table, push.state_floats);
-  }
-  const size_t expected = push.keys.size() * static_cast<size_t>(table.row_floats());
-  if (push.grads.size() != expected) {
-    return Status::InvalidArgument("push of deltas of " + std::to_string(push.keys.size()) +
-                                   " keys to table " + table.spec().name + " (" +
-                                   std::to_string(table.row_floats()) +
-                                   " floats per row) carries " +
-                                   std::to_string(push.grads.size()) + " floats");
-  }
-  return Status::OK();
-}
-
-void ShardService::ApplyPush(const wire::PushRequestView& push, table::EmbeddingTable& table) {
-  if (push.deltas) {
-    table.AddRows(push.keys, push.grads.data());
-  } else {
-    table.Push(push.keys, push.grads.data(), push.learning_rate);
-  }
-  ServerCounters::Add(counters_->pushes, 1);
-  ServerCounters::Add(counters_->rows_pushed, push.keys.size());
-}
-
-void ShardService::ApplyFinishedClocks() {
-  const int64_t slowest = clocks_.slowest_clock();
-  for (;;) {
-    int64_t clock = slowest;
-    for (const auto& queue : held_) {
-      if (!queue.empty()) clock = std::min<int64_t>(clock, queue.front().clock);
-    }
-    if (clock >= slowest) return;
-    for (auto& queue : held_) {
-      while (!queue.empty() && queue.front().clock == clock) {
-        wire::PushRequestView push;
-        const Status decoded = wire::DecodePushRequest(queue.front().body, &scratch_, &push);
-        CHECK(decoded.ok()) << "a held push no longer decodes: " << decoded.message();
-        ApplyPush(push, *tables_[push.table]);
-        spare_bodies_.push_back(std::move(queue.front().body));
-        queue.pop_front();
-      }
-    }
-  }
 }
 
 void ShardService::OnSlowestClockAdvanced() {

@@ -1,6 +1,7 @@
 // ShardService: the request logic of one parameter server: the tables it serves, the clocks
 // of the workers (ClockTracker), the pulls parked by the consistency model, the handshake
-// check, and the set of open connections. It is the FrameSink of every connection.
+// check, and the set of open connections. It is the FrameSink of every connection. (Pushes
+// are handled in shard_service_push.cc, everything else in shard_service.cc.)
 //
 // Requests of one connection are handled in arrival order, so a worker's pushes are applied
 // before its following ClockRequest counts. Pulls are answered from the table directly into
@@ -97,6 +98,8 @@ class ShardService final : public FrameSink {
   Status HandleCheckpointFile(Connection& conn, std::span<const uint8_t> body);
   Status HandleCheckpointStatus(Connection& conn, std::span<const uint8_t> body);
 
+  static Status StateMismatch(const char* what, const table::EmbeddingTable& table,
+                              int32_t worker_floats);
   Result<table::EmbeddingTable*> TableFor(TableId table);
   Status CheckWorker(int worker_id) const;
   // with_state: rows with their optimizer state (PullRequest.with_state).

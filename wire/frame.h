@@ -24,7 +24,8 @@ static_assert(std::endian::native == std::endian::little,
               "the wire format copies integers and floats in host order (little-endian)");
 
 inline constexpr size_t kFrameHeaderBytes = 5;
-inline constexpr uint32_t kProtocolVersion = 1;
+// 2: PushRequest.kind (GRADIENTS | DELTAS) replaced `bool deltas`.
+inline constexpr uint32_t kProtocolVersion = 2;
 
 enum class MessageType : uint8_t {
   kHandshake = 1,

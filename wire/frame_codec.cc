@@ -176,51 +176,35 @@ void AppendPullRequest(uint64_t request_id, TableId table, int32_t clock,
   FinishFrame(header_at, out);
 }
 
-namespace {
-
-// A PushRequest; deltas_state_floats >= 0 makes it a push of deltas.
-uint8_t* AppendPush(uint64_t request_id, TableId table, float learning_rate,
-                    int32_t deltas_state_floats, std::span<const uint64_t> keys,
-                    size_t num_grad_floats, ByteBuffer* out) {
+uint8_t* AppendPushRequest(const PushHeader& header, std::span<const uint64_t> keys,
+                           size_t num_values, ByteBuffer* out) {
+  CHECK(header.kind == PushRequest::GRADIENTS || header.kind == PushRequest::DELTAS)
+      << "a push needs a kind, not " << header.kind;
   const size_t header_at = StartFrame(MessageType::kPush, out);
   const size_t body_at = header_at + kFrameHeaderBytes;
   const size_t key_bytes = keys.size() * sizeof(uint64_t);
-  const size_t grad_bytes = num_grad_floats * sizeof(float);
-  PutVarintField(1, request_id, out);
-  PutVarintField(2, table, out);
-  if (deltas_state_floats >= 0) {
-    PutVarintField(8, 1, out);
-    PutVarintField(9, static_cast<uint64_t>(deltas_state_floats), out);
+  const size_t value_bytes = num_values * sizeof(float);
+  PutVarintField(1, header.request_id, out);
+  PutVarintField(2, header.table, out);
+  PutVarintField(10, static_cast<uint64_t>(header.kind), out);
+  if (header.kind == PushRequest::DELTAS) {
+    CHECK_GE(header.state_floats, 0) << "a push of deltas needs state_floats >= 0";
+    PutVarintField(9, static_cast<uint64_t>(header.state_floats), out);
   } else {
     PutVarint(Tag(3, kFixed32), out);
-    out->Append(&learning_rate, sizeof(float));
+    out->Append(&header.learning_rate, sizeof(float));
   }
   PutPadding(4, body_at, LengthPrefixSize(5, key_bytes), 8, out);
   PutVarint(Tag(5, kLengthDelimited), out);
   PutVarint(key_bytes, out);
   out->Append(keys.data(), key_bytes);
-  PutPadding(6, body_at, LengthPrefixSize(7, grad_bytes), 8, out);
+  PutPadding(6, body_at, LengthPrefixSize(7, value_bytes), 8, out);
   PutVarint(Tag(7, kLengthDelimited), out);
-  PutVarint(grad_bytes, out);
-  const size_t grads_at = out->size();
-  out->Grow(grad_bytes);
+  PutVarint(value_bytes, out);
+  const size_t values_at = out->size();
+  out->Grow(value_bytes);
   FinishFrame(header_at, out);
-  return out->data() + grads_at;
-}
-
-}  // namespace
-
-uint8_t* AppendPushRequest(uint64_t request_id, TableId table, float learning_rate,
-                           std::span<const uint64_t> keys, size_t num_grad_floats,
-                           ByteBuffer* out) {
-  return AppendPush(request_id, table, learning_rate, -1, keys, num_grad_floats, out);
-}
-
-uint8_t* AppendPushDeltaRequest(uint64_t request_id, TableId table, int32_t state_floats,
-                                std::span<const uint64_t> keys, size_t num_floats,
-                                ByteBuffer* out) {
-  CHECK_GE(state_floats, 0) << "a push of deltas needs state_floats >= 0";
-  return AppendPush(request_id, table, 0.0f, state_floats, keys, num_floats, out);
+  return out->data() + values_at;
 }
 
 float* AppendPullReply(uint64_t request_id, int32_t slowest_clock, int64_t blocked_us,

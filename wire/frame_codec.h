@@ -63,14 +63,26 @@ struct PullRequestView {
   int32_t state_floats = 0;  // with_state: the state floats per row the worker expects
 };
 
-struct PushRequestView {
+// The fields of a PushRequest other than its keys and values.
+struct PushHeader {
   uint64_t request_id = 0;
   TableId table = 0;
-  float learning_rate = 0;
+  PushRequest::Kind kind = PushRequest::KIND_UNSPECIFIED;
+  float learning_rate = 0;   // GRADIENTS: the step the server's optimizer takes
+  int32_t state_floats = 0;  // DELTAS: the state floats per row the worker expects
+
+  static PushHeader Gradients(uint64_t request_id, TableId table, float learning_rate) {
+    return {request_id, table, PushRequest::GRADIENTS, learning_rate, 0};
+  }
+  static PushHeader Deltas(uint64_t request_id, TableId table, int32_t state_floats) {
+    return {request_id, table, PushRequest::DELTAS, 0.0f, state_floats};
+  }
+};
+
+struct PushRequestView : PushHeader {
   std::span<const uint64_t> keys;
-  std::span<const float> grads;  // deltas: rows of payload + state to add
-  bool deltas = false;
-  int32_t state_floats = 0;  // deltas: the state floats per row the worker expects
+  // GRADIENTS: rows of dim gradients; DELTAS: rows of dim + state_floats floats to add.
+  std::span<const float> values;
 };
 
 // Values stay raw bytes: the client scatters rows with memcpy, so it needs no alignment.
@@ -89,18 +101,12 @@ void AppendPullRequest(uint64_t request_id, TableId table, int32_t clock,
                        std::span<const uint64_t> keys, ByteBuffer* out,
                        int32_t state_floats = kPlainPull);
 
-// Appends a push of `keys` with room for num_grad_floats gradients and returns where they
-// go; the caller must fill all of them (with memcpy: the address is not float-aligned)
-// before `out` changes again.
-uint8_t* AppendPushRequest(uint64_t request_id, TableId table, float learning_rate,
-                           std::span<const uint64_t> keys, size_t num_grad_floats,
-                           ByteBuffer* out);
-
-// AppendPushRequest for a push of deltas (PushRequest.deltas): num_floats floats, rows of
-// payload then state_floats state floats, to add to the rows.
-uint8_t* AppendPushDeltaRequest(uint64_t request_id, TableId table, int32_t state_floats,
-                                std::span<const uint64_t> keys, size_t num_floats,
-                                ByteBuffer* out);
+// Appends a push of `keys` with room for num_values floats (their meaning: header.kind) and
+// returns where they go; the caller must fill all of them (with memcpy: the address is not
+// float-aligned) before `out` changes again.
+// REQUIRES: header.kind is GRADIENTS or DELTAS; DELTAS: header.state_floats >= 0.
+uint8_t* AppendPushRequest(const PushHeader& header, std::span<const uint64_t> keys,
+                           size_t num_values, ByteBuffer* out);
 
 // Appends a pull reply with room for num_floats values and returns where they go (aligned
 // for float); the caller must fill them before `out` changes again.

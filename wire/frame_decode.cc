@@ -66,7 +66,7 @@ Status DecodePushRequest(std::span<const uint8_t> body, DecodeScratch* scratch,
   scratch->keys.clear();
   scratch->floats.clear();
   KeysCollector keys(&scratch->keys);
-  std::span<const uint8_t> grads;
+  std::span<const uint8_t> values;
   FieldReader reader(body);
   while (!reader.done()) {
     uint32_t field = 0, wire_type = 0;
@@ -93,34 +93,41 @@ Status DecodePushRequest(std::span<const uint8_t> body, DecodeScratch* scratch,
         RETURN_IF_ERROR(keys.Add(kMsg, wire_type, &reader));
         break;
       case 7:
-        RETURN_IF_ERROR(ExpectWireType(kMsg, "grads", wire_type, kLengthDelimited));
-        RETURN_IF_ERROR(reader.ReadLengthDelimited(&grads));
-        RETURN_IF_ERROR(FloatBytes(kMsg, "grads", grads));
-        break;
-      case 8:
-        RETURN_IF_ERROR(ExpectWireType(kMsg, "deltas", wire_type, kVarint));
-        RETURN_IF_ERROR(reader.ReadVarint(&v));
-        view->deltas = v != 0;
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "values", wire_type, kLengthDelimited));
+        RETURN_IF_ERROR(reader.ReadLengthDelimited(&values));
+        RETURN_IF_ERROR(FloatBytes(kMsg, "values", values));
         break;
       case 9:
         RETURN_IF_ERROR(ExpectWireType(kMsg, "state_floats", wire_type, kVarint));
         RETURN_IF_ERROR(reader.ReadVarint(&v));
         view->state_floats = static_cast<int32_t>(v);
         break;
+      case 10:
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "kind", wire_type, kVarint));
+        RETURN_IF_ERROR(reader.ReadVarint(&v));
+        if (v != PushRequest::GRADIENTS && v != PushRequest::DELTAS) {
+          return Status::Corruption(std::string(kMsg) + ": unknown kind " + std::to_string(v));
+        }
+        view->kind = static_cast<PushRequest::Kind>(v);
+        break;
       default:  // includes alignment_padding (4) and keys_padding (6)
         RETURN_IF_ERROR(reader.Skip(wire_type));
     }
   }
+  if (view->kind == PushRequest::KIND_UNSPECIFIED) {
+    return Status::Corruption(std::string(kMsg) +
+                              " does not say whether it carries gradients or deltas (kind)");
+  }
   view->keys = keys.keys();
-  const size_t n = grads.size() / sizeof(float);
+  const size_t n = values.size() / sizeof(float);
   if (n == 0) {
-    view->grads = {};
-  } else if (reinterpret_cast<uintptr_t>(grads.data()) % alignof(float) == 0) {
-    view->grads = {reinterpret_cast<const float*>(grads.data()), n};
+    view->values = {};
+  } else if (reinterpret_cast<uintptr_t>(values.data()) % alignof(float) == 0) {
+    view->values = {reinterpret_cast<const float*>(values.data()), n};
   } else {
     scratch->floats.resize(n);
-    std::memcpy(scratch->floats.data(), grads.data(), grads.size());
-    view->grads = {scratch->floats.data(), n};
+    std::memcpy(scratch->floats.data(), values.data(), values.size());
+    view->values = {scratch->floats.data(), n};
   }
   return Status::OK();
 }

@@ -30,7 +30,9 @@ inline config::JobConfig TestJob(config::Consistency consistency = config::ASP,
 
 class TestCluster {
  public:
-  TestCluster(const config::JobConfig& job, int num_servers, int num_workers)
+  // The servers listen through server_transport (a wire::FrameTap to see their replies).
+  TestCluster(const config::JobConfig& job, int num_servers, int num_workers,
+              wire::Transport* server_transport = wire::Transport::Default())
       : job_(job), num_workers_(num_workers) {
     for (int s = 0; s < num_servers; ++s) {
       ps::ServerOptions options;
@@ -39,6 +41,7 @@ class TestCluster {
       options.server_id = s;
       options.num_servers = num_servers;
       options.num_workers = num_workers;
+      options.transport = server_transport;
       Result<std::unique_ptr<ps::Server>> server = ps::Server::Start(options);
       EXPECT_TRUE(server.ok()) << server.status().ToString();
       if (!server.ok()) return;

@@ -1,5 +1,5 @@
 // Pulls with optimizer state and pushes of deltas (PullRequest.with_state,
-// PushRequest.deltas): the codec's fields, and the server checked with the minimal
+// PushRequest.kind DELTAS): the codec's fields, and the server checked with the minimal
 // protocol client of tests/ps/server_test_client.h.
 #include <cstring>
 #include <string>
@@ -72,7 +72,8 @@ TEST(DeltaCodecTest, PushDeltasRoundTripAndAreStandardProtobuf) {
   ByteBuffer buffer;
   wire::AppendAck(1, &buffer);  // an odd start offset
   const size_t frame_at = buffer.size();
-  uint8_t* dst = wire::AppendPushDeltaRequest(12, models::kUserTable, 3, keys, deltas.size(), &buffer);
+  uint8_t* dst = wire::AppendPushRequest(wire::PushHeader::Deltas(12, models::kUserTable, 3), keys,
+                                         deltas.size(), &buffer);
   std::memcpy(dst, deltas.data(), deltas.size() * sizeof(float));
   Result<wire::FrameHeader> header = wire::ParseFrameHeader(buffer.data() + frame_at, 1 << 20);
   ASSERT_TRUE(header.ok());
@@ -84,26 +85,27 @@ TEST(DeltaCodecTest, PushDeltasRoundTripAndAreStandardProtobuf) {
   ASSERT_TRUE(wire::DecodePushRequest(body.span(), &scratch, &view).ok());
   EXPECT_EQ(view.request_id, 12u);
   EXPECT_EQ(view.table, models::kUserTable);
-  EXPECT_TRUE(view.deltas);
+  EXPECT_EQ(view.kind, wire::PushRequest::DELTAS);
   EXPECT_EQ(view.state_floats, 3);
-  ASSERT_EQ(view.grads.size(), deltas.size());
-  EXPECT_TRUE(std::equal(deltas.begin(), deltas.end(), view.grads.begin()));
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(view.grads.data()) % 8, 0u);
+  ASSERT_EQ(view.values.size(), deltas.size());
+  EXPECT_TRUE(std::equal(deltas.begin(), deltas.end(), view.values.begin()));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(view.values.data()) % 8, 0u);
 
   wire::PushRequest parsed;
   ASSERT_TRUE(parsed.ParseFromArray(body.data(), static_cast<int>(body.size())));
-  EXPECT_TRUE(parsed.deltas());
+  EXPECT_EQ(parsed.kind(), wire::PushRequest::DELTAS);
   EXPECT_EQ(parsed.state_floats(), 3);
-  EXPECT_EQ(parsed.grads().size(), deltas.size() * sizeof(float));
+  EXPECT_EQ(parsed.values().size(), deltas.size() * sizeof(float));
 
-  // A gradient push says nothing of deltas.
+  // A gradient push says so, with its learning rate and no state width.
   ByteBuffer plain;
-  wire::AppendPushRequest(13, models::kUserTable, 0.1f, keys, 0, &plain);
+  wire::AppendPushRequest(wire::PushHeader::Gradients(13, models::kUserTable, 0.1f), keys, 0, &plain);
   wire::PushRequestView plain_view;
   ASSERT_TRUE(wire::DecodePushRequest(
                   plain.span().subspan(wire::kFrameHeaderBytes), &scratch, &plain_view)
                   .ok());
-  EXPECT_FALSE(plain_view.deltas);
+  EXPECT_EQ(plain_view.kind, wire::PushRequest::GRADIENTS);
+  EXPECT_EQ(plain_view.state_floats, 0);
   EXPECT_FLOAT_EQ(plain_view.learning_rate, 0.1f);
 }
 

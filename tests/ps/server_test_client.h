@@ -133,7 +133,8 @@ class TestClient {
 
   void SendPush(uint64_t request_id, TableId table, float lr, const std::vector<uint64_t>& keys,
                 const std::vector<float>& grads) {
-    uint8_t* dst = wire::AppendPushRequest(request_id, table, lr, keys, grads.size(), &out_);
+    uint8_t* dst = wire::AppendPushRequest(wire::PushHeader::Gradients(request_id, table, lr), keys,
+                                           grads.size(), &out_);
     std::memcpy(dst, grads.data(), grads.size() * sizeof(float));
     Send(out_);
   }
@@ -147,8 +148,8 @@ class TestClient {
 
   void SendPushDeltas(uint64_t request_id, TableId table, int32_t state_floats,
                       const std::vector<uint64_t>& keys, const std::vector<float>& deltas) {
-    uint8_t* dst =
-        wire::AppendPushDeltaRequest(request_id, table, state_floats, keys, deltas.size(), &out_);
+    uint8_t* dst = wire::AppendPushRequest(
+        wire::PushHeader::Deltas(request_id, table, state_floats), keys, deltas.size(), &out_);
     std::memcpy(dst, deltas.data(), deltas.size() * sizeof(float));
     Send(out_);
   }

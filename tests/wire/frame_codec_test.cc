@@ -108,7 +108,8 @@ TEST(FrameCodecTest, PushRequestRoundTripsZeroCopy) {
   for (size_t i = 0; i < grads.size(); ++i) grads[i] = 0.25f * static_cast<float>(i) - 3.0f;
   ByteBuffer buffer;
   AppendFinish(1, 2, &buffer);
-  uint8_t* dst = AppendPushRequest(42, kUserTable, 0.05f, keys, grads.size(), &buffer);
+  uint8_t* dst =
+      AppendPushRequest(PushHeader::Gradients(42, kUserTable, 0.05f), keys, grads.size(), &buffer);
   std::memcpy(dst, grads.data(), grads.size() * sizeof(float));
   std::vector<Frame> frames = SplitFrames(buffer);
   ASSERT_EQ(frames.size(), 2u);
@@ -122,12 +123,12 @@ TEST(FrameCodecTest, PushRequestRoundTripsZeroCopy) {
   EXPECT_FLOAT_EQ(view.learning_rate, 0.05f);
   ASSERT_EQ(view.keys.size(), keys.size());
   EXPECT_TRUE(std::equal(keys.begin(), keys.end(), view.keys.begin()));
-  ASSERT_EQ(view.grads.size(), grads.size());
-  EXPECT_TRUE(std::equal(grads.begin(), grads.end(), view.grads.begin()));
+  ASSERT_EQ(view.values.size(), grads.size());
+  EXPECT_TRUE(std::equal(grads.begin(), grads.end(), view.values.begin()));
   EXPECT_TRUE(PointsInto(view.keys.data(), frames[1].body));
-  EXPECT_TRUE(PointsInto(view.grads.data(), frames[1].body));
+  EXPECT_TRUE(PointsInto(view.values.data(), frames[1].body));
   EXPECT_EQ(reinterpret_cast<uintptr_t>(view.keys.data()) % 8, 0u);
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(view.grads.data()) % 8, 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(view.values.data()) % 8, 0u);
 }
 
 TEST(FrameCodecTest, PullReplyValuesAreAlignedInTheSendBuffer) {
@@ -162,8 +163,8 @@ TEST(FrameCodecTest, BulkFramesAreStandardProtobuf) {
   ByteBuffer buffer;
   AppendPullRequest(7, 3, 12, keys, &buffer);
   std::vector<float> grads(keys.size() * 2, 1.5f);
-  std::memcpy(AppendPushRequest(8, 1, 0.5f, keys, grads.size(), &buffer), grads.data(),
-              grads.size() * sizeof(float));
+  std::memcpy(AppendPushRequest(PushHeader::Gradients(8, 1, 0.5f), keys, grads.size(), &buffer),
+              grads.data(), grads.size() * sizeof(float));
   float* values = AppendPullReply(9, -1, 77, 4, &buffer);
   for (int i = 0; i < 4; ++i) values[i] = static_cast<float>(i);
   std::vector<Frame> frames = SplitFrames(buffer);
@@ -183,8 +184,8 @@ TEST(FrameCodecTest, BulkFramesAreStandardProtobuf) {
   EXPECT_EQ(push.learning_rate(), 0.5f);
   ASSERT_EQ(push.keys_size(), 9);
   EXPECT_EQ(push.keys(8), keys[8]);
-  ASSERT_EQ(push.grads().size(), grads.size() * sizeof(float));
-  EXPECT_EQ(std::memcmp(push.grads().data(), grads.data(), push.grads().size()), 0);
+  ASSERT_EQ(push.values().size(), grads.size() * sizeof(float));
+  EXPECT_EQ(std::memcmp(push.values().data(), grads.data(), push.values().size()), 0);
 
   PullReply reply;
   ASSERT_TRUE(DecodeControl(frames[2].body.span(), &reply).ok());
@@ -201,10 +202,11 @@ TEST(FrameCodecTest, DecodesBodiesOfTheGeneratedEncoder) {
   push.set_request_id(11);
   push.set_table(1);
   push.set_learning_rate(0.125f);
+  push.set_kind(PushRequest::GRADIENTS);
   for (uint64_t k : keys) push.add_keys(k);
   std::vector<float> grads = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-  push.set_grads(std::string(reinterpret_cast<const char*>(grads.data()),
-                             grads.size() * sizeof(float)));
+  push.set_values(std::string(reinterpret_cast<const char*>(grads.data()),
+                              grads.size() * sizeof(float)));
   const std::string bytes = push.SerializeAsString();
   // Misalign on purpose: one byte into an aligned buffer.
   ByteBuffer body;
@@ -220,9 +222,9 @@ TEST(FrameCodecTest, DecodesBodiesOfTheGeneratedEncoder) {
   ASSERT_EQ(view.keys.size(), keys.size());
   EXPECT_TRUE(std::equal(keys.begin(), keys.end(), view.keys.begin()));
   EXPECT_EQ(reinterpret_cast<uintptr_t>(view.keys.data()) % 8, 0u);
-  ASSERT_EQ(view.grads.size(), grads.size());
-  EXPECT_TRUE(std::equal(grads.begin(), grads.end(), view.grads.begin()));
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(view.grads.data()) % 4, 0u);
+  ASSERT_EQ(view.values.size(), grads.size());
+  EXPECT_TRUE(std::equal(grads.begin(), grads.end(), view.values.begin()));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(view.values.data()) % 4, 0u);
 }
 
 // Unpacked and split repeated fields are legal Protobuf; they are gathered in order.
@@ -373,8 +375,8 @@ TEST(FrameCodecTest, MutatedBodiesNeverCrash) {
   ByteBuffer buffer;
   AppendPullRequest(1, 1, 3, keys, &buffer);
   std::vector<float> grads(12, 0.5f);
-  std::memcpy(AppendPushRequest(2, 0, 0.1f, keys, grads.size(), &buffer), grads.data(),
-              grads.size() * sizeof(float));
+  std::memcpy(AppendPushRequest(PushHeader::Gradients(2, 0, 0.1f), keys, grads.size(), &buffer),
+              grads.data(), grads.size() * sizeof(float));
   AppendPullReply(3, 1, 2, 12, &buffer);
   std::vector<Frame> frames = SplitFrames(buffer);
   ASSERT_EQ(frames.size(), 3u);
