@@ -66,11 +66,11 @@ void PrintRanked(const std::vector<Scored>& ranked, const std::map<uint64_t, std
     std::cout << "[";
     for (size_t i = 0; i < ranked.size(); ++i) {
       auto it = names.find(ranked[i].key);
-      std::cout << (i ? ",\n " : "") << "{\"rank\":" << i + 1
-                << ",\"id\":" << JsonString(IdLabel(ranked[i].key)) << ",\"" << score_name
-                << "\":" << Num(ranked[i].score);
-      if (it != names.end()) std::cout << ",\"name\":" << JsonString(it->second);
-      std::cout << "}";
+      Json j{{"rank", i + 1},
+             {"id", IdLabel(ranked[i].key)},
+             {score_name, NumJson(ranked[i].score)}};
+      if (it != names.end()) j["name"] = Utf8OrLatin1(it->second);  // ML-100K titles: latin-1
+      std::cout << (i ? ",\n " : "") << JsonText(j);  // one item per line
     }
     std::cout << "]\n";
     return;
@@ -107,11 +107,18 @@ int RunShow(int argc, char** argv) {
   const Row& r = **row;
   const int factors = FactorCount((*table)->dim());
   if (json) {
-    std::cout << "{\"table\":" << JsonString(table_name) << ",\"id\":" << JsonString(IdLabel(*key))
-              << ",\"factors\":" << FloatList(r.payload.data(), factors)
-              << ",\"bias\":" << Num(r.payload[factors])
-              << ",\"state\":" << FloatList(r.state.data(), static_cast<int>(r.state.size()))
-              << "}\n";
+    auto floats = [](const float* v, size_t n) {
+      Json list = Json::array();
+      for (size_t i = 0; i < n; ++i) list.push_back(NumJson(v[i]));
+      return list;
+    };
+    Json j;
+    j["table"] = table_name;
+    j["id"] = IdLabel(*key);
+    j["factors"] = floats(r.payload.data(), static_cast<size_t>(factors));
+    j["bias"] = NumJson(r.payload[factors]);
+    j["state"] = floats(r.state.data(), r.state.size());
+    std::cout << JsonText(j) << "\n";
     return kExitOk;
   }
   double sq = 0;
