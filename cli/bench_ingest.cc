@@ -20,6 +20,7 @@
 
 #include "data/binary_format.h"
 #include "common/flags.h"
+#include "common/json.h"
 #include "common/keys.h"
 #include "data/text_reader.h"
 #include "cli/commands.h"
@@ -160,27 +161,31 @@ int RunBenchIngest(int argc, char** argv) {
   const double median_cpu = cpu_seconds[cpu_seconds.size() / 2];
   const double rss = PeakRssBytes();
   const double ratio = static_cast<double>(rss) / static_cast<double>(output_bytes);
-  char line[512];
   if (json) {
-    std::snprintf(line, sizeof(line),
-                  "{\"bench\": \"ingest\", \"lines\": %lld, \"ratings\": %lld, \"repeat\": %d, "
-                  "\"median_s\": %.4f, \"min_s\": %.4f, \"median_cpu_s\": %.4f, "
-                  "\"lines_per_s\": %.0f, "
-                  "\"peak_rss_bytes\": %.0f, \"output_bytes\": %llu, \"rss_over_output\": %.3f}\n",
-                  static_cast<long long>(report.lines), static_cast<long long>(report.ratings),
-                  repeat, median, sorted.front(), median_cpu,
-                  static_cast<double>(report.lines) / median, rss,
-                  static_cast<unsigned long long>(output_bytes), ratio);
-  } else {
-    std::snprintf(line, sizeof(line),
-                  "ingest: %lld lines -> %llu bytes (1 part)\n"
-                  "  median %.3f s of %d (min %.3f s), %.1f M lines/s; median CPU %.3f s\n"
-                  "  peak RSS %.1f MiB = %.3f x output\n",
-                  static_cast<long long>(report.lines),
-                  static_cast<unsigned long long>(output_bytes), median, repeat, sorted.front(),
-                  static_cast<double>(report.lines) / median / 1e6, median_cpu,
-                  rss / (1 << 20), ratio);
+    Json j;
+    j["bench"] = "ingest";
+    j["lines"] = report.lines;
+    j["ratings"] = report.ratings;
+    j["repeat"] = repeat;
+    j["median_s"] = JsonFixed(median, 4);
+    j["min_s"] = JsonFixed(sorted.front(), 4);
+    j["median_cpu_s"] = JsonFixed(median_cpu, 4);
+    j["lines_per_s"] = JsonFixed(static_cast<double>(report.lines) / median, 0);
+    j["peak_rss_bytes"] = JsonFixed(rss, 0);
+    j["output_bytes"] = output_bytes;
+    j["rss_over_output"] = JsonFixed(ratio, 3);
+    std::cout << JsonText(j) << "\n";
+    return 0;
   }
+  char line[512];
+  std::snprintf(line, sizeof(line),
+                "ingest: %lld lines -> %llu bytes (1 part)\n"
+                "  median %.3f s of %d (min %.3f s), %.1f M lines/s; median CPU %.3f s\n"
+                "  peak RSS %.1f MiB = %.3f x output\n",
+                static_cast<long long>(report.lines),
+                static_cast<unsigned long long>(output_bytes), median, repeat, sorted.front(),
+                static_cast<double>(report.lines) / median / 1e6, median_cpu, rss / (1 << 20),
+                ratio);
   std::cout << line;
   return 0;
 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/flags.h"
+#include "common/json.h"
 #include "common/keys.h"
 #include "common/status.h"
 #include "cli/commands.h"
@@ -302,26 +303,30 @@ Status RunInProcess(const BenchOptions& o, BenchResult* r) {
 void PrintResult(const BenchOptions& o, const BenchResult& r) {
   const char* mode = o.in_process ? (o.tcp ? "in-process tcp" : "in-process")
                                   : (o.tcp ? "process tcp" : "process");
-  char line[1024];
   if (o.json) {
-    std::snprintf(
-        line, sizeof(line),
-        "{\"benchmark\":\"pushpull\",\"mode\":\"%s\",\"dim\":%d,\"keys_per_request\":%d,"
-        "\"pipeline\":%d,\"rows\":%lld,\"push_keys_per_sec\":%.0f,\"pull_keys_per_sec\":%.0f,"
-        "\"push_mb_per_sec\":%.1f,\"pull_mb_per_sec\":%.1f,\"rtt_us_p50\":%.1f,"
-        "\"rtt_us_p99\":%.1f,\"push_requests\":%llu,\"pull_requests\":%llu,"
-        "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"wall_sec\":%.2f,"
-        "\"worker_cpu_sec\":%.2f}",
-        mode, o.dim, o.keys_per_request, o.pipeline, static_cast<long long>(o.rows),
-        r.push_keys_per_sec, r.pull_keys_per_sec, r.push_mb_per_sec, r.pull_mb_per_sec,
-        r.rtt_us_p50, r.rtt_us_p99, static_cast<unsigned long long>(r.push_requests),
-        static_cast<unsigned long long>(r.pull_requests),
-        static_cast<unsigned long long>(r.client.bytes_sent),
-        static_cast<unsigned long long>(r.client.bytes_received), r.wall_sec,
-        r.worker_cpu_sec);
-    std::cout << line << "\n";
+    Json j;
+    j["benchmark"] = "pushpull";
+    j["mode"] = mode;
+    j["dim"] = o.dim;
+    j["keys_per_request"] = o.keys_per_request;
+    j["pipeline"] = o.pipeline;
+    j["rows"] = o.rows;
+    j["push_keys_per_sec"] = JsonFixed(r.push_keys_per_sec, 0);
+    j["pull_keys_per_sec"] = JsonFixed(r.pull_keys_per_sec, 0);
+    j["push_mb_per_sec"] = JsonFixed(r.push_mb_per_sec, 1);
+    j["pull_mb_per_sec"] = JsonFixed(r.pull_mb_per_sec, 1);
+    j["rtt_us_p50"] = JsonFixed(r.rtt_us_p50, 1);
+    j["rtt_us_p99"] = JsonFixed(r.rtt_us_p99, 1);
+    j["push_requests"] = r.push_requests;
+    j["pull_requests"] = r.pull_requests;
+    j["bytes_sent"] = r.client.bytes_sent;
+    j["bytes_received"] = r.client.bytes_received;
+    j["wall_sec"] = JsonFixed(r.wall_sec, 2);
+    j["worker_cpu_sec"] = JsonFixed(r.worker_cpu_sec, 2);
+    std::cout << JsonText(j) << "\n";
     return;
   }
+  char line[1024];
   std::snprintf(line, sizeof(line),
                 "pushpull (%s): dim %d, %d keys/request, %d in flight, %lld rows\n"
                 "  push  %8.2f M keys/s  %8.1f MB/s  (%llu requests)\n"

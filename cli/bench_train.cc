@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "models/model_tables.h"
 #include "common/flags.h"
+#include "common/json.h"
 #include "cli/commands.h"
 #include "cli/simulation.h"
 
@@ -124,13 +125,21 @@ int RunBenchTrain(int argc, char** argv) {
     local = local || (table.name() == user_table && table.placement() == config::TableConfig::LOCAL);
   }
   if (json) {
-    std::printf("{\"benchmark\":\"train\",\"servers\":%d,\"workers\":%d,\"placement\":\"%s\","
-                "\"dim\":%d,\"epochs\":%zu,\"ratings_per_sec\":%.0f,\"epoch_sec\":%.4f,"
-                "\"wire_bytes_per_rating\":%.2f,\"peak_rss_bytes\":%lld,\"test_rmse\":%.6f,"
-                "\"pull_wait_sec\":%.3f,\"time_to_target_sec\":%.3f}\n",
-                servers, workers, local ? "local" : "remote", options.job.model().dim(),
-                history.size(), Median(rates), Median(epoch_secs), wire_per_rating,
-                static_cast<long long>(rss), last.test_rmse, last.pull_wait_sec, time_to_target);
+    Json j;
+    j["benchmark"] = "train";
+    j["servers"] = servers;
+    j["workers"] = workers;
+    j["placement"] = local ? "local" : "remote";
+    j["dim"] = options.job.model().dim();
+    j["epochs"] = history.size();
+    j["ratings_per_sec"] = JsonFixed(Median(rates), 0);
+    j["epoch_sec"] = JsonFixed(Median(epoch_secs), 4);
+    j["wire_bytes_per_rating"] = JsonFixed(wire_per_rating, 2);
+    j["peak_rss_bytes"] = rss;
+    j["test_rmse"] = JsonFixed(last.test_rmse, 6);  // null without a test set
+    j["pull_wait_sec"] = JsonFixed(last.pull_wait_sec, 3);
+    j["time_to_target_sec"] = JsonFixed(time_to_target, 3);  // -1: not reached or no target
+    std::cout << JsonText(j) << "\n";
   } else {
     std::printf("bench train: %d server(s), %d worker(s), %s users, dim %d, %zu epochs\n",
                 servers, workers, local ? "LOCAL" : "REMOTE", options.job.model().dim(),

@@ -52,11 +52,15 @@ int RunLs(int argc, char** argv) {
     std::cout << "[";
     for (size_t i = 0; i < listings->size(); ++i) {
       const checkpoint::CheckpointListing& l = (*listings)[i];
-      std::cout << (i ? ",\n " : "") << "{\"path\":" << ckpt::JsonString(l.path)
-                << ",\"step\":" << l.step << ",\"epoch\":" << l.epoch
-                << ",\"created_unix_ms\":" << l.created_unix_ms << ",\"bytes\":" << l.bytes
-                << ",\"valid\":" << (l.valid ? "true" : "false")
-                << ",\"why\":" << ckpt::JsonString(l.why) << "}";
+      Json j;
+      j["path"] = l.path;
+      j["step"] = l.step;
+      j["epoch"] = l.epoch;
+      j["created_unix_ms"] = l.created_unix_ms;
+      j["bytes"] = l.bytes;
+      j["valid"] = l.valid;
+      j["why"] = l.why;
+      std::cout << (i ? ",\n " : "") << JsonText(j);  // one checkpoint per line
     }
     std::cout << "]\n";
     return ckpt::kExitOk;
@@ -71,17 +75,7 @@ int RunLs(int argc, char** argv) {
   return ckpt::kExitOk;
 }
 
-// The checkpoint's model scalars as JSON members and as ", name value" text.
-std::string ScalarsJson(const checkpoint::Manifest& m) {
-  std::string out;
-  for (const auto& [name, value] : m.model_scalars()) {
-    if (!out.empty()) out += ',';
-    out += ckpt::JsonString(name);
-    out += ':';
-    out += ckpt::Num(value);
-  }
-  return out;
-}
+// The checkpoint's model scalars as ", name value" text.
 std::string ScalarsText(const checkpoint::Manifest& m) {
   std::string out;
   for (const auto& [name, value] : m.model_scalars()) {
@@ -141,35 +135,44 @@ int RunInfo(int argc, char** argv) {
   }
   const config::JobConfig& job = m.job();
   if (json) {
-    std::cout << "{\"path\":" << ckpt::JsonString(ckpt->dir) << ",\"format_version\":"
-              << m.format_version() << ",\"step\":" << m.step() << ",\"epoch\":" << m.epoch()
-              << ",\"clock\":" << m.clock() << ",\"created_unix_ms\":" << m.created_unix_ms()
-              << ",\"model\":" << ckpt::JsonString((*model)->name())
-              << ",\"model_scalars\":{" << ScalarsJson(m) << "},\"shards\":" << m.shards()
-              << ",\"local_partitions\":" << m.local_partitions()
-              << ",\"job_id\":" << ckpt::JsonString(job.job_id())
-              << ",\"model_dim\":" << job.model().dim() << ",\"tables\":[";
+    Json j;
+    j["path"] = ckpt->dir;
+    j["format_version"] = m.format_version();
+    j["step"] = m.step();
+    j["epoch"] = m.epoch();
+    j["clock"] = m.clock();
+    j["created_unix_ms"] = m.created_unix_ms();
+    j["model"] = std::string((*model)->name());
+    Json scalars = Json::object();
+    for (const auto& [name, value] : m.model_scalars()) scalars[name] = ckpt::NumJson(value);
+    j["model_scalars"] = scalars;
+    j["shards"] = m.shards();
+    j["local_partitions"] = m.local_partitions();
+    j["job_id"] = job.job_id();
+    j["model_dim"] = job.model().dim();
+    j["tables"] = Json::array();
     for (int i = 0; i < m.tables_size(); ++i) {
       const auto& t = m.tables(i);
       const NormStats& n = norms[i];
-      std::cout << (i ? "," : "") << "{\"name\":" << ckpt::JsonString(t.name())
-                << ",\"id\":" << t.id() << ",\"dim\":" << t.dim() << ",\"optimizer\":"
-                << ckpt::JsonString(config::OptimizerConfig::Kind_Name(t.optimizer().kind()))
-                << ",\"state_floats\":" << t.state_floats() << ",\"rows\":" << t.rows()
-                << ",\"files\":[";
-      bool first = true;
+      Json table;
+      table["name"] = t.name();
+      table["id"] = t.id();
+      table["dim"] = t.dim();
+      table["optimizer"] = config::OptimizerConfig::Kind_Name(t.optimizer().kind());
+      table["state_floats"] = t.state_floats();
+      table["rows"] = t.rows();
+      table["files"] = Json::array();
       for (const auto& f : m.files()) {
         if (f.table_id() != t.id()) continue;
-        std::cout << (first ? "" : ",") << "{\"name\":" << ckpt::JsonString(f.name())
-                  << ",\"shard\":" << f.shard() << ",\"rows\":" << f.rows()
-                  << ",\"bytes\":" << f.bytes() << "}";
-        first = false;
+        table["files"].push_back(Json{
+            {"name", f.name()}, {"shard", f.shard()}, {"rows", f.rows()}, {"bytes", f.bytes()}});
       }
-      std::cout << "],\"factor_norm\":{\"min\":" << Num(n.min) << ",\"p50\":" << Num(n.p50)
-                << ",\"p90\":" << Num(n.p90) << ",\"p99\":" << Num(n.p99)
-                << ",\"max\":" << Num(n.max) << ",\"mean\":" << Num(n.mean) << "}}";
+      table["factor_norm"] = Json{{"min", ckpt::NumJson(n.min)}, {"p50", ckpt::NumJson(n.p50)},
+                                  {"p90", ckpt::NumJson(n.p90)}, {"p99", ckpt::NumJson(n.p99)},
+                                  {"max", ckpt::NumJson(n.max)}, {"mean", ckpt::NumJson(n.mean)}};
+      j["tables"].push_back(std::move(table));
     }
-    std::cout << "]}\n";
+    std::cout << JsonText(j) << "\n";
     return ckpt::kExitOk;
   }
   std::cout << ckpt->dir << "\n"
@@ -216,9 +219,8 @@ int RunVerify(int argc, char** argv) {
   if (int rc = ckpt::ParseToolFlags(&flags, argc, argv); rc >= 0) return rc;
   auto report = [&](const Status& s, uint64_t rows) {
     if (json) {
-      std::cout << "{\"path\":" << ckpt::JsonString(positional[0])
-                << ",\"ok\":" << (s.ok() ? "true" : "false") << ",\"rows\":" << rows
-                << ",\"problem\":" << ckpt::JsonString(s.ok() ? "" : s.message()) << "}\n";
+      Json j{{"path", positional[0]}, {"ok", s.ok()}, {"rows", rows}, {"problem", s.message()}};
+      std::cout << JsonText(j) << "\n";
       return s.ok() ? ckpt::kExitOk : ckpt::kExitProblem;
     }
     if (!s.ok()) return ckpt::Fail("verify", s);

@@ -130,10 +130,8 @@ int RunExport(int argc, char** argv) {
     written = {out_path};
   }
   if (json) {
-    std::cout << "{\"table\":" << JsonString(table_name) << ",\"rows\":" << keys.size()
-              << ",\"dim\":" << dim << ",\"files\":[";
-    for (size_t i = 0; i < written.size(); ++i) std::cout << (i ? "," : "") << JsonString(written[i]);
-    std::cout << "]}\n";
+    Json j{{"table", table_name}, {"rows", keys.size()}, {"dim", dim}, {"files", written}};
+    std::cout << JsonText(j) << "\n";
   } else {
     std::cout << "wrote " << keys.size() << " rows x " << dim << " of table " << table_name << " to";
     for (const auto& w : written) std::cout << " " << w;
@@ -157,8 +155,7 @@ int RunDiff(int argc, char** argv) {
   if (!a.ok()) return Fail("diff", a.status());
   Result<checkpoint::LoadedCheckpoint> b = OpenCheckpoint(positional[1], /*verify=*/false);
   if (!b.ok()) return Fail("diff", b.status());
-  if (json) std::cout << "{\"tables\":[";
-  bool first_table = true;
+  Json tables = Json::array();  // for --json
   for (const auto& ta : a->manifest.tables()) {
     const checkpoint::TableInfo* tb = b->FindTable(ta.name());
     if (tb == nullptr || tb->dim() != ta.dim()) {
@@ -201,16 +198,20 @@ int RunDiff(int argc, char** argv) {
     changes.resize(n);
     const double mean = common > 0 ? sum / common : 0.0;
     if (json) {
-      std::cout << (first_table ? "" : ",") << "{\"table\":" << JsonString(ta.name())
-                << ",\"rows_a\":" << rows_a->size() << ",\"rows_b\":" << tb->rows()
-                << ",\"added\":" << added << ",\"removed\":" << removed
-                << ",\"common\":" << common << ",\"mean_l2_change\":" << Num(mean)
-                << ",\"max_l2_change\":" << Num(max) << ",\"most_changed\":[";
-      for (size_t i = 0; i < changes.size(); ++i) {
-        std::cout << (i ? "," : "") << "{\"id\":" << JsonString(IdLabel(changes[i].key))
-                  << ",\"l2_change\":" << Num(changes[i].l2) << "}";
+      Json table;
+      table["table"] = ta.name();
+      table["rows_a"] = rows_a->size();
+      table["rows_b"] = tb->rows();
+      table["added"] = added;
+      table["removed"] = removed;
+      table["common"] = common;
+      table["mean_l2_change"] = NumJson(mean);
+      table["max_l2_change"] = NumJson(max);
+      table["most_changed"] = Json::array();
+      for (const Change& c : changes) {
+        table["most_changed"].push_back(Json{{"id", IdLabel(c.key)}, {"l2_change", NumJson(c.l2)}});
       }
-      std::cout << "]}";
+      tables.push_back(std::move(table));
     } else {
       std::cout << "table " << ta.name() << ": " << rows_a->size() << " -> " << tb->rows()
                 << " rows, +" << added << " added, -" << removed << " removed; L2 change of "
@@ -219,14 +220,13 @@ int RunDiff(int argc, char** argv) {
         std::cout << "    " << IdLabel(c.key) << "\t" << Num(c.l2) << "\n";
       }
     }
-    first_table = false;
   }
   for (const auto& tb : b->manifest.tables()) {
     if (a->FindTable(tb.name()) == nullptr && !json) {
       std::cout << "table " << tb.name() << ": only in B (" << tb.rows() << " rows)\n";
     }
   }
-  if (json) std::cout << "]}\n";
+  if (json) std::cout << JsonText(Json{{"tables", std::move(tables)}}) << "\n";
   return kExitOk;
 }
 

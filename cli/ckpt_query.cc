@@ -66,11 +66,11 @@ void PrintRanked(const std::vector<Scored>& ranked, const std::map<uint64_t, std
     std::cout << "[";
     for (size_t i = 0; i < ranked.size(); ++i) {
       auto it = names.find(ranked[i].key);
-      std::cout << (i ? ",\n " : "") << "{\"rank\":" << i + 1
-                << ",\"id\":" << JsonString(IdLabel(ranked[i].key)) << ",\"" << score_name
-                << "\":" << Num(ranked[i].score);
-      if (it != names.end()) std::cout << ",\"name\":" << JsonString(it->second);
-      std::cout << "}";
+      Json j{{"rank", i + 1},
+             {"id", IdLabel(ranked[i].key)},
+             {score_name, NumJson(ranked[i].score)}};
+      if (it != names.end()) j["name"] = Utf8OrLatin1(it->second);  // ML-100K titles: latin-1
+      std::cout << (i ? ",\n " : "") << JsonText(j);  // one item per line
     }
     std::cout << "]\n";
     return;
@@ -110,16 +110,23 @@ int RunShow(int argc, char** argv) {
   // The row as the model lays it out: named segments (biased MF: factors, then the bias).
   const std::vector<models::RowSegment>& segments = DeclOf(**model, **table).segments;
   if (json) {
-    std::cout << "{\"table\":" << JsonString(table_name) << ",\"id\":" << JsonString(IdLabel(*key));
+    auto floats = [](const float* v, size_t n) {
+      Json list = Json::array();
+      for (size_t i = 0; i < n; ++i) list.push_back(NumJson(v[i]));
+      return list;
+    };
+    Json j;
+    j["table"] = table_name;
+    j["id"] = IdLabel(*key);
     int offset = 0;
     for (const models::RowSegment& segment : segments) {
-      std::cout << "," << JsonString(segment.name) << ":"
-                << (segment.floats == 1 ? Num(r.payload[offset])
-                                        : FloatList(r.payload.data() + offset, segment.floats));
+      const float* values = r.payload.data() + offset;
       offset += segment.floats;
+      j[segment.name] = segment.floats == 1 ? NumJson(values[0])
+                                            : floats(values, static_cast<size_t>(segment.floats));
     }
-    std::cout << ",\"state\":" << FloatList(r.state.data(), static_cast<int>(r.state.size()))
-              << "}\n";
+    j["state"] = floats(r.state.data(), r.state.size());
+    std::cout << JsonText(j) << "\n";
     return kExitOk;
   }
   std::cout << table_name << " " << IdLabel(*key) << "\n";

@@ -37,23 +37,6 @@ Result<uint64_t> KeyOfArgument(const std::string& text) {
   return KeyOfRawId(text);
 }
 
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x80) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 std::string Num(double value) {
   if (!std::isfinite(value)) return "null";
   char buf[32];

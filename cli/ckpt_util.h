@@ -1,5 +1,5 @@
 // Helpers shared by the `psrec ckpt` tools (cli/ckpt_*.cc): naming rows by their raw
-// ids, JSON strings, opening checkpoints and tables, item titles, scoring.
+// ids, figures, opening checkpoints and tables, item titles, scoring.
 //
 // Thread safety: pure functions.
 #pragma once
@@ -8,9 +8,9 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
+#include "common/json.h"
 #include "common/status.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "models/model.h"
@@ -28,10 +28,10 @@ std::string IdLabel(uint64_t key);
 // Inverse for command lines: "#<hex>" is a key; anything else is a raw id (KeyOfRawId).
 Result<uint64_t> KeyOfArgument(const std::string& text);
 
-// A JSON string literal. Bytes >= 0x80 are taken as latin-1 (ML-100K titles) and escaped.
-std::string JsonString(std::string_view text);
-// Shortest round-trip-ish decimal for reports ("%.6g"); JSON-safe ("NaN" quoted as null).
+// A figure for the text reports: "%.6g", "null" when not finite.
 std::string Num(double value);
+// The same figure for --json (6 significant digits, null when not finite; common/json.h).
+inline Json NumJson(double value) { return JsonNumber(value, 6); }
 
 // Reads and validates a checkpoint (checksums when `verify`).
 Result<checkpoint::LoadedCheckpoint> OpenCheckpoint(const std::string& dir, bool verify);

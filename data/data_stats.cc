@@ -6,6 +6,8 @@
 
 #include <glog/logging.h>
 
+#include "common/json.h"
+
 namespace psrec::data {
 namespace {
 
@@ -47,10 +49,15 @@ std::string PercentilesText(const CountPercentiles& p) {
          std::to_string(p.max) + ", mean " + Num(p.mean);
 }
 
-std::string PercentilesJson(const CountPercentiles& p) {
-  return "{\"min\": " + std::to_string(p.min) + ", \"p50\": " + std::to_string(p.p50) +
-         ", \"p90\": " + std::to_string(p.p90) + ", \"p99\": " + std::to_string(p.p99) +
-         ", \"max\": " + std::to_string(p.max) + ", \"mean\": " + Num(p.mean) + "}";
+Json PercentilesJson(const CountPercentiles& p) {
+  Json j;
+  j["min"] = p.min;
+  j["p50"] = p.p50;
+  j["p90"] = p.p90;
+  j["p99"] = p.p99;
+  j["max"] = p.max;
+  j["mean"] = JsonNumber(p.mean, 6);
+  return j;
 }
 
 }  // namespace
@@ -157,27 +164,27 @@ std::string FormatDataStatsText(const DataStats& s) {
 }
 
 std::string FormatDataStatsJson(const DataStats& s) {
-  std::string out = "{\"users\": " + std::to_string(s.users) +
-                    ", \"items\": " + std::to_string(s.items) +
-                    ", \"ratings\": " + std::to_string(s.ratings) +
-                    ", \"density\": " + Num(s.density) +
-                    ", \"rating_mean\": " + Num(s.rating_mean) +
-                    ", \"rating_min\": " + Num(s.rating_min) +
-                    ", \"rating_max\": " + Num(s.rating_max) + ", \"histogram_binned\": " +
-                    (s.histogram_binned ? "true" : "false") + ", \"histogram\": [";
-  bool first = true;
+  Json j;
+  j["users"] = s.users;
+  j["items"] = s.items;
+  j["ratings"] = s.ratings;
+  j["density"] = JsonNumber(s.density, 6);
+  j["rating_mean"] = JsonNumber(s.rating_mean, 6);
+  j["rating_min"] = JsonNumber(s.rating_min, 6);
+  j["rating_max"] = JsonNumber(s.rating_max, 6);
+  j["histogram_binned"] = s.histogram_binned;
+  Json histogram = Json::array();
   for (const auto& [value, count] : s.histogram) {
-    out += std::string(first ? "" : ", ") + "{\"value\": " + Num(value) +
-           ", \"count\": " + std::to_string(count) + "}";
-    first = false;
+    histogram.push_back(Json{{"value", JsonNumber(value, 6)}, {"count", count}});
   }
-  out += "], \"ratings_per_user\": " + PercentilesJson(s.per_user) +
-         ", \"ratings_per_item\": " + PercentilesJson(s.per_item);
+  j["histogram"] = std::move(histogram);
+  j["ratings_per_user"] = PercentilesJson(s.per_user);
+  j["ratings_per_item"] = PercentilesJson(s.per_item);
   if (s.has_timestamps) {
-    out += ", \"timestamp_min\": " + std::to_string(s.timestamp_min) +
-           ", \"timestamp_max\": " + std::to_string(s.timestamp_max);
+    j["timestamp_min"] = s.timestamp_min;
+    j["timestamp_max"] = s.timestamp_max;
   }
-  return out + "}\n";
+  return JsonText(j) + "\n";
 }
 
 }  // namespace psrec::data

@@ -71,7 +71,7 @@ DataStats ComputeDataStats(const RatingColumns& columns);
 // "users: 943\nitems: 1682\nratings: 100000\ndensity: ...\n..." (the first three lines are a
 // stable, greppable interface).
 std::string FormatDataStatsText(const DataStats& stats);
-// One JSON object with the same fields.
+// One line of JSON with the same fields (figures to 6 significant digits), ending in '\n'.
 std::string FormatDataStatsJson(const DataStats& stats);
 
 }  // namespace psrec::data

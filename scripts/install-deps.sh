@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev           # tests
   libbenchmark-dev                    # micro-benchmarks in bench/
   libabsl-dev                         # flat_hash_map for the server's key -> row index
+  nlohmann-json3-dev                  # JSON output: ids, paths and messages escaped right by
+                                      # construction (header-only)
 )
 
 missing=()

@@ -6,17 +6,36 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+
+#include "common/json.h"
 
 namespace psrec::train {
 namespace {
 
-std::string Number(double v) {
-  if (!std::isfinite(v)) return "null";
-  std::ostringstream out;
-  out.precision(10);
-  out << v;
-  return out.str();
+// Ten significant digits, as the reports always had: more than any figure here is worth.
+Json Number(double v) { return JsonNumber(v, 10); }
+
+Json EpochMetricsObject(const EpochMetrics& m) {
+  Json j;
+  j["epoch"] = m.epoch;
+  j["train_loss"] = Number(m.train_loss);
+  j["train_rmse"] = Number(m.train_rmse);
+  j["test_rmse"] = Number(m.test_rmse);  // null without a test set
+  j["test_mae"] = Number(m.test_mae);
+  j["ratings"] = m.ratings;
+  j["ratings_per_sec"] = Number(m.ratings_per_sec);
+  j["epoch_sec"] = Number(m.epoch_sec);
+  j["eval_sec"] = Number(m.eval_sec);
+  j["learning_rate"] = Number(m.learning_rate);
+  j["bytes_sent"] = Number(m.bytes_sent);
+  j["bytes_received"] = Number(m.bytes_received);
+  j["pull_wait_sec"] = Number(m.pull_wait_sec);
+  j["max_staleness"] = Number(m.max_staleness);
+  if (m.checkpoint_pause_sec >= 0) {
+    j["checkpoint_pause_sec"] = Number(m.checkpoint_pause_sec);
+    j["checkpoint_snapshot_sec"] = Number(m.checkpoint_snapshot_sec);
+  }
+  return j;
 }
 
 double NowSec() {
@@ -26,25 +45,7 @@ double NowSec() {
 
 }  // namespace
 
-std::string EpochMetricsJson(const EpochMetrics& m) {
-  std::ostringstream out;
-  out << "{\"epoch\":" << m.epoch << ",\"train_loss\":" << Number(m.train_loss)
-      << ",\"train_rmse\":" << Number(m.train_rmse) << ",\"test_rmse\":" << Number(m.test_rmse)
-      << ",\"test_mae\":" << Number(m.test_mae) << ",\"ratings\":" << m.ratings
-      << ",\"ratings_per_sec\":" << Number(m.ratings_per_sec)
-      << ",\"epoch_sec\":" << Number(m.epoch_sec) << ",\"eval_sec\":" << Number(m.eval_sec)
-      << ",\"learning_rate\":" << Number(m.learning_rate)
-      << ",\"bytes_sent\":" << Number(m.bytes_sent)
-      << ",\"bytes_received\":" << Number(m.bytes_received)
-      << ",\"pull_wait_sec\":" << Number(m.pull_wait_sec)
-      << ",\"max_staleness\":" << Number(m.max_staleness);
-  if (m.checkpoint_pause_sec >= 0) {
-    out << ",\"checkpoint_pause_sec\":" << Number(m.checkpoint_pause_sec)
-        << ",\"checkpoint_snapshot_sec\":" << Number(m.checkpoint_snapshot_sec);
-  }
-  out << "}";
-  return out.str();
-}
+std::string EpochMetricsJson(const EpochMetrics& m) { return JsonText(EpochMetricsObject(m)); }
 
 Result<RunReport> RunReport::Open(const std::string& dir, const std::string& effective_config) {
   std::error_code ec;
@@ -70,24 +71,17 @@ RunReport::~RunReport() {
 }
 
 Status RunReport::AppendEpoch(const EpochMetrics& m) {
-  std::string line = EpochMetricsJson(m) + "\n";
-  if (std::fwrite(line.data(), 1, line.size(), metrics_) != line.size() ||
-      std::fflush(metrics_) != 0) {
-    return Status::IoError(dir_ + "/metrics.jsonl: write failed");
-  }
-  return Status::OK();
+  return WriteJsonLine(metrics_, dir_ + "/metrics.jsonl", EpochMetricsObject(m));
 }
 
 Status RunReport::WriteSummary(const EpochMetrics& last, double total_sec, int servers,
                                int workers) {
-  std::string epoch_json = EpochMetricsJson(last);
-  std::ostringstream out;
-  out << "{\"servers\":" << servers << ",\"workers\":" << workers
-      << ",\"total_sec\":" << Number(total_sec) << ",\"final\":" << epoch_json << "}\n";
-  std::ofstream file(dir_ + "/summary.json");
-  file << out.str();
-  if (!file) return Status::IoError(dir_ + "/summary.json: write failed");
-  return Status::OK();
+  Json summary;
+  summary["servers"] = servers;
+  summary["workers"] = workers;
+  summary["total_sec"] = Number(total_sec);
+  summary["final"] = EpochMetricsObject(last);
+  return WriteJsonFile(dir_ + "/summary.json", summary);
 }
 
 ProgressLine::ProgressLine(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1) {}

@@ -1,7 +1,9 @@
 // RunReport: what a training run leaves behind in its output directory, written by worker 0:
 //   config.textproto  the effective config (every field)
-//   metrics.jsonl     one JSON object per epoch (EpochMetrics below)
-//   summary.json      the final figures
+//   metrics.jsonl     one JSON object per epoch (EpochMetrics below, fields in that order)
+//   summary.json      the final figures: servers, workers, total_sec, final (the last epoch)
+// Figures have 10 significant digits; a non-finite one (test_rmse without a test set) is
+// null, since JSON has no NaN (common/json.h).
 // and the human-facing lines: one per epoch on stdout, a progress line on stderr.
 //
 // Thread safety: one thread.
@@ -54,6 +56,7 @@ class RunReport {
   FILE* metrics_ = nullptr;
 };
 
+// One epoch as a line of metrics.jsonl, without the newline.
 std::string EpochMetricsJson(const EpochMetrics& m);
 
 // A one-line progress indicator; prints at most every 0.5 s, overwriting itself on a TTY.

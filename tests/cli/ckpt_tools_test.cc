@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/commands.h"
+#include "common/json.h"
 #include "models/mf/biased_mf.h"
 #include "models/model_tables.h"
 #include "checkpoint/checkpoint_format.h"
@@ -215,6 +216,54 @@ TEST_F(CkptToolsTest, TopKScoresExcludesSeenAndNamesItems) {
   EXPECT_EQ(Ckpt({"topk", dir_, "--user", "77"}).code, 1);
   EXPECT_EQ(Ckpt({"topk", dir_, "--user", "1", "--exclude-seen", (root_ / "no").string()}).code, 1);
   EXPECT_EQ(Ckpt({"topk", dir_, "--user", "1", "-k", "0"}).code, 1);
+}
+
+// Paths, messages and titles reach --json as they are; the library escapes them. A strict
+// parser must read back the same text (invalid UTF-8 as U+FFFD, Latin-1 titles as UTF-8).
+TEST_F(CkptToolsTest, JsonEscapesPathsMessagesAndTitles) {
+  const fs::path odd = root_ / "q\"uote back\\slash\nnew\tline caf\xc3\xa9 latin\xe9";
+  fs::create_directories(odd);
+  std::vector<checkpoint::ShardToWrite> shards = {{users_->rows(), 0, true},
+                                                  {items_->rows(), 0, false}};
+  checkpoint::Manifest manifest;
+  manifest.set_step(3);
+  manifest.mutable_job()->set_job_id("job \"x\"\n");
+  manifest.mutable_job()->mutable_model()->set_dim(2);
+  (*manifest.mutable_model_scalars())["global_mean"] = 3.0;
+  Result<std::string> dir = checkpoint::WriteCheckpoint(odd.string(), manifest, shards);
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  auto as_read = [](std::string text) {  // what a reader gets for the invalid byte 0xE9
+    return text.replace(text.find("latin\xe9") + 5, 1, "\xEF\xBF\xBD");
+  };
+
+  ToolRun ls = Ckpt({"ls", odd.string(), "--json"});
+  ASSERT_EQ(ls.code, 0) << ls.err;
+  EXPECT_EQ(Json::parse(ls.out)[0]["path"], as_read(*dir));
+  ToolRun info = Ckpt({"info", *dir, "--json"});
+  ASSERT_EQ(info.code, 0) << info.err;
+  const Json parsed = Json::parse(info.out);
+  EXPECT_EQ(parsed["path"], as_read(*dir));
+  EXPECT_EQ(parsed["job_id"], "job \"x\"\n");
+  EXPECT_EQ(parsed["tables"][1]["name"], "item");
+  ToolRun verify = Ckpt({"verify", (odd / "step-missing").string(), "--json"});
+  EXPECT_EQ(verify.code, 1);
+  const Json problem = Json::parse(verify.out);
+  EXPECT_EQ(problem["ok"], false);
+  EXPECT_THAT(problem["problem"].get<std::string>(), HasSubstr("new\tline"));
+  const std::string out = (odd / "item \"1\".csv").string();
+  ToolRun exported = Ckpt({"export", *dir, "--table", "item", "--format", "csv", "--out", out,
+                           "--json"});
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  EXPECT_EQ(Json::parse(exported.out)["files"][0], as_read(out));
+
+  // ML-100K titles are Latin-1: converted, not replaced; a UTF-8 title is kept.
+  const std::string names = WriteFile("u.item", "6|Caf\xe9 \"Noir\" \\ (1996)|x\n"
+                                                "5|Caf\xc3\xa9 (1995)|x\n");
+  ToolRun topk = Ckpt({"topk", dir_, "--user", "1", "-k", "2", "--json", "--item-names", names});
+  ASSERT_EQ(topk.code, 0) << topk.err;
+  const Json ranked = Json::parse(topk.out);
+  EXPECT_EQ(ranked[0]["name"], "Caf\xc3\xa9 \"Noir\" \\ (1996)");
+  EXPECT_EQ(ranked[1]["name"], "Caf\xc3\xa9 (1995)");
 }
 
 TEST_F(CkptToolsTest, SimilarByCosine) {

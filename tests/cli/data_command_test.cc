@@ -77,7 +77,7 @@ TEST_F(DataCommandTest, StatsPrintsCountsOfATextFile) {
       << run.out;
   CommandRun json = Psrec("data stats --json --input " + input);
   ASSERT_EQ(json.exit_code, 0) << json.err;
-  EXPECT_EQ(json.out.rfind("{\"users\": 4, \"items\": 3, \"ratings\": 6,", 0), 0u) << json.out;
+  EXPECT_EQ(json.out.rfind("{\"users\":4,\"items\":3,\"ratings\":6,", 0), 0u) << json.out;
 }
 
 TEST_F(DataCommandTest, BadInputIsOneLineNamingFileAndLineAndFails) {
@@ -178,8 +178,8 @@ TEST_F(DataCommandTest, SplitWritesLibmfTrainAndTest) {
   CommandRun a = Psrec("data stats --json --input " + Path("a.txt"));
   CommandRun b = Psrec("data stats --json --input " + Path("b.txt"));
   auto ratings = [](const std::string& json) {
-    const size_t at = json.find("\"ratings\": ");
-    return at == std::string::npos ? -1 : std::stoi(json.substr(at + 11));
+    const size_t at = json.find("\"ratings\":");
+    return at == std::string::npos ? -1 : std::stoi(json.substr(at + 10));
   };
   EXPECT_EQ(ratings(a.out) + ratings(b.out), 300);
   EXPECT_GT(ratings(b.out), 20);
@@ -194,7 +194,7 @@ TEST_F(DataCommandTest, BenchIngestRunsOnASmallFile) {
   const int code = RunBenchIngest(6, argv);
   const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_EQ(code, 0);
-  EXPECT_NE(out.find("\"lines\": 5000, \"ratings\": 5000"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"lines\":5000,\"ratings\":5000"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/json.h"
 #include "data/text_reader.h"
 
 namespace psrec::data {
@@ -43,7 +44,14 @@ TEST(DataStatsTest, CountsDensityHistogramAndPercentiles) {
   const std::string text = FormatDataStatsText(s);
   EXPECT_EQ(text.rfind("users: 3\nitems: 4\nratings: 7\n", 0), 0u) << text;
   const std::string json = FormatDataStatsJson(s);
-  EXPECT_NE(json.find("\"users\": 3, \"items\": 4, \"ratings\": 7"), std::string::npos) << json;
+  EXPECT_EQ(json.rfind("{\"users\":3,\"items\":4,\"ratings\":7,", 0), 0u) << json;
+  ASSERT_EQ(json.back(), '\n');
+  const Json parsed = Json::parse(json);
+  EXPECT_EQ(parsed["density"], 0.583333);  // 6 significant digits
+  EXPECT_EQ(parsed["histogram"][1], (Json{{"value", 2.5}, {"count", 1}}));
+  EXPECT_EQ(parsed["histogram"][4], (Json{{"value", 5}, {"count", 1}}));  // a whole rating
+  EXPECT_EQ(parsed["ratings_per_user"]["p90"], 4);
+  EXPECT_FALSE(parsed.contains("timestamp_min"));  // no timestamps in this data
 }
 
 TEST(DataStatsTest, ManyDistinctValuesAreBinned) {
