@@ -52,8 +52,7 @@ Status RunWorker(const WorkerRunOptions& options) {
   }
   CHECK(users != nullptr && items != nullptr) << "biased MF needs a user and an item table";
 
-  train::LocalTableAccess* local_users =
-      dynamic_cast<train::LocalTableAccess*>(users.get());
+  table::EmbeddingTable* local_users = users->local_table();  // LOCAL user rows, or null
   train::TrainerOptions trainer_options;
   if (!options.resume_from.empty()) {
     // Servers check the data of their rows; a worker without LOCAL rows needs the manifest
@@ -64,7 +63,7 @@ Status RunWorker(const WorkerRunOptions& options) {
                      checkpoint::ReadCheckpoint(options.resume_from, read));
     if (local_users != nullptr) {
       RETURN_IF_ERROR(LoadLocalUserRows(checkpoint, options.worker, options.num_workers,
-                                        &local_users->table()));
+                                        local_users));
     }
     const checkpoint::Manifest& m = checkpoint.manifest;
     trainer_options.first_epoch = m.epoch();
@@ -80,7 +79,7 @@ Status RunWorker(const WorkerRunOptions& options) {
     checkpoint_options.num_workers = options.num_workers;
     checkpoint_options.num_servers = static_cast<int>(options.servers.size());
     checkpoint_options.client = client.get();
-    checkpoint_options.local_users = local_users != nullptr ? &local_users->table() : nullptr;
+    checkpoint_options.local_users = local_users;
     checkpointer = std::make_unique<train::WorkerCheckpointer>(checkpoint_options);
   }
   trainer_options.checkpointer = checkpointer.get();
