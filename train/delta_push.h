@@ -43,8 +43,6 @@ class DeltaPush : public UpdateMode {
   Status TrainBatch(size_t b, TrainSums* sums) override;
   Status FinishBatch(size_t b) override;
 
-  bool pulls_ahead() const { return pull_ahead_; }
-
  private:
   PulledBatch& SlotOf(size_t batch) { return ring_[batch % ring_.size()]; }
   void Plan(size_t batch);

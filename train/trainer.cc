@@ -68,8 +68,8 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
     straggler_.EndCompute();
     RETURN_IF_ERROR(mode_->FinishBatch(b));
     if (client_ != nullptr && clocks_->EndsClock(static_cast<int64_t>(b))) {
-      RETURN_IF_ERROR(
-          client_->AdvanceClock(clocks_->ClockOfBatch(global_batch_ + static_cast<int64_t>(b) + 1)));
+      const int64_t next = global_batch_ + static_cast<int64_t>(b) + 1;  // the batch after b
+      RETURN_IF_ERROR(client_->AdvanceClock(clocks_->ClockOfBatch(next)));
     }
     report_.Progress(epoch, b + 1, batches, sums, MonotonicSeconds() - start);
   }
@@ -163,7 +163,9 @@ Status Trainer::Run() {
   // may go away.
   RETURN_IF_ERROR(checkpoints_.Finish());
   if (client_ != nullptr) RETURN_IF_ERROR(client_->Finish());
-  if (!history_.empty()) RETURN_IF_ERROR(report_.EndRun(history_.back(), MonotonicSeconds() - start));
+  if (!history_.empty()) {
+    RETURN_IF_ERROR(report_.EndRun(history_.back(), MonotonicSeconds() - start));
+  }
   return Status::OK();
 }
 
