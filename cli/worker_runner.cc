@@ -40,19 +40,17 @@ Status RunWorker(const WorkerRunOptions& options) {
                                    ": the trainer needs a table keyed by user and one by item");
   }
   std::unique_ptr<train::TableAccess> users, items;
-  train::LocalTableAccess* local_users = nullptr;
   for (const TableSpec& spec : job_model.tables) {
     std::unique_ptr<train::TableAccess> access;
     if (spec.placement == config::TableConfig::LOCAL) {
-      auto local = std::make_unique<train::LocalTableAccess>(spec, job.training().seed());
-      if (static_cast<int>(spec.id) == user_table) local_users = local.get();
-      access = std::move(local);
+      access = std::make_unique<train::LocalTableAccess>(spec, job.training().seed());
     } else {
       access = std::make_unique<train::RemoteTableAccess>(client.get(), spec);
     }
     if (static_cast<int>(spec.id) == user_table) users = std::move(access);
     if (static_cast<int>(spec.id) == item_table) items = std::move(access);
   }
+  table::EmbeddingTable* local_users = users->local_table();  // LOCAL user rows, or null
   train::TrainerOptions trainer_options;
   if (!options.resume_from.empty()) {
     // Servers check the data of their rows; a worker without LOCAL rows needs the manifest
@@ -62,9 +60,8 @@ Status RunWorker(const WorkerRunOptions& options) {
     ASSIGN_OR_RETURN(checkpoint::LoadedCheckpoint checkpoint,
                      checkpoint::ReadCheckpoint(options.resume_from, read));
     if (local_users != nullptr) {
-      RETURN_IF_ERROR(checkpoint::LoadLocalRows(checkpoint, local_users->spec().id,
-                                                options.worker, options.num_workers,
-                                                &local_users->table()));
+      RETURN_IF_ERROR(checkpoint::LoadLocalRows(checkpoint, users->spec().id, options.worker,
+                                                options.num_workers, local_users));
     }
     const checkpoint::Manifest& m = checkpoint.manifest;
     trainer_options.first_epoch = m.epoch();
@@ -82,7 +79,7 @@ Status RunWorker(const WorkerRunOptions& options) {
     checkpoint_options.num_workers = options.num_workers;
     checkpoint_options.num_servers = static_cast<int>(options.servers.size());
     checkpoint_options.client = client.get();
-    checkpoint_options.local_users = local_users != nullptr ? &local_users->table() : nullptr;
+    checkpoint_options.local_users = local_users;
     checkpointer = std::make_unique<train::WorkerCheckpointer>(checkpoint_options);
   }
   trainer_options.checkpointer = checkpointer.get();

@@ -11,6 +11,9 @@
 // optimizer state too, steps the rows itself with optimizer(), and PushDelta sends the
 // change of payload and state for the owner to add.
 //
+// local_table() is the table itself when the rows live in this worker (LOCAL), so that a
+// trainer can train them in place and a checkpoint can copy them; null for remote rows.
+//
 // Thread safety: one trainer thread per TableAccess.
 #pragma once
 
@@ -46,6 +49,9 @@ class TableAccess {
                                             int clock) = 0;
   // Adds deltas (keys.size() * (dim() + state_floats()) floats) to payloads and states.
   virtual Status PushDelta(std::span<const uint64_t> keys, std::span<const float> deltas) = 0;
+
+  // The rows themselves when they are in this worker; null when they are remote.
+  virtual table::EmbeddingTable* local_table() { return nullptr; }
 };
 
 class RemoteTableAccess : public TableAccess {
@@ -83,7 +89,7 @@ class LocalTableAccess : public TableAccess {
   Result<Ticket> BeginPullWithState(std::span<const uint64_t> keys, float* out,
                                     int clock) override;
   Status PushDelta(std::span<const uint64_t> keys, std::span<const float> deltas) override;
-  table::EmbeddingTable& table() { return table_; }
+  table::EmbeddingTable* local_table() override { return &table_; }
 
  private:
   struct Pending {

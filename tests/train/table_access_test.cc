@@ -23,6 +23,16 @@ TableSpec AdaGradSpec() {
   return spec;
 }
 
+TEST(TableAccessTest, OnlyLocalRowsAreReachableInPlace) {
+  LocalTableAccess local(AdaGradSpec(), 7);
+  ASSERT_NE(local.local_table(), nullptr);
+  EXPECT_EQ(local.local_table()->dim(), 3);
+  TableSpec spec = AdaGradSpec();
+  spec.placement = config::TableConfig::REMOTE;
+  RemoteTableAccess remote(/*client=*/nullptr, spec);  // never called: no pulls, no pushes
+  EXPECT_EQ(remote.local_table(), nullptr);
+}
+
 TEST(LocalTableAccessTest, PullWithStateReturnsPayloadThenState) {
   LocalTableAccess access(AdaGradSpec(), 7);
   ASSERT_EQ(access.state_floats(), 3);

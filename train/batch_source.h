@@ -1,0 +1,67 @@
+// BatchSource: the batches one worker trains on, epoch after epoch.
+//
+// The worker's partition is packed once into an array of PackedRating, shuffled (seeded by
+// training.seed and the worker's rank) or, with training.rating_order BY_USER, grouped by
+// user (users in a random order, each user's ratings in the shuffled order). Every worker
+// cuts its array into the same number of batches (so clocks advance in step and BSP/SSP
+// never wait on a worker that has simply run out of data). Each epoch visits the batches
+// in a new random order, with batch boundaries shifted by a random offset, so batch
+// contents change between epochs while every batch is a sequential read (a batch may wrap
+// around the end of the array). Every rating is in exactly one batch of every epoch. The
+// orders depend on (seed, rank, epoch) only, so runs repeat exactly.
+//
+// Thread safety: one thread (the trainer's).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/proto/config.pb.h"
+#include "common/status.h"
+#include "data/dataset.h"
+#include "data/packed_rating.h"
+#include "train/batch_plan.h"
+#include "train/collective.h"
+
+namespace psrec::train {
+
+class BatchSource {
+ public:
+  // The number of batches per epoch every worker runs: its largest partition cut into
+  // training.batch_size batches (at least one). A collective call: every worker calls it.
+  static Result<int64_t> AgreeBatchesPerEpoch(size_t ratings, int64_t batch_size,
+                                              Collective* collective);
+
+  // Packs the ratings of `*train` for worker `rank`, then replaces `*train` by its
+  // dictionaries only (data::DictionariesOnly: the rating columns are a worker's largest
+  // allocation and are not needed twice). Batches are planned against those dictionaries,
+  // so `*train` must outlive the source and stay as left here.
+  // REQUIRES: batches_per_epoch >= 1.
+  BatchSource(const config::TrainingConfig& training, int rank, data::RatingsShard* train,
+              int64_t batches_per_epoch);
+  BatchSource(const BatchSource&) = delete;
+  BatchSource& operator=(const BatchSource&) = delete;
+
+  // Chooses the epoch's batch order and boundaries.
+  void StartEpoch(int epoch);
+
+  // Plans batch `batch` (0-based, < batches_per_epoch()) of the current epoch. With
+  // items_only only the item keys and slots are planned (BatchPlanner::BuildPacked).
+  void Plan(size_t batch, BatchPlan* plan, bool items_only);
+
+  int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  // Every rating of the partition, in packed order: a random permutation, so its first n
+  // ratings are a uniform sample (BY_USER: every rating of a uniform sample of users).
+  std::span<const data::PackedRating> packed() const { return packed_; }
+
+ private:
+  uint64_t seed_;  // training.seed mixed with the rank
+  int64_t batches_per_epoch_;
+  std::vector<data::PackedRating> packed_;
+  BatchPlanner planner_;
+  std::vector<uint32_t> batch_order_;  // this epoch: batch b is slice batch_order_[b]
+  size_t batch_offset_ = 0;            // this epoch: where slice 0 starts in packed_
+};
+
+}  // namespace psrec::train

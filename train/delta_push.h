@@ -1,0 +1,66 @@
+// DeltaPush: training.update_mode DELTAS. For each batch: pull the rows with their optimizer
+// state, step them per rating on the worker (models::StepMfRatings, sequential SGD with the
+// table's optimizer), and push each row's change (payload and state) for the owners to add.
+// LOCAL users are stepped in place, found through the packed ratings' dense indices (with
+// computed addresses when the rows are contiguous): no user keys are even planned.
+//
+// DELTAS must train on rows that hold all of the worker's own changes: rows missing them
+// would yield changes made from the same old rows, adding the same steps twice (popular
+// rows overshoot). GRADIENTS has no such double counting: a stale gradient is one step. So
+// the next batch is planned ahead, and:
+//   - pulled ahead (ASP, training.pull_ahead): batch b + 1 is pulled while b trains, and
+//     b's changes are then added to the rows both hold (CarryChanges). On every connection
+//     b + 1's pull went out before b's push, so this gives the rows the servers now hold, as
+//     far as this worker's changes go: with one worker, bit for bit what pulling after the
+//     push gives;
+//   - otherwise (SSP/BSP, where a parked pull may be answered before or after a later
+//     push): batch b + 1 is pulled after b's changes are pushed (on every connection the
+//     push is then applied first), into b's buffers (one set of 10+ MB row buffers for
+//     1M-rating batches, not two).
+// pull_ahead AUTO pulls ahead only when some server is on another host (the client knows).
+//
+// Thread safety: one thread. Contract of the calls: train/update_mode.h.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "train/local_user_rows.h"
+#include "train/update_mode.h"
+
+namespace psrec::train {
+
+class DeltaPush : public UpdateMode {
+ public:
+  explicit DeltaPush(const UpdateModeContext& context);
+
+  std::string Describe() const override;
+  std::string DivergenceAdvice() const override { return ""; }
+  void StartEpoch(const EpochStart& epoch) override;
+  Status PrepareBatch(size_t b) override;
+  Status TrainBatch(size_t b, TrainSums* sums) override;
+  Status FinishBatch(size_t b) override;
+
+ private:
+  PulledBatch& SlotOf(size_t batch) { return ring_[batch % ring_.size()]; }
+  void Plan(size_t batch);
+  Status SendPull(size_t batch);
+  // Steps the batch's rows in place; adds the squared errors before each step.
+  void Step(PulledBatch* slot, double* squared_error);
+  // Adds `done`'s pushed changes to the rows `next` shares with it (pulled before them).
+  Status CarryChanges(const PulledBatch& done, PulledBatch* next);
+
+  const UpdateModeContext context_;
+  const bool pull_ahead_;
+  std::optional<LocalUserRows> local_users_;  // LOCAL users: stepped in place
+  std::array<PulledBatch, 2> ring_;           // the batch being trained and the next one
+  EpochStart epoch_;
+  // For the batch being trained only (one at a time): rows as pulled (items, then REMOTE
+  // users), from which the changes are made, and the kernel's scratch.
+  std::vector<float> base_rows_, step_scratch_;
+  std::vector<uint32_t> carry_item_slot_, carry_user_slot_;  // CarryChanges' scratch
+};
+
+}  // namespace psrec::train
