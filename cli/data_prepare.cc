@@ -134,7 +134,7 @@ int RunDataSynth(int argc, char** argv) {
   std::string out;
   bool text = false;
   FlagSet flags("psrec data synth",
-                "Generate planted low-rank ratings r = mu + b_u + b_i + p_u.q_i + e (README "
+                "Generate planted low-rank ratings r = mu + b_u + b_i + p_u.q_i + e (docs/data.md, "
                 "'Synthetic data') in the binary format, with a test split and the true "
                 "factors (DIR/truth).");
   flags.AddInt("users", &users, "number of users");

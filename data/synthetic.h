@@ -1,4 +1,4 @@
-// Planted low-rank ratings (README "Synthetic data"; config::SyntheticConfig):
+// Planted low-rank ratings (docs/data.md, "Synthetic data"; config::SyntheticConfig):
 //   r(u, i) = global_mean + b_u + b_i + p_u . q_i + e,
 //   p_u, q_i ~ N(0, factor_std^2 I_rank), b_u, b_i ~ N(0, bias_std^2), e ~ N(0, noise_std^2),
 // so the noise floor of test RMSE is noise_std. Users have keys 0..num_users-1 and items

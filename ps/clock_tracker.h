@@ -1,4 +1,4 @@
-// ClockTracker: the consistency model of one server (DESIGN.md "Consistency").
+// ClockTracker: the consistency model of one server (docs/training.md, "Consistency").
 //
 // Every worker has a clock, 0 at the start, set by its ClockRequests; a finished worker no
 // longer counts. slowest_clock() is the minimum over unfinished workers (kAllFinished when

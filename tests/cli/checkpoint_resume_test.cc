@@ -117,7 +117,7 @@ TEST_F(CheckpointResumeTest, OneWorkerDeltasResumeWithLocalUsersIsBitwiseEqual) 
 // run-to-run spread of async training is far below the 0.002 asked for (measured: 0.9146
 // both ways).
 TEST_F(CheckpointResumeTest, MovieLens100kTwoByTwoAsyncResumeWithin0002) {
-  const std::string data = PSREC_SOURCE_DIR "/../shared/data/ml-100k";
+  const std::string data = PSREC_ML100K_DIR;
   if (!fs::exists(data + "/u1.base")) GTEST_SKIP() << data << " not present";
   Result<config::JobConfig> job =
       LoadJobConfig(PSREC_SOURCE_DIR "/configs/ml100k_u1.textproto",

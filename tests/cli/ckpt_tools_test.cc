@@ -319,7 +319,7 @@ TEST_F(CkptToolsTest, ExportNpyAndCsv) {
 }
 
 TEST_F(CkptToolsTest, TopKOnMovieLensFilesLeavesOutRatedItems) {
-  const std::string data = PSREC_SOURCE_DIR "/../shared/data/ml-100k";
+  const std::string data = PSREC_ML100K_DIR;
   if (!fs::exists(data + "/u1.base") || !fs::exists(data + "/u.item")) {
     GTEST_SKIP() << "ML-100K not found at " << data;
   }

@@ -131,7 +131,7 @@ TEST(SimulationTest, DivergenceStopsTheJobWithAClearError) {
 // Issue #3 acceptance: ML-100K u1, 2 servers x 2 workers, default consistency, the fixed
 // epoch count of configs/ml100k_u1.textproto.
 TEST(SimulationTest, MovieLens100kU1ReachesTheReferenceRmse) {
-  const std::string dir = PSREC_SOURCE_DIR "/../shared/data/ml-100k";
+  const std::string dir = PSREC_ML100K_DIR;
   if (!std::filesystem::exists(dir + "/u1.base")) GTEST_SKIP() << dir << " not present";
   Result<config::JobConfig> job =
       LoadJobConfig(PSREC_SOURCE_DIR "/configs/ml100k_u1.textproto",

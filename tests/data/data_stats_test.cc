@@ -85,7 +85,7 @@ TEST(DataStatsTest, PiecesSharingAnIndexSpaceAddUp) {
 }
 
 TEST(DataStatsTest, MovieLens100kU1Base) {
-  const std::string path = PSREC_SOURCE_DIR "/../shared/data/ml-100k/u1.base";
+  const std::string path = PSREC_ML100K_DIR "/u1.base";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "ML-100K not present";
   auto r = ReadRatingsFile(path, config::DataConfig(), nullptr);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -165,7 +165,7 @@ TEST(LoadWorkerDataTest, Errors) {
 }
 
 TEST(LoadWorkerDataTest, MovieLens100kU1) {
-  const std::string dir = PSREC_SOURCE_DIR "/../shared/data/ml-100k";
+  const std::string dir = PSREC_ML100K_DIR;
   if (!std::filesystem::exists(dir + "/u1.base")) GTEST_SKIP() << "ML-100K not present";
   config::DataConfig data;
   data.set_train_path(dir + "/u1.base");

@@ -251,12 +251,12 @@ TEST(RatingFieldTest, FastPathMatchesStrtof) {
 }
 
 std::string MovieLensFile(const char* name) {
-  return std::string(PSREC_SOURCE_DIR "/../shared/data/ml-100k/") + name;
+  return std::string(PSREC_ML100K_DIR "/") + name;
 }
 
-// The published u.data is exactly u1.base + u1.test. A copy with extra lines (the one under
-// ../shared at the time of writing starts with three lines of a user 0, the third with a
-// trailing tab) fails here on purpose: the reader must report such a file, not count it.
+// The published u.data is exactly u1.base + u1.test. A copy with extra lines (the one on the
+// development machine at the time of writing starts with three lines of a user 0, the third
+// with a trailing tab) fails here on purpose: the reader must report such a file, not count it.
 // The published u.data has 100,000 well-formed lines: 943 users, 1682 items. A copy that
 // has been edited (extra rows, a stray delimiter) must not be read silently as if it were
 // the original: strict reading names the first malformed line, and with skip_bad_lines every
