@@ -1,5 +1,5 @@
 // Collective: reductions and barriers among the workers of one job (never the servers).
-// Implementations: MpiCollective (launcher/, a workers-only communicator) and
+// Implementations: MpiCollective (cli/mpi_collective.h, a workers-only communicator) and
 // ThreadCollective (train/thread_collective.h, W threads of one `psrec sim` process).
 // Reductions are deterministic: every member gets bitwise the same result.
 //

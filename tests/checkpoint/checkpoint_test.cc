@@ -274,6 +274,23 @@ TEST_F(CheckpointTest, CorruptionIsNamed) {
   }
   EXPECT_NE(message_of(version).find("format version 99"), std::string::npos);
 
+  // A checkpoint written before models named their tables and scalars (format 1, with the
+  // global mean in field 10) is refused by name, not misread.
+  fs::path format1 = fresh_copy("format1");
+  {
+    Result<LoadedCheckpoint> ckpt = ReadCheckpoint(good.string());
+    checkpoint::Manifest m = ckpt->manifest;
+    m.set_format_version(1);
+    m.clear_model_scalars();
+    std::string bytes = m.SerializeAsString();
+    bytes += std::string("\x51") + std::string(8, '\0');  // field 10, fixed64: mu = 0.0
+    std::ofstream(format1 / kManifestName, std::ios::binary | std::ios::trunc) << bytes;
+  }
+  EXPECT_NE(message_of(format1).find("format version 1, written before models named their "
+                                     "tables and scalars"),
+            std::string::npos)
+      << message_of(format1);
+
   fs::path garbage = fresh_copy("garbage");
   std::ofstream(garbage / kManifestName, std::ios::binary | std::ios::trunc) << "\xff\xff\xff";
   EXPECT_NE(message_of(garbage).find("not a valid manifest"), std::string::npos);
