@@ -54,6 +54,21 @@ auto WithAddressing(const RowLookup& user, const RowLookup& item, F&& f) {
                                    : f(user_addressed, item_addressed);
 }
 
+// Prefetches the rows of example i + kPrefetchAhead (and how to find those of examples
+// further ahead) while example i is computed.
+template <typename UserRows, typename ItemRows>
+void PrefetchAhead(const UserRows& users, const ItemRows& items, size_t i, size_t n,
+                   size_t user_floats, size_t item_floats) {
+  if (i + kPrefetchAddressAhead < n) {
+    users.PrefetchAddress(i + kPrefetchAddressAhead);
+    items.PrefetchAddress(i + kPrefetchAddressAhead);
+  }
+  if (i + kPrefetchAhead < n) {
+    Prefetch(users.row(i + kPrefetchAhead), user_floats);
+    Prefetch(items.row(i + kPrefetchAhead), item_floats);
+  }
+}
+
 struct MfTerms {
   int k;
   float global_mean, l2_factors, l2_bias;
@@ -67,14 +82,7 @@ double Accumulate(const MfTerms& mf, const ExampleBatch& batch, const UserRows& 
   double sse = 0;
   const size_t n = batch.size;
   for (size_t i = 0; i < n; ++i) {
-    if (i + kPrefetchAddressAhead < n) {
-      users.PrefetchAddress(i + kPrefetchAddressAhead);
-      items.PrefetchAddress(i + kPrefetchAddressAhead);
-    }
-    if (i + kPrefetchAhead < n) {
-      Prefetch(users.row(i + kPrefetchAhead), dim);
-      Prefetch(items.row(i + kPrefetchAhead), dim);
-    }
+    PrefetchAhead(users, items, i, n, dim, dim);
     const float* pu = users.row(i);
     const float* qi = items.row(i);
     float* gu = user.grads + static_cast<size_t>(user.index_of(i)) * dim;
@@ -116,14 +124,7 @@ double StepRatings(const MfTerms& mf, const ExampleBatch& batch, const UserRows&
   double sse = 0;
   const size_t n = batch.size;
   for (size_t i = 0; i < n; ++i) {
-    if (i + kPrefetchAddressAhead < n) {
-      users.PrefetchAddress(i + kPrefetchAddressAhead);
-      items.PrefetchAddress(i + kPrefetchAddressAhead);
-    }
-    if (i + kPrefetchAhead < n) {
-      Prefetch(users.row(i + kPrefetchAhead), user_floats);
-      Prefetch(items.row(i + kPrefetchAhead), item_floats);
-    }
+    PrefetchAhead(users, items, i, n, user_floats, item_floats);
     float* pu = users.row(i);
     float* qi = items.row(i);
     ConstVec p(pu, k), q(qi, k);
