@@ -370,15 +370,17 @@ int RunBenchPushPull(int argc, char** argv) {
   o.rows = rows;
   if (status.ok() && (o.dim < 2 || o.keys_per_request < 1 || o.pipeline < 1 ||
                       o.rtt_samples < 1 || o.seconds <= 0 || o.rows < 1 ||
-                      o.keys_per_request > o.rows)) {
+                      o.keys_per_request > o.rows || o.chunk_bytes < -1)) {
     status = Status::InvalidArgument(
         "need --dim >= 2, --keys-per-request in [1, rows], --pipeline >= 1, --rtt-samples "
-        ">= 1, --seconds > 0");
+        ">= 1, --seconds > 0, --chunk-bytes >= -1");
+  }
+  if (!status.ok()) {  // a usage error
+    std::cerr << "psrec bench pushpull: " << status.message() << "\n";
+    return 2;
   }
   BenchResult result;
-  if (status.ok()) {
-    status = o.in_process ? RunInProcess(o, &result) : RunWithServerProcess(o, &result);
-  }
+  status = o.in_process ? RunInProcess(o, &result) : RunWithServerProcess(o, &result);
   if (!status.ok()) {
     std::cerr << "psrec bench pushpull: " << status.ToString() << "\n";
     return 1;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "common/flags.h"
 #include "common/json.h"
 #include "cli/commands.h"
+#include "cli/job_warnings.h"
 #include "cli/simulation.h"
 
 namespace psrec::cli {
@@ -40,8 +42,10 @@ int RunBenchTrain(int argc, char** argv) {
   std::string config_path = "configs/bench_synth20m.textproto";
   std::vector<std::string> overrides;
   std::string placement;
-  int servers = 1, workers = 1, epochs = -1;
-  double target_rmse = 0;
+  // Unset: 1 server, 1 worker (not the config's shape: a benchmark states its own), the
+  // config's epochs, no target.
+  std::optional<int> servers_flag, workers_flag, epochs;
+  std::optional<double> target_flag;
   bool json = false;
   FlagSet flags("psrec bench train",
                 "Train in one process (S server and W worker threads over loopback TCP) and\n"
@@ -51,11 +55,12 @@ int RunBenchTrain(int argc, char** argv) {
   flags.AddRepeated("set", &overrides, "override a config field, e.g. --set model.dim=64");
   flags.AddString("placement", &placement, "user table placement: local or remote "
                   "[default: the config's]");
-  flags.AddInt("servers", &servers, "parameter servers");
-  flags.AddInt("workers", &workers, "workers");
-  flags.AddInt("epochs", &epochs, "epochs [default: the config's]");
-  flags.AddDouble("target-rmse", &target_rmse,
-                  "also report the training time until test RMSE <= this (0: off)");
+  flags.AddOptionalInt("servers", &servers_flag, "parameter servers [default: 1]", 1, 4096);
+  flags.AddOptionalInt("workers", &workers_flag, "workers [default: 1]", 1, 4096);
+  flags.AddOptionalInt("epochs", &epochs, "epochs [default: the config's]", 1);
+  flags.AddOptionalDouble("target-rmse", &target_flag,
+                          "also report the training time until test RMSE <= this (0: off) "
+                          "[default: 0]", 0);
   flags.AddBool("json", &json, "print one JSON object instead of a table");
   Status s = flags.Parse(argc, argv);
   if (flags.help_requested()) {
@@ -65,9 +70,11 @@ int RunBenchTrain(int argc, char** argv) {
   if (s.ok() && !placement.empty() && placement != "local" && placement != "remote") {
     s = Status::InvalidArgument("--placement: expected local or remote, got '" + placement + "'");
   }
+  const int servers = servers_flag.value_or(1), workers = workers_flag.value_or(1);
+  const double target_rmse = target_flag.value_or(0);
   overrides.push_back("cluster.servers=" + std::to_string(servers));
   overrides.push_back("cluster.workers=" + std::to_string(workers));
-  if (epochs > 0) overrides.push_back("training.epochs=" + std::to_string(epochs));
+  if (epochs) overrides.push_back("training.epochs=" + std::to_string(*epochs));
   overrides.push_back("output.progress=OFF");
   SimulationOptions options;
   if (s.ok()) {
@@ -91,9 +98,16 @@ int RunBenchTrain(int argc, char** argv) {
                                 (placement == "local" ? "LOCAL" : "REMOTE"),
                             &options.job);
   }
+  if (s.ok()) {
+    s = CheckStragglerWorker(options.job.simulation().straggler_worker(), workers,
+                             "simulation.straggler_worker");
+  }
   if (!s.ok()) {
     std::cerr << "psrec bench train: " << s.message() << "\n";
     return 2;
+  }
+  if (const std::string warning = NoTestSetWarning(options.job.data()); !warning.empty()) {
+    std::cerr << "psrec bench train: warning: " << warning << "\n";
   }
   options.print_epochs = !json;
   Result<SimulationResult> result = RunSimulation(options);

@@ -151,6 +151,10 @@ int RunDiff(int argc, char** argv) {
   flags.AddBool("json", &json, "print JSON");
   flags.SetPositional("A B", &positional, 2, 2);
   if (int rc = ParseToolFlags(&flags, argc, argv); rc >= 0) return rc;
+  if (top < 0) {
+    std::cerr << "psrec ckpt diff: --top: expected an integer >= 0, got " << top << "\n";
+    return kExitUsage;
+  }
   Result<checkpoint::LoadedCheckpoint> a = OpenCheckpoint(positional[0], /*verify=*/false);
   if (!a.ok()) return Fail("diff", a.status());
   Result<checkpoint::LoadedCheckpoint> b = OpenCheckpoint(positional[1], /*verify=*/false);

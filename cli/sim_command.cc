@@ -1,54 +1,91 @@
 // psrec sim: a whole job in one process. S parameter servers and W workers run as threads
 // and talk over loopback TCP with the same code as `psrec train`; no MPI. Latency,
 // bandwidth caps and stragglers can be injected to study how staleness affects convergence.
+#include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 
+#include "common/config.h"
 #include "common/flags.h"
 #include "cli/commands.h"
+#include "cli/job_warnings.h"
 #include "cli/run_setup.h"
 #include "cli/simulation.h"
 
 namespace psrec::cli {
+namespace {
+
+// "path=value" for --set, keeping every digit of a double (std::to_string keeps six).
+std::string Assignment(const std::string& path, double value) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.17g", value);
+  return path + "=" + text;
+}
+
+}  // namespace
 
 int RunSimCommand(int argc, char** argv) {
   CommonJobFlags common;
-  int servers = -1, workers = -1;
-  int latency_us = -1, straggler_worker = -2;
-  double bandwidth_mbps = -1, straggler_factor = -1;
+  // Unset: the config's value. Ranges are the config's (common/proto/config.proto).
+  std::optional<int> servers, workers, latency_us, straggler_worker;
+  std::optional<double> bandwidth_mbps, straggler_factor;
   FlagSet flags("psrec sim",
                 "Run a whole job in one process: S server threads and W worker threads over\n"
                 "loopback TCP, with optional injected latency, bandwidth cap and a straggler.\n"
+                "Servers bind 127.0.0.1 on ports the OS picks (cluster.bind_address,\n"
+                "base_port and advertise_address are for psrec train; a warning says so).\n"
                 "With checkpoint.dir set, checkpoints are written every checkpoint.every_epochs\n"
                 "/ every_seconds and at the end; --resume continues from the latest valid one.");
   common.Register(&flags);
-  flags.AddInt("servers", &servers, "parameter servers [default: cluster.servers]");
-  flags.AddInt("workers", &workers, "workers [default: cluster.workers]");
-  flags.AddInt("latency-us", &latency_us, "added latency per message, microseconds "
-               "[default: simulation.latency_us]");
-  flags.AddDouble("bandwidth-mbps", &bandwidth_mbps,
-                  "bandwidth cap per connection, Mbit/s, 0 = none [default: simulation.bandwidth_mbps]");
-  flags.AddInt("straggler-worker", &straggler_worker,
-               "index of a slow worker, -1 = none [default: simulation.straggler_worker]");
-  flags.AddDouble("straggler-factor", &straggler_factor,
-                  "compute slowdown of the straggler [default: simulation.straggler_factor]");
+  flags.AddOptionalInt("servers", &servers, "parameter servers [default: cluster.servers]", 1,
+                       4096);
+  flags.AddOptionalInt("workers", &workers, "workers [default: cluster.workers]", 1, 4096);
+  flags.AddOptionalInt("latency-us", &latency_us, "added latency per message, microseconds "
+                       "[default: simulation.latency_us]", 0);
+  flags.AddOptionalDouble("bandwidth-mbps", &bandwidth_mbps,
+                          "bandwidth cap per connection, Mbit/s, 0 = none "
+                          "[default: simulation.bandwidth_mbps]", 0);
+  flags.AddOptionalInt("straggler-worker", &straggler_worker,
+                       "index of a slow worker (0..W-1), -1 = none "
+                       "[default: simulation.straggler_worker]", -1);
+  flags.AddOptionalDouble("straggler-factor", &straggler_factor,
+                          "compute slowdown of the straggler [default: "
+                          "simulation.straggler_factor]", 1);
   Status s = flags.Parse(argc, argv);
   if (flags.help_requested()) {
     std::cout << flags.Usage();
     return 0;
   }
+  std::vector<std::string>& set = common.overrides;
+  if (servers) set.push_back("cluster.servers=" + std::to_string(*servers));
+  if (workers) set.push_back("cluster.workers=" + std::to_string(*workers));
+  if (latency_us) set.push_back("simulation.latency_us=" + std::to_string(*latency_us));
+  if (bandwidth_mbps) set.push_back(Assignment("simulation.bandwidth_mbps", *bandwidth_mbps));
+  if (straggler_worker) {
+    set.push_back("simulation.straggler_worker=" + std::to_string(*straggler_worker));
+  }
+  if (straggler_factor) set.push_back(Assignment("simulation.straggler_factor", *straggler_factor));
   if (s.ok()) {
-    if (servers != -1) common.overrides.push_back("cluster.servers=" + std::to_string(servers));
-    if (workers != -1) common.overrides.push_back("cluster.workers=" + std::to_string(workers));
-    if (latency_us != -1) common.overrides.push_back("simulation.latency_us=" + std::to_string(latency_us));
-    if (bandwidth_mbps != -1) common.overrides.push_back("simulation.bandwidth_mbps=" + std::to_string(bandwidth_mbps));
-    if (straggler_worker != -2) common.overrides.push_back("simulation.straggler_worker=" + std::to_string(straggler_worker));
-    if (straggler_factor != -1) common.overrides.push_back("simulation.straggler_factor=" + std::to_string(straggler_factor));
+    // Checked before PrepareRun creates the run directory. The flag's name when it was
+    // given, else the config field's; a config that does not load is PrepareRun's to report.
+    Result<config::JobConfig> job = LoadJobConfig(common.config_path, common.overrides);
+    if (job.ok()) {
+      const int num_workers = job->cluster().workers();
+      s = straggler_worker
+              ? CheckStragglerWorker(*straggler_worker, num_workers, "--straggler-worker")
+              : CheckStragglerWorker(job->simulation().straggler_worker(), num_workers,
+                                     "simulation.straggler_worker");
+    }
   }
   Result<RunSetup> setup = s.ok() ? PrepareRun(common, /*reporter=*/true) : Result<RunSetup>(s);
   if (!setup.ok()) {
     std::cerr << "psrec sim: " << setup.status().message() << "\n";
     return setup.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  for (const std::string& warning : {SimIgnoredClusterWarning(setup->job.cluster()),
+                                     NoTestSetWarning(setup->job.data())}) {
+    if (!warning.empty()) std::cerr << "psrec sim: warning: " << warning << "\n";
   }
   SimulationOptions options;
   options.job = setup->job;

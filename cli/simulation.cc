@@ -34,10 +34,21 @@ class FirstError {
 
 }  // namespace
 
+Status CheckStragglerWorker(int index, int num_workers, const std::string& source) {
+  if (index == -1 || (index >= 0 && index < num_workers)) return Status::OK();
+  const std::string workers =
+      std::to_string(num_workers) + (num_workers == 1 ? " worker" : " workers");
+  return Status::InvalidArgument(source + ": " + std::to_string(index) +
+                                 " is not a worker of this job: expected -1 (none) or 0.." +
+                                 std::to_string(num_workers - 1) + " (" + workers + ")");
+}
+
 Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
   const config::JobConfig& job = options.job;
   const int num_servers = job.cluster().servers();
   const int num_workers = job.cluster().workers();
+  RETURN_IF_ERROR(CheckStragglerWorker(job.simulation().straggler_worker(), num_workers,
+                                       "simulation.straggler_worker"));
   const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(const std::vector<TableSpec> tables, models::TableSpecsForJob(job));
   int64_t start_clock = 0;

@@ -7,6 +7,9 @@
 // their loops see `cancel`), servers are stopped, and that first error is returned; later
 // errors are consequences and are dropped.
 //
+// Servers bind 127.0.0.1 on ports the OS picks: cluster.bind_address, base_port and
+// advertise_address are for `psrec train` and are ignored here (cli/job_warnings.h says so).
+//
 // Thread safety: one call at a time per options object; the pointers must outlive the call.
 #pragma once
 
@@ -39,6 +42,12 @@ struct SimulationResult {
   double wall_sec = 0;
 };
 
+// REQUIRES: options.job passed ValidateJobConfig. Fails before starting anything when
+// simulation.straggler_worker names no worker of the job.
 Result<SimulationResult> RunSimulation(const SimulationOptions& options);
+
+// OK when `index` is -1 (no straggler) or a worker of a `num_workers` job; otherwise an
+// InvalidArgument naming `source` (the flag or config field it came from) and the range.
+Status CheckStragglerWorker(int index, int num_workers, const std::string& source);
 
 }  // namespace psrec::cli

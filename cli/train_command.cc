@@ -8,12 +8,14 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/flags.h"
 #include "cli/commands.h"
+#include "cli/job_warnings.h"
 #include "cli/mpi_collective.h"
 #include "cli/run_setup.h"
 #include "cli/worker_runner.h"
@@ -55,7 +57,7 @@ void QuietBarrier(MPI_Comm comm) {
 
 int RunTrainCommand(int argc, char** argv) {
   CommonJobFlags common;
-  int servers = -1;
+  std::optional<int> servers;  // unset: cluster.servers
   FlagSet flags("psrec train",
                 "One rank of a distributed job, started by mpirun:\n"
                 "  mpirun -np S+W psrec train --servers S --config job.textproto\n"
@@ -64,7 +66,8 @@ int RunTrainCommand(int argc, char** argv) {
                 "/ every_seconds and at the end; --resume continues from the latest valid one,\n"
                 "with any number of servers and workers.");
   common.Register(&flags);
-  flags.AddInt("servers", &servers, "parameter-server ranks [default: cluster.servers]");
+  flags.AddOptionalInt("servers", &servers, "parameter-server ranks [default: cluster.servers]",
+                       1, 4096);
   Status parsed = flags.Parse(argc, argv);
   if (flags.help_requested()) {
     std::cout << flags.Usage();
@@ -75,7 +78,7 @@ int RunTrainCommand(int argc, char** argv) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  if (servers != -1) common.overrides.push_back("cluster.servers=" + std::to_string(servers));
+  if (servers) common.overrides.push_back("cluster.servers=" + std::to_string(*servers));
   // Every rank loads the same config and so fails the same way; rank 0 says why.
   Result<RunSetup> setup = parsed.ok() ? PrepareRun(common, /*reporter=*/false)
                                        : Result<RunSetup>(parsed);
@@ -92,6 +95,10 @@ int RunTrainCommand(int argc, char** argv) {
     if (rank == 0) std::cerr << "psrec train: " << setup.status().message() << "\n";
     MPI_Finalize();
     return 2;
+  }
+  if (rank == 0) {
+    const std::string warning = NoTestSetWarning(setup->job.data());
+    if (!warning.empty()) std::cerr << "psrec train: warning: " << warning << "\n";
   }
   config::JobConfig& job = setup->job;
   const int num_servers = job.cluster().servers();

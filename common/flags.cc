@@ -1,6 +1,7 @@
 #include "common/flags.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -16,6 +17,30 @@ Status ParseInt64(const std::string& flag, const std::string& text, int64_t* out
   }
   *out = v;
   return Status::OK();
+}
+
+Status ParseDouble(const std::string& flag, const std::string& text, double* out) {
+  char* end = nullptr;
+  double x = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0') {
+    return Status::InvalidArgument("--" + flag + ": expected a number, got '" + text + "'");
+  }
+  *out = x;
+  return Status::OK();
+}
+
+template <typename T>
+std::string RangeText(T min, T max) {
+  std::ostringstream out;
+  out << "[" << min << ", ";
+  const T unbounded = std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity()
+                                                            : std::numeric_limits<T>::max();
+  if (max == unbounded) {
+    out << "inf)";
+  } else {
+    out << max << "]";
+  }
+  return out.str();
 }
 
 }  // namespace
@@ -62,12 +87,33 @@ void FlagSet::AddDouble(const std::string& name, double* out, const std::string&
   std::ostringstream def;
   def << *out;
   flags_.push_back({name, help, def.str(), false, required, false,
-                    [name, out](const std::string& v) {
-                      char* end = nullptr;
-                      double x = std::strtod(v.c_str(), &end);
-                      if (v.empty() || *end != '\0') {
-                        return Status::InvalidArgument("--" + name + ": expected a number, got '" +
-                                                       v + "'");
+                    [name, out](const std::string& v) { return ParseDouble(name, v, out); }});
+}
+
+void FlagSet::AddOptionalInt(const std::string& name, std::optional<int>* out,
+                             const std::string& help, int min, int max) {
+  flags_.push_back({name, help, "", false, false, false,
+                    [name, out, min, max](const std::string& v) {
+                      int64_t x = 0;
+                      Status parsed = ParseInt64(name, v, &x);
+                      if (!parsed.ok() || x < min || x > max) {
+                        return Status::InvalidArgument("--" + name + ": expected an integer in " +
+                                                       RangeText(min, max) + ", got '" + v + "'");
+                      }
+                      *out = static_cast<int>(x);
+                      return Status::OK();
+                    }});
+}
+
+void FlagSet::AddOptionalDouble(const std::string& name, std::optional<double>* out,
+                                const std::string& help, double min, double max) {
+  flags_.push_back({name, help, "", false, false, false,
+                    [name, out, min, max](const std::string& v) {
+                      double x = 0;
+                      Status parsed = ParseDouble(name, v, &x);
+                      if (!parsed.ok() || !std::isfinite(x) || x < min || x > max) {
+                        return Status::InvalidArgument("--" + name + ": expected a number in " +
+                                                       RangeText(min, max) + ", got '" + v + "'");
                       }
                       *out = x;
                       return Status::OK();

@@ -11,11 +11,17 @@
 //   Status s = flags.Parse(argc, argv);   // argv[0] is the subcommand name
 //   if (flags.help_requested()) { std::cout << flags.Usage(); return 0; }
 //
+// A flag whose default comes from elsewhere (the job config) is an optional: it stays empty
+// unless given, so no value of its range doubles as "unset", and a value outside the range
+// is an error naming the flag ("--servers: expected an integer in [1, 4096], got -1").
+//
 // Thread safety: not thread-safe; parse once on the main thread.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +41,12 @@ class FlagSet {
   void AddDouble(const std::string& name, double* out, const std::string& help,
                  bool required = false);
   void AddBool(const std::string& name, bool* out, const std::string& help);
+  // Empty unless given; a given value must lie in [min, max] (max: infinity for no bound).
+  void AddOptionalInt(const std::string& name, std::optional<int>* out, const std::string& help,
+                      int min, int max = std::numeric_limits<int>::max());
+  void AddOptionalDouble(const std::string& name, std::optional<double>* out,
+                         const std::string& help, double min,
+                         double max = std::numeric_limits<double>::infinity());
   // A flag that may be given several times (e.g. --set a=1 --set b=2).
   void AddRepeated(const std::string& name, std::vector<std::string>* out,
                    const std::string& help);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "data/binary_layout.h"
+#include "data/message_quote.h"
 #include "common/mapped_file.h"
 
 namespace psrec::data {
@@ -76,10 +77,12 @@ class ManifestParser {
       if (!(in >> word)) return Error("missing value in '" + key + "' line");
       auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), values[i]);
       if (ec != std::errc() || end != word.data() + word.size() || values[i] < 0) {
-        return Error("bad number '" + word + "' in '" + key + "' line");
+        return Error("bad number " + QuoteForMessage(word) + " in '" + key + "' line");
       }
     }
-    if (in >> word) return Error("unexpected '" + word + "' in '" + key + "' line");
+    if (in >> word) {
+      return Error("unexpected " + QuoteForMessage(word) + " in '" + key + "' line");
+    }
     return Status::OK();
   }
 

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <vector>
 
+#include "data/message_quote.h"
+
 namespace psrec::data {
 namespace {
 
@@ -38,14 +40,6 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-std::string Quote(std::string_view line) {
-  constexpr size_t kShown = 60;
-  std::string out = "'";
-  out += line.substr(0, kShown);
-  if (line.size() > kShown) out += "...";
-  return out + "'";
 }
 
 bool StartsWithDigit(std::string_view s) {
@@ -104,7 +98,7 @@ Result<LineLayout> CsvLayout(const std::string& path, std::string_view first_lin
   }
   if (layout.user_column < 0 || layout.item_column < 0 || layout.rating_column < 0) {
     return LineOneError(path, "expected a CSV header naming userId, movieId and rating, got " +
-                                  Quote(first_line));
+                                  QuoteForMessage(first_line));
   }
   return layout;
 }
@@ -142,7 +136,7 @@ Result<LineLayout> DelimitedLayout(const std::string& path, std::string_view fir
     return LineOneError(path, "expected at least " + std::to_string(needed) + " " +
                                   layout.SeparatorName() + " fields, found " +
                                   std::to_string(layout.num_fields) + " in " +
-                                  Quote(first_line));
+                                  QuoteForMessage(first_line));
   }
   return layout;
 }
@@ -157,8 +151,8 @@ Status CheckFixedFirstLine(const std::string& path, std::string_view first_line,
   return LineOneError(path, std::string(FormatName(layout.format)) + " expects " +
                                 std::to_string(layout.num_fields) + " " +
                                 layout.SeparatorName() + " fields, found " +
-                                std::to_string(found) + " in " + Quote(first_line) +
-                                " (wrong delimiter or --format?)");
+                                std::to_string(found) + " in " +
+                                QuoteForMessage(first_line) + " (wrong delimiter or --format?)");
 }
 
 Result<LineLayout> DetectLayout(const std::string& path, std::string_view first_line) {
@@ -189,7 +183,8 @@ Result<LineLayout> DetectLayout(const std::string& path, std::string_view first_
            " whitespace-separated fields fit none of u.data (4, tabs), LIBMF (3) or "
            "ratings.dat ('::'); pass --format";
   }
-  return LineOneError(path, "cannot detect the format from " + Quote(first_line) + ": " + hint);
+  return LineOneError(path, "cannot detect the format from " + QuoteForMessage(first_line) +
+                                ": " + hint);
 }
 
 }  // namespace
@@ -202,7 +197,7 @@ std::string LineLayout::SeparatorName() const {
       if (delimiter == "\t") return "tab-separated";
       [[fallthrough]];
     case Separator::kString:
-      return "'" + delimiter + "'-separated";
+      return QuoteForMessage(delimiter) + "-separated";
   }
   return "";
 }

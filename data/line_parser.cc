@@ -8,6 +8,7 @@
 
 #include "common/keys.h"
 #include "data/line_fast_path.h"
+#include "data/message_quote.h"
 
 namespace psrec::data {
 namespace {
@@ -16,26 +17,6 @@ constexpr double kPow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7};
 constexpr int kFastDigits = 7;  // 10^7 < 2^24: the mantissa is an exact float
 
 inline bool IsDigit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
-
-// Quotes a field or line for a message: tabs and control bytes are made visible, since a
-// stray tab is often the very defect being reported.
-std::string Quote(std::string_view s) {
-  constexpr size_t kShown = 60;
-  std::string out = "'";
-  for (char c : s.substr(0, kShown)) {
-    if (c == '\t') {
-      out += "\\t";
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char hex[8];
-      std::snprintf(hex, sizeof(hex), "\\x%02x", static_cast<unsigned char>(c));
-      out += hex;
-    } else {
-      out += c;
-    }
-  }
-  if (s.size() > kShown) out += "...";
-  return out + "'";
-}
 
 bool IsBlank(std::string_view line) {
   return std::all_of(line.begin(), line.end(),
@@ -323,7 +304,7 @@ std::string LineParser::Describe(LineError error, std::string_view line) const {
       std::string msg = std::string(FormatName(layout_.format)) + " expects " + expected + " " +
                         layout_.SeparatorName() + " fields, found " + std::to_string(count);
       if (count <= 1 && !IsBlank(line)) msg += " (wrong delimiter or --format?)";
-      return msg + " in " + Quote(line);
+      return msg + " in " + QuoteForMessage(line);
     }
     case LineError::kEmptyId:
       return field(layout_.user_column).empty() ? "empty user id" : "empty item id";
@@ -336,21 +317,23 @@ std::string LineParser::Describe(LineError error, std::string_view line) const {
       return std::string(user_bad ? "user" : "item") +
              (error == LineError::kNegativeId ? " id is negative: "
                                               : " id overflows 63 bits: ") +
-             Quote(id);
+             QuoteForMessage(id);
     }
     case LineError::kBadRating:
-      return "rating " + Quote(field(layout_.rating_column)) + " is not a number";
+      return "rating " + QuoteForMessage(field(layout_.rating_column)) + " is not a number";
     case LineError::kNonFiniteRating:
-      return "rating " + Quote(field(layout_.rating_column)) + " is not a finite number";
+      return "rating " + QuoteForMessage(field(layout_.rating_column)) +
+             " is not a finite number";
     case LineError::kRatingOutOfRange: {
       char range[64];
       std::snprintf(range, sizeof(range), "[%g, %g]", static_cast<double>(min_rating_),
                     static_cast<double>(max_rating_));
-      return "rating " + Quote(field(layout_.rating_column)) + " is outside the range " + range +
-             " (data.min_rating, data.max_rating)";
+      return "rating " + QuoteForMessage(field(layout_.rating_column)) +
+             " is outside the range " + range + " (data.min_rating, data.max_rating)";
     }
     case LineError::kBadTimestamp:
-      return "timestamp " + Quote(field(layout_.timestamp_column)) + " is not an integer";
+      return "timestamp " + QuoteForMessage(field(layout_.timestamp_column)) +
+             " is not an integer";
     case LineError::kLineTooLong:
       return "line is too long";
     case LineError::kIdCollision:

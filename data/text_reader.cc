@@ -16,6 +16,7 @@
 #include "data/format_detect.h"
 #include "data/line_parser.h"
 #include "data/line_scanner.h"
+#include "data/message_quote.h"
 
 namespace psrec::data {
 namespace {
@@ -182,8 +183,9 @@ Result<std::vector<uint32_t>> MergeDictionary(const std::string& path, ColumnDic
   for (size_t i = 0; i < local.keys.size(); ++i) remap[i] = global->IndexOf(local.keys[i]);
   for (auto& [key, name] : local.names) {
     if (!global->RememberName(key, name)) {
-      return Status::InvalidArgument(path + ": ids '" + name + "' and '" + global->names[key] +
-                                     "' hash to the same 64-bit key");
+      return Status::InvalidArgument(path + ": ids " + QuoteForMessage(name) + " and " +
+                                     QuoteForMessage(global->names[key]) +
+                                     " hash to the same 64-bit key");
     }
   }
   return remap;

@@ -161,6 +161,29 @@ TEST_F(MpirunTest, TooFewRanksIsAClearError) {
   EXPECT_NE(Slurp(dir_ / "stderr").find("servers"), std::string::npos);
 }
 
+// Issue #14: -1 was the internal "unset" value of --servers and ran with the config's.
+TEST_F(MpirunTest, MinusOneServersIsAUsageErrorSaidOnce) {
+  pid_t pid = Launch(2, 1, {"--servers", "-1"});
+  EXPECT_EQ(WaitExit(pid, std::chrono::seconds(60)), 2);
+  const std::string err = Slurp(dir_ / "stderr");
+  const std::string message =
+      "psrec train: --servers: expected an integer in [1, 4096], got '-1'\n";
+  ASSERT_NE(err.find(message), std::string::npos) << err;
+  EXPECT_EQ(err.find(message), err.rfind(message)) << "once, by rank 0:\n" << err;
+}
+
+// Issue #14: a job without a test set says so once, naming the setting, and trains.
+TEST_F(MpirunTest, NoTestSetIsAWarningSaidOnce) {
+  pid_t pid = Launch(3, 1, {"--set", "data.synthetic.test_fraction=0", "--set",
+                            "training.epochs=1"});
+  ASSERT_EQ(WaitExit(pid, std::chrono::seconds(120)), 0) << Slurp(dir_ / "stderr");
+  const std::string err = Slurp(dir_ / "stderr");
+  const std::string warning = "psrec train: warning: data.synthetic.test_fraction is 0: "
+                              "training without evaluation";
+  ASSERT_NE(err.find(warning), std::string::npos) << err;
+  EXPECT_EQ(err.find(warning), err.rfind(warning)) << err;
+}
+
 // Issue #3: a server killed mid-training makes the job exit != 0, naming it, within
 // rpc_timeout plus a few seconds.
 TEST_F(MpirunTest, KilledServerFailsTheJobPromptly) {

@@ -182,6 +182,47 @@ TEST_F(BadInputTest, FirstBadLineWinsAcrossChunks) {
   ExpectError(config::LIBMF, 1234, "found 2", {4, 1, 1 << 20});
 }
 
+// Issue #14: a binary file read as ratings. The message quotes the offending line with its
+// bytes escaped and cut, so nothing reaches the terminal that it would act on.
+bool PrintableAscii(const std::string& s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string EveryByteButNewline(int copies) {
+  std::string bytes;
+  for (int k = 0; k < copies; ++k) {
+    for (int b = 0; b < 256; ++b) {
+      if (b != '\n') bytes += static_cast<char>(b);
+    }
+  }
+  return bytes;
+}
+
+TEST_F(BadInputTest, BinaryGarbageIsEscapedAndCutInMessages) {
+  Write("1 10 5\n" + EveryByteButNewline(4) + "\n");
+  ExpectError(config::LIBMF, 2, "in '\\x00\\x01\\x02");
+  auto r = Read(config::LIBMF);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(PrintableAscii(r.status().message())) << r.status().message();
+  EXPECT_LT(r.status().message().size(), path_.size() + 400) << r.status().message();
+
+  // Format detection quotes the first line.
+  Write(EveryByteButNewline(1) + "\n1 10 5\n");
+  r = Read(config::AUTO);
+  ASSERT_FALSE(r.ok());
+  const std::string& msg = r.status().message();
+  EXPECT_EQ(msg.rfind(path_ + ":1: cannot detect the format from '\\x00\\x01", 0), 0u) << msg;
+  EXPECT_NE(msg.find("\\x1b"), std::string::npos) << msg;
+  EXPECT_TRUE(PrintableAscii(msg)) << msg;
+
+  // A bad rating field, with an escape sequence in it.
+  Write("1 10 \x1b[2J\xff\n");
+  ExpectError(config::LIBMF, 1, "rating '\\x1b[2J\\xff' is not a number");
+}
+
 TEST_F(BadInputTest, DirectoryIsRefused) {
   auto r = ReadRatingsFile(dir_.string(), config::DataConfig(), nullptr);
   ASSERT_FALSE(r.ok());
