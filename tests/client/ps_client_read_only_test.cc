@@ -37,16 +37,17 @@ struct Keys {
   std::set<uint64_t> unknown_set;
 };
 
-Keys MakeKeys(size_t known, size_t unknown, uint64_t seed) {
+// Keys from [base, base + 10M), so that calls with different bases never share a key.
+Keys MakeKeys(size_t known, size_t unknown, uint64_t seed, uint64_t base = 0) {
   std::mt19937_64 rng(seed);
   std::set<uint64_t> seen;
   Keys keys;
   while (keys.known.size() < known) {
-    const uint64_t k = rng() % 10'000'000;
+    const uint64_t k = base + rng() % 10'000'000;
     if (seen.insert(k).second) keys.known.push_back(k);
   }
   while (keys.unknown.size() < unknown) {
-    const uint64_t k = rng() % 10'000'000;
+    const uint64_t k = base + rng() % 10'000'000;
     if (seen.insert(k).second) keys.unknown.push_back(k);
   }
   keys.unknown_set.insert(keys.unknown.begin(), keys.unknown.end());
@@ -140,7 +141,8 @@ TEST_P(ReadOnlyPullTest, LargeRepliesWithFewOrManyMissingKeys) {
   ASSERT_NE(client, nullptr);
   const int dim = models::TableSpecsForJob(job).value()[models::kItemTable].dim;
   for (const size_t unknown : {size_t{2}, size_t{3000}}) {
-    const Keys keys = MakeKeys(12'000, unknown, 100 + unknown);
+    // A key space of its own: the first round's known keys have rows now.
+    const Keys keys = MakeKeys(12'000, unknown, 100 + unknown, unknown * 100'000'000);
     std::vector<float> rows(keys.known.size() * static_cast<size_t>(dim));
     ASSERT_TRUE(PullAndWait(*client, keys.known, dim, rows.data()).ok());
     const size_t before = RowsOnServers(cluster, num_servers(), models::kItemTable);
