@@ -141,10 +141,12 @@ Result<int> RowFloats(int dim, std::optional<int> state_floats) {
 
 Result<PsClient::Ticket> PsClient::Impl::Pull(TableId table, std::span<const uint64_t> keys,
                                               int dim, std::optional<int> state_floats,
-                                              float* out, int clock) {
+                                              float* out, int clock, uint8_t* missing) {
   ASSIGN_OR_RETURN(const int row_floats, RowFloats(dim, state_floats));
   ASSIGN_OR_RETURN(const size_t max_keys, MaxKeysPerRequest(row_floats));
   if (out == nullptr && !keys.empty()) return Status::InvalidArgument("pull into a null buffer");
+  // Replies set the flags of missing keys only.
+  if (missing != nullptr && !keys.empty()) std::memset(missing, 0, keys.size());
   grouper_.Group(table, keys, num_servers_);
   // Request ids per (server, part), registered before anything is sent so that no reply
   // can arrive for an unknown request.
@@ -168,6 +170,7 @@ Result<PsClient::Ticket> PsClient::Impl::Pull(TableId table, std::span<const uin
         req->out = out;
         req->row_floats = row_floats;
         req->clock = clock;
+        req->missing = missing;
         req->num_keys = n;
         req->first = b;
         if (grouper_.identity()) {
@@ -184,7 +187,7 @@ Result<PsClient::Ticket> PsClient::Impl::Pull(TableId table, std::span<const uin
   for (const Part& part : parts) {
     conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
       wire::AppendPullRequest(part.id, table, clock, part.keys, buf,
-                              state_floats.value_or(wire::kPlainPull));
+                              state_floats.value_or(wire::kPlainPull), missing != nullptr);
     });
   }
   return ticket;
@@ -359,6 +362,14 @@ Result<PsClient::Ticket> PsClient::PullWithState(TableId table, std::span<const 
                                                  int dim, int state_floats, float* out,
                                                  int clock) {
   return impl_->Pull(table, keys, dim, state_floats, out, clock);
+}
+Result<PsClient::Ticket> PsClient::PullReadOnly(TableId table, std::span<const uint64_t> keys,
+                                                int dim, float* out, uint8_t* missing,
+                                                int clock) {
+  if (missing == nullptr && !keys.empty()) {
+    return Status::InvalidArgument("read-only pull without missing flags");
+  }
+  return impl_->Pull(table, keys, dim, std::nullopt, out, clock, missing);
 }
 Status PsClient::Wait(Ticket ticket) { return impl_->Wait(ticket); }
 Status PsClient::Push(TableId table, std::span<const uint64_t> keys, int dim,

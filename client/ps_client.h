@@ -96,6 +96,13 @@ class PsClient {
   Result<Ticket> PullWithState(TableId table, std::span<const uint64_t> keys, int dim,
                                int state_floats, float* out, int clock);
 
+  // Like Pull, but the servers create no rows (evaluation must leave the model as it is):
+  // the row of a key that no server has is dim zeros in `out`, and missing[i] says whether
+  // keys[i] had no row (1) or one (0). `missing` holds keys.size() bytes, set when
+  // Wait(ticket) returns. REQUIRES: as Pull; missing stays valid until Wait returns.
+  Result<Ticket> PullReadOnly(TableId table, std::span<const uint64_t> keys, int dim,
+                              float* out, uint8_t* missing, int clock);
+
   // Blocks until every part of the pull arrived and was scattered to its `out`. Fails when a
   // server failed or did not answer within rpc_timeout. Each ticket is waited for once.
   Status Wait(Ticket ticket);

@@ -79,6 +79,7 @@ class PsClient::Impl {
     float* out = nullptr;
     int row_floats = 0;
     int clock = 0;
+    uint8_t* missing = nullptr;  // read-only pulls: flags by caller position
     size_t num_keys = 0;
     size_t first = 0;
     std::vector<uint32_t> positions;
@@ -97,9 +98,11 @@ class PsClient::Impl {
   ~Impl();
 
   Status ConnectAll();
-  // state_floats: none for Pull, else PullWithState's.
+  // state_floats: none for Pull, else PullWithState's. missing: null for a pull that creates
+  // rows, else PullReadOnly's flags.
   Result<Ticket> Pull(TableId table, std::span<const uint64_t> keys, int dim,
-                      std::optional<int> state_floats, float* out, int clock);
+                      std::optional<int> state_floats, float* out, int clock,
+                      uint8_t* missing = nullptr);
   Status Wait(Ticket ticket);
   // state_floats: none for gradients (Push), else deltas of that state width (PushDelta).
   Status Push(TableId table, std::span<const uint64_t> keys, int dim,
@@ -142,6 +145,8 @@ class PsClient::Impl {
   // Checks a pull reply against its request and, with `values` non-null, copies its rows
   // to the caller's buffer; then retires the request. `values` null: already in place.
   Status CompletePull(int s, const wire::PullReplyView& reply);
+  // Whether the reply's missing positions fit the request (none unless it was read-only).
+  static Status CheckMissing(const PendingRequest& req, const wire::PullReplyView& reply);
   Status OnAck(int s, std::span<const uint8_t> body);
   void OnConnectionFailure(int s, const Status& status);
   void RecordFailure(int s, const Status& status);  // REQUIRES: mu_ held

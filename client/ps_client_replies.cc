@@ -79,6 +79,7 @@ Status PsClient::Impl::OnPlacedFrame(int s, wire::MessageType type,
 Status PsClient::Impl::CompletePull(int s, const wire::PullReplyView& reply) {
   IdRing<PendingRequest>& ring = pending_[static_cast<size_t>(s)];
   float* out = nullptr;
+  uint8_t* missing = nullptr;
   size_t row = 0, first = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -94,9 +95,11 @@ Status PsClient::Impl::CompletePull(int s, const wire::PullReplyView& reply) {
                                 " floats for a pull of " + std::to_string(req->num_keys) +
                                 " rows of " + std::to_string(req->row_floats) + " floats");
     }
+    RETURN_IF_ERROR(CheckMissing(*req, reply));
     stats_.max_staleness = std::max(stats_.max_staleness, req->clock - reply.slowest_clock);
     stats_.blocked_sec += static_cast<double>(reply.blocked_us) * 1e-6;
     out = req->out;
+    missing = req->missing;
     first = req->first;
     // The caller may add requests (and grow the ring) while rows are copied unlocked.
     scatter_positions_.swap(req->positions);
@@ -113,6 +116,10 @@ Status PsClient::Impl::CompletePull(int s, const wire::PullReplyView& reply) {
       std::memcpy(out + scatter_positions_[j] * row, reply.values + j * row_bytes, row_bytes);
     }
   }
+  for (size_t j = 0; j < reply.num_missing(); ++j) {
+    const size_t p = reply.missing_at(j);
+    missing[scatter_positions_.empty() ? first + p : scatter_positions_[p]] = 1;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   PendingRequest* req = ring.Find(reply.request_id);
   CHECK(req != nullptr) << "only the io thread retires requests";
@@ -120,6 +127,22 @@ Status PsClient::Impl::CompletePull(int s, const wire::PullReplyView& reply) {
   PullTicket* ticket = tickets_.Find(req->ticket);
   ring.Retire(reply.request_id);
   if (ticket != nullptr && --ticket->parts_left == 0) cv_.notify_all();
+  return Status::OK();
+}
+
+Status PsClient::Impl::CheckMissing(const PendingRequest& req, const wire::PullReplyView& reply) {
+  if (reply.num_missing() == 0) return Status::OK();
+  if (req.missing == nullptr) {
+    return Status::Corruption("named missing rows in the reply to a pull that creates them");
+  }
+  // Ascending positions below num_keys: each flag is set at most once, inside the buffer.
+  for (size_t j = 0; j < reply.num_missing(); ++j) {
+    const uint32_t p = reply.missing_at(j);
+    if (p >= req.num_keys || (j > 0 && p <= reply.missing_at(j - 1))) {
+      return Status::Corruption("named missing row " + std::to_string(p) + " of a pull of " +
+                                std::to_string(req.num_keys) + " rows out of order or range");
+    }
+  }
   return Status::OK();
 }
 

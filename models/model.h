@@ -19,6 +19,7 @@
 //                            place, one example after another, with the tables' optimizers;
 //       Score                one example's score from its rows (training loss, evaluation,
 //                            `psrec ckpt topk`).
+//   - its cold-start rule (ColdStartRow): the row it assumes for a key that has none.
 //
 // Adding a model: a folder models/<name>/ with a class implementing Model, one line in
 // models/registry.cc, one ModelConfig.Type value in common/proto/config.proto (docs/models.md).
@@ -143,6 +144,14 @@ class Model {
   // The score of one example from its rows, one per field (a predicted rating for rating
   // models). REQUIRES: rows[f] holds tables()[fields()[f].table].payload_floats floats.
   virtual float Score(std::span<const float* const> rows) const = 0;
+
+  // Fills `row` with what the model assumes for a key of table `table` that has no row: a
+  // user or item that training never saw (only in the test data, or asked for by a tool).
+  // Evaluation reads without creating rows and scores such keys with this row: a row made
+  // by a read would hold a random initial value that training never touched, and would
+  // stay in the model (checkpoints, `psrec ckpt topk`). Deterministic and independent of
+  // the key. REQUIRES: row holds tables()[table].payload_floats floats.
+  virtual void ColdStartRow(int table, float* row) const = 0;
 
   // The table that field `field` reads, and the first field keyed by `keyed_by` (-1: none).
   const TableDecl& table_of_field(int field) const {

@@ -1,6 +1,7 @@
 #include "ps/shard_service.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -173,7 +174,9 @@ Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body)
   }
   // A reply the client could not read is that request's error, not a broken connection.
   const int row_floats = pull.with_state ? table->row_floats() : table->dim();
-  const size_t value_bytes = pull.keys.size() * row_floats * sizeof(float);
+  // A read-only reply may also list every key as missing (4 bytes each).
+  const size_t per_key = (row_floats + (pull.read_only ? 1 : 0)) * sizeof(float);
+  const size_t value_bytes = pull.keys.size() * per_key;
   if (value_bytes + 64 > max_frame_bytes_) {
     wire::AppendError(pull.request_id,
                       Status::InvalidArgument("a pull of " + std::to_string(pull.keys.size()) +
@@ -183,7 +186,8 @@ Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body)
     return Status::OK();
   }
   if (clocks_.CanAnswer(pull.clock)) {
-    AnswerPull(conn, pull.request_id, *table, pull.clock, pull.with_state, pull.keys, 0);
+    AnswerPull(conn, pull.request_id, *table, pull.clock, pull.with_state, pull.read_only,
+               pull.keys, 0);
     return Status::OK();
   }
   // The keys live in the read buffer, which the next read reuses: copy them.
@@ -193,6 +197,7 @@ Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body)
   parked.table = pull.table;
   parked.clock = pull.clock;
   parked.with_state = pull.with_state;
+  parked.read_only = pull.read_only;
   parked.keys.assign(pull.keys.begin(), pull.keys.end());
   parked.since = SteadyClock::now();
   parked_.emplace(clocks_.Park(pull.clock), std::move(parked));
@@ -201,8 +206,8 @@ Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body)
 }
 
 void ShardService::AnswerPull(Connection& conn, uint64_t request_id, table::EmbeddingTable& table,
-                              int32_t clock, bool with_state, std::span<const uint64_t> keys,
-                              int64_t blocked_us) {
+                              int32_t clock, bool with_state, bool read_only,
+                              std::span<const uint64_t> keys, int64_t blocked_us) {
   const int64_t slowest = clocks_.slowest_clock();
   const int32_t slowest32 = static_cast<int32_t>(
       std::min<int64_t>(slowest, std::numeric_limits<int32_t>::max()));
@@ -210,6 +215,11 @@ void ShardService::AnswerPull(Connection& conn, uint64_t request_id, table::Embe
     counters_->RaiseMaxStaleness(std::max<int64_t>(0, clock - slowest));
   }
   const int row_floats = with_state ? table.row_floats() : table.dim();
+  ServerCounters::Add(counters_->rows_pulled, keys.size());
+  if (read_only) {
+    AppendReadOnlyReply(request_id, slowest32, blocked_us, table, row_floats, keys, &conn.out());
+    return;
+  }
   float* values = wire::AppendPullReply(request_id, slowest32, blocked_us,
                                         keys.size() * row_floats, &conn.out());
   if (with_state) {
@@ -217,7 +227,29 @@ void ShardService::AnswerPull(Connection& conn, uint64_t request_id, table::Embe
   } else {
     table.Pull(keys, values);
   }
-  ServerCounters::Add(counters_->rows_pulled, keys.size());
+}
+
+void ShardService::AppendReadOnlyReply(uint64_t request_id, int32_t slowest_clock,
+                                       int64_t blocked_us, const table::EmbeddingTable& table,
+                                       int row_floats, std::span<const uint64_t> keys,
+                                       ByteBuffer* out) {
+  // The missing positions precede the values in the reply: look every row up first.
+  found_rows_.resize(keys.size());
+  table.FindRows(keys, found_rows_.data());
+  missing_positions_.clear();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (found_rows_[i] == nullptr) missing_positions_.push_back(static_cast<uint32_t>(i));
+  }
+  float* values = wire::AppendPullReply(request_id, slowest_clock, blocked_us,
+                                        keys.size() * row_floats, out, missing_positions_);
+  const size_t row = static_cast<size_t>(row_floats);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (found_rows_[i] != nullptr) {
+      std::memcpy(values + i * row, found_rows_[i], row * sizeof(float));
+    } else {
+      std::memset(values + i * row, 0, row * sizeof(float));
+    }
+  }
 }
 
 void ShardService::OnSlowestClockAdvanced() {
@@ -325,7 +357,7 @@ void ShardService::ReleaseParked() {
     if (conn == nullptr || conn->closed()) continue;  // the worker left; nobody to answer
     // The table exists: HandlePull checked it and tables are never removed.
     AnswerPull(*conn, parked.request_id, *tables_[parked.table], parked.clock,
-               parked.with_state, parked.keys, blocked_us);
+               parked.with_state, parked.read_only, parked.keys, blocked_us);
     conn->Flush();
   }
 }

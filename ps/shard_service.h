@@ -6,7 +6,9 @@
 // Requests of one connection are handled in arrival order, so a worker's pushes are applied
 // before its following ClockRequest counts. Pulls are answered from the table directly into
 // the connection's send buffer; a pull the consistency model holds back is copied (its keys)
-// and answered when the slowest clock advances, with the time it waited.
+// and answered when the slowest clock advances, with the time it waited. A pull creates the
+// rows it lacks (training); a read-only pull (evaluation) creates none and its reply lists
+// the keys without a row, whose values are zeros.
 //
 // Under BSP a push is checked and acknowledged on arrival but applied only when every worker
 // has finished the push's clock, in (clock, worker, arrival) order. Arrival order across
@@ -85,6 +87,7 @@ class ShardService final : public FrameSink {
     TableId table = 0;
     int32_t clock = 0;
     bool with_state = false;
+    bool read_only = false;
     std::vector<uint64_t> keys;
     SteadyClock::time_point since;
   };
@@ -102,10 +105,15 @@ class ShardService final : public FrameSink {
                               int32_t worker_floats);
   Result<table::EmbeddingTable*> TableFor(TableId table);
   Status CheckWorker(int worker_id) const;
-  // with_state: rows with their optimizer state (PullRequest.with_state).
+  // with_state: rows with their optimizer state (PullRequest.with_state); read_only: no row
+  // is created (PullRequest.read_only).
   void AnswerPull(Connection& conn, uint64_t request_id, table::EmbeddingTable& table,
-                  int32_t clock, bool with_state, std::span<const uint64_t> keys,
-                  int64_t blocked_us);
+                  int32_t clock, bool with_state, bool read_only,
+                  std::span<const uint64_t> keys, int64_t blocked_us);
+  // The values of a read-only pull: rows found, zeros for the keys listed as missing.
+  void AppendReadOnlyReply(uint64_t request_id, int32_t slowest_clock, int64_t blocked_us,
+                           const table::EmbeddingTable& table, int row_floats,
+                           std::span<const uint64_t> keys, ByteBuffer* out);
   // Why `push` (decoded, for `table`) cannot be applied, or OK. A push of deltas is
   // answered with the Status as an Error; any other push's failure closes the connection.
   Status CheckPush(const wire::PushRequestView& push, const table::EmbeddingTable& table) const;
@@ -125,6 +133,8 @@ class ShardService final : public FrameSink {
   absl::flat_hash_map<uint64_t, ParkedPull> parked_;  // by ClockTracker ticket
   absl::flat_hash_map<Connection*, std::shared_ptr<Connection>> connections_;
   wire::DecodeScratch scratch_;
+  std::vector<const float*> found_rows_;      // read-only pulls
+  std::vector<uint32_t> missing_positions_;  // read-only pulls
   // BSP: checked push bodies waiting for their clock to finish, per worker in arrival order
   // (a worker's clocks never go back, so each queue is sorted by clock).
   struct HeldPush {

@@ -144,6 +144,25 @@ const float* EmbeddingTable::Find(uint64_t key) const {
   return row == RowIndex::kNoRow ? nullptr : RowAt(row);
 }
 
+size_t EmbeddingTable::FindRows(std::span<const uint64_t> keys, const float** rows) const {
+  // Index slots a block ahead, as ForEachKeyBlocked (the callers copy the rows at once).
+  constexpr size_t kAhead = 16;
+  size_t missing = 0;
+  for (size_t i = 0; i < std::min(keys.size(), kAhead); ++i) index_.Prefetch(keys[i]);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i + kAhead < keys.size()) index_.Prefetch(keys[i + kAhead]);
+    const uint32_t row = index_.Find(keys[i]);
+    if (row == RowIndex::kNoRow) {
+      rows[i] = nullptr;
+      ++missing;
+    } else {
+      rows[i] = RowAt(row);
+      __builtin_prefetch(rows[i]);
+    }
+  }
+  return missing;
+}
+
 const float* EmbeddingTable::FindState(uint64_t key) const {
   if (state_floats_ == 0) return nullptr;
   const float* row = Find(key);

@@ -9,7 +9,7 @@
 //
 // Rows are created on first Pull, or on Push/UpsertRow of an unknown key, with the value
 // InitializeRow(spec, seed, key) (table/row_initializer.h) and the optimizer's initial state.
-// Rows are never removed.
+// Rows are never removed. Readers that must not create rows (evaluation) use FindRows.
 //
 // Usage:
 //   EmbeddingTable table(spec, /*seed=*/42);
@@ -103,6 +103,9 @@ class EmbeddingTable {
 
   // The payload (dim floats) of `key`, or nullptr when absent. Never creates a row.
   const float* Find(uint64_t key) const;
+  // Find for many keys, prefetching: rows[i] is the row (payload, then state) of keys[i],
+  // or nullptr when absent. Never creates a row; returns how many keys have none.
+  size_t FindRows(std::span<const uint64_t> keys, const float** rows) const;
   // The optimizer state of `key`, or nullptr when absent or state_floats() == 0.
   const float* FindState(uint64_t key) const;
 

@@ -1,5 +1,8 @@
 // Evaluation of a rating model on a worker's share of ratings: RMSE and MAE inputs (sums,
 // so workers can reduce them) of the model's scores, clipped to the data's rating range.
+// Read-only: rows are pulled without creating any (TableAccess::BeginPullReadOnly), and a
+// user or item without a row is scored with the model's cold-start row (Model::ColdStartRow),
+// so evaluating leaves the model, and every later checkpoint, as training made it.
 //
 // Thread safety: runs on the trainer thread; uses the trainer's TableAccess objects.
 #pragma once

@@ -1,8 +1,8 @@
 // LocalUserRows: where the rows of a worker's LOCAL users are in its own table, so that an
 // update mode trains them in place: no pull copies, no push, no key lookup per batch.
 //
-// Row addresses change only when rows are created (evaluation of unseen users, restores),
-// which may move the table's arena; neither runs inside an epoch. Resolve() at each epoch
+// Row addresses change only when rows are created (a restore, or the first Resolve), which
+// may move the table's arena; neither runs inside an epoch (evaluation creates no rows). Resolve() at each epoch
 // start therefore looks the rows up again only when the table grew or moved (1M lookups are
 // ~5% of an epoch). Rows created for the partition in dense order (a fresh run) sit at
 // row_floats() strides: contiguous() then lets a kernel compute a row's address instead of

@@ -1,5 +1,7 @@
 #include "train/table_access.h"
 
+#include <cstring>
+
 namespace psrec::train {
 
 RemoteTableAccess::RemoteTableAccess(client::PsClient* client, const TableSpec& spec)
@@ -12,6 +14,12 @@ RemoteTableAccess::RemoteTableAccess(client::PsClient* client, const TableSpec& 
 Result<TableAccess::Ticket> RemoteTableAccess::BeginPull(std::span<const uint64_t> keys,
                                                          float* out, int clock) {
   return client_->Pull(table_, keys, dim_, out, clock);
+}
+
+Result<TableAccess::Ticket> RemoteTableAccess::BeginPullReadOnly(std::span<const uint64_t> keys,
+                                                                 float* out, uint8_t* missing,
+                                                                 int clock) {
+  return client_->PullReadOnly(table_, keys, dim_, out, missing, clock);
 }
 
 Status RemoteTableAccess::EndPull(Ticket ticket) { return client_->Wait(ticket); }
@@ -33,20 +41,30 @@ Status RemoteTableAccess::PushDelta(std::span<const uint64_t> keys,
 
 Result<TableAccess::Ticket> LocalTableAccess::BeginPull(std::span<const uint64_t> keys,
                                                         float* out, int /*clock*/) {
-  pending_.push_back({keys, out, false});
+  pending_.push_back({keys, out, false, nullptr});
+  return first_ticket_ + pending_.size() - 1;
+}
+
+Result<TableAccess::Ticket> LocalTableAccess::BeginPullReadOnly(std::span<const uint64_t> keys,
+                                                                float* out, uint8_t* missing,
+                                                                int /*clock*/) {
+  CHECK(missing != nullptr || keys.empty()) << "a read-only pull needs missing flags";
+  pending_.push_back({keys, out, false, missing});
   return first_ticket_ + pending_.size() - 1;
 }
 
 Result<TableAccess::Ticket> LocalTableAccess::BeginPullWithState(
     std::span<const uint64_t> keys, float* out, int /*clock*/) {
-  pending_.push_back({keys, out, true});
+  pending_.push_back({keys, out, true, nullptr});
   return first_ticket_ + pending_.size() - 1;
 }
 
 Status LocalTableAccess::EndPull(Ticket ticket) {
   CHECK(!pending_.empty() && ticket == first_ticket_) << "local pulls end in the order they began";
   const Pending& pull = pending_.front();
-  if (pull.with_state) {
+  if (pull.missing != nullptr) {
+    CopyExistingRows(pull);
+  } else if (pull.with_state) {
     table_.PullWithState(pull.keys, pull.out);
   } else {
     table_.Pull(pull.keys, pull.out);
@@ -54,6 +72,21 @@ Status LocalTableAccess::EndPull(Ticket ticket) {
   pending_.pop_front();
   ++first_ticket_;
   return Status::OK();
+}
+
+void LocalTableAccess::CopyExistingRows(const Pending& pull) {
+  const size_t dim = static_cast<size_t>(table_.dim());
+  found_rows_.resize(pull.keys.size());
+  table_.FindRows(pull.keys, found_rows_.data());
+  for (size_t i = 0; i < pull.keys.size(); ++i) {
+    const float* row = found_rows_[i];
+    pull.missing[i] = row == nullptr ? 1 : 0;
+    if (row != nullptr) {
+      std::memcpy(pull.out + i * dim, row, dim * sizeof(float));
+    } else {
+      std::memset(pull.out + i * dim, 0, dim * sizeof(float));
+    }
+  }
 }
 
 Status LocalTableAccess::Push(std::span<const uint64_t> keys, std::span<const float> grads,

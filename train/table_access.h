@@ -4,7 +4,9 @@
 //
 // A pull is split in Begin/End so the trainer can issue the next batch's pull before it
 // computes the current batch. LocalTableAccess copies at End, so a local pull always sees
-// every push made before it is waited for.
+// every push made before it is waited for. Training pulls create the rows they lack (with
+// their initial value); a read-only pull (evaluation) creates none and says which keys had
+// no row, so that evaluating never changes the model.
 //
 // Two ways to send updates back (training.update_mode): Push sends gradients for the rows'
 // owner to apply with the table's optimizer; with PullWithState the worker gets each row's
@@ -21,6 +23,7 @@
 #include <memory>
 #include <deque>
 #include <span>
+#include <vector>
 
 #include "common/keys.h"
 #include "common/status.h"
@@ -38,6 +41,10 @@ class TableAccess {
   virtual int dim() const = 0;
   // REQUIRES: keys and out (keys.size() * dim() floats) stay valid until EndPull.
   virtual Result<Ticket> BeginPull(std::span<const uint64_t> keys, float* out, int clock) = 0;
+  // BeginPull that creates no rows: a key without a row gets dim() zeros in out and
+  // missing[i] = 1 (else 0). REQUIRES: missing (keys.size() bytes) valid until EndPull.
+  virtual Result<Ticket> BeginPullReadOnly(std::span<const uint64_t> keys, float* out,
+                                           uint8_t* missing, int clock) = 0;
   virtual Status EndPull(Ticket ticket) = 0;
   virtual Status Push(std::span<const uint64_t> keys, std::span<const float> grads, float lr) = 0;
 
@@ -60,6 +67,8 @@ class RemoteTableAccess : public TableAccess {
   const TableSpec& spec() const override { return spec_; }
   int dim() const override { return dim_; }
   Result<Ticket> BeginPull(std::span<const uint64_t> keys, float* out, int clock) override;
+  Result<Ticket> BeginPullReadOnly(std::span<const uint64_t> keys, float* out,
+                                   uint8_t* missing, int clock) override;
   Status EndPull(Ticket ticket) override;
   Status Push(std::span<const uint64_t> keys, std::span<const float> grads, float lr) override;
   int state_floats() const override { return optimizer_->state_floats(dim_); }
@@ -82,6 +91,8 @@ class LocalTableAccess : public TableAccess {
   const TableSpec& spec() const override { return table_.spec(); }
   int dim() const override { return table_.dim(); }
   Result<Ticket> BeginPull(std::span<const uint64_t> keys, float* out, int clock) override;
+  Result<Ticket> BeginPullReadOnly(std::span<const uint64_t> keys, float* out,
+                                   uint8_t* missing, int clock) override;
   Status EndPull(Ticket ticket) override;
   Status Push(std::span<const uint64_t> keys, std::span<const float> grads, float lr) override;
   int state_floats() const override { return table_.state_floats(); }
@@ -96,8 +107,12 @@ class LocalTableAccess : public TableAccess {
     std::span<const uint64_t> keys;
     float* out;
     bool with_state;
+    uint8_t* missing;  // read-only pulls
   };
+  void CopyExistingRows(const Pending& pull);
+
   table::EmbeddingTable table_;
+  std::vector<const float*> found_rows_;  // read-only pulls
   std::deque<Pending> pending_;  // tickets first_ticket_, first_ticket_ + 1, ...
   Ticket first_ticket_ = 0;
 };

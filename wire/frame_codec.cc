@@ -156,7 +156,8 @@ Status StatusFromError(const Error& error) {
 // ---- Bulk messages ----------------------------------------------------------------------
 
 void AppendPullRequest(uint64_t request_id, TableId table, int32_t clock,
-                       std::span<const uint64_t> keys, ByteBuffer* out, int32_t state_floats) {
+                       std::span<const uint64_t> keys, ByteBuffer* out, int32_t state_floats,
+                       bool read_only) {
   const size_t header_at = StartFrame(MessageType::kPull, out);
   const size_t body_at = header_at + kFrameHeaderBytes;
   const size_t key_bytes = keys.size() * sizeof(uint64_t);
@@ -169,6 +170,7 @@ void AppendPullRequest(uint64_t request_id, TableId table, int32_t clock,
     PutVarintField(6, 1, out);
     PutVarintField(7, Int32AsVarint(state_floats), out);
   }
+  if (read_only) PutVarintField(8, 1, out);
   PutPadding(4, body_at, LengthPrefixSize(5, key_bytes), 8, out);
   PutVarint(Tag(5, kLengthDelimited), out);
   PutVarint(key_bytes, out);
@@ -208,12 +210,19 @@ uint8_t* AppendPushRequest(const PushHeader& header, std::span<const uint64_t> k
 }
 
 float* AppendPullReply(uint64_t request_id, int32_t slowest_clock, int64_t blocked_us,
-                       size_t num_floats, ByteBuffer* out) {
+                       size_t num_floats, ByteBuffer* out, std::span<const uint32_t> missing) {
   const size_t header_at = StartFrame(MessageType::kPullReply, out);
   const size_t value_bytes = num_floats * sizeof(float);
   PutVarintField(1, request_id, out);
   PutVarintField(2, Int32AsVarint(slowest_clock), out);
   PutVarintField(3, static_cast<uint64_t>(blocked_us), out);
+  // Before the values, which stay the body's last field (DecodePullReplyHead).
+  if (!missing.empty()) {
+    const size_t missing_bytes = missing.size() * sizeof(uint32_t);
+    PutVarint(Tag(6, kLengthDelimited), out);
+    PutVarint(missing_bytes, out);
+    out->Append(missing.data(), missing_bytes);
+  }
   // Aligned to the buffer's storage (64-byte aligned), not the body: the server writes
   // rows straight into the send buffer.
   PutPadding(4, 0, LengthPrefixSize(5, value_bytes), 8, out);

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -61,6 +62,7 @@ struct PullRequestView {
   std::span<const uint64_t> keys;
   bool with_state = false;   // rows with their optimizer state
   int32_t state_floats = 0;  // with_state: the state floats per row the worker expects
+  bool read_only = false;    // create no rows; the reply lists the keys without one
 };
 
 // The fields of a PushRequest other than its keys and values.
@@ -92,14 +94,25 @@ struct PullReplyView {
   int64_t blocked_us = 0;
   const uint8_t* values = nullptr;  // num_floats little-endian float32
   size_t num_floats = 0;
+  // Read-only pulls: little-endian uint32 positions (into the request's keys) of the keys
+  // the server has no row for. Unchecked against the request: the client checks them.
+  std::span<const uint8_t> missing;
+
+  size_t num_missing() const { return missing.size() / sizeof(uint32_t); }
+  uint32_t missing_at(size_t j) const {
+    uint32_t position;
+    std::memcpy(&position, missing.data() + j * sizeof(uint32_t), sizeof(uint32_t));
+    return position;
+  }
 };
 
 // Pass kPlainPull as state_floats for a pull of payloads; a value >= 0 asks for rows with
 // their optimizer state (PullRequest.with_state), that many state floats per row.
+// read_only: the server creates no rows and names the keys it lacks (PullReply.missing).
 inline constexpr int32_t kPlainPull = -1;
 void AppendPullRequest(uint64_t request_id, TableId table, int32_t clock,
                        std::span<const uint64_t> keys, ByteBuffer* out,
-                       int32_t state_floats = kPlainPull);
+                       int32_t state_floats = kPlainPull, bool read_only = false);
 
 // Appends a push of `keys` with room for num_values floats (their meaning: header.kind) and
 // returns where they go; the caller must fill all of them (with memcpy: the address is not
@@ -109,9 +122,11 @@ uint8_t* AppendPushRequest(const PushHeader& header, std::span<const uint64_t> k
                            size_t num_values, ByteBuffer* out);
 
 // Appends a pull reply with room for num_floats values and returns where they go (aligned
-// for float); the caller must fill them before `out` changes again.
+// for float); the caller must fill them before `out` changes again. `missing`: the
+// positions of the keys without a row (read-only pulls; empty: the field is omitted).
 float* AppendPullReply(uint64_t request_id, int32_t slowest_clock, int64_t blocked_us,
-                       size_t num_floats, ByteBuffer* out);
+                       size_t num_floats, ByteBuffer* out,
+                       std::span<const uint32_t> missing = {});
 
 Status DecodePullRequest(std::span<const uint8_t> body, DecodeScratch* scratch,
                          PullRequestView* view);

@@ -51,6 +51,11 @@ Status DecodePullRequest(std::span<const uint8_t> body, DecodeScratch* scratch,
         RETURN_IF_ERROR(reader.ReadVarint(&v));
         view->state_floats = static_cast<int32_t>(v);
         break;
+      case 8:
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "read_only", wire_type, kVarint));
+        RETURN_IF_ERROR(reader.ReadVarint(&v));
+        view->read_only = v != 0;
+        break;
       default:  // includes alignment_padding (4)
         RETURN_IF_ERROR(reader.Skip(wire_type));
     }
@@ -135,7 +140,8 @@ Status DecodePushRequest(std::span<const uint8_t> body, DecodeScratch* scratch,
 namespace {
 
 // The PullReply fields before its values, which both decoders below read. Sets *read when
-// `field` was one of them.
+// `field` was one of them. `missing` is read as one packed run, viewed in place (what the
+// encoder writes); a second run or an unpacked position is refused.
 Status ReadPullReplyScalar(uint32_t field, uint32_t wire_type, FieldReader* reader,
                            PullReplyView* view, bool* read) {
   constexpr const char* kMsg = "PullReply";
@@ -156,6 +162,17 @@ Status ReadPullReplyScalar(uint32_t field, uint32_t wire_type, FieldReader* read
       RETURN_IF_ERROR(ExpectWireType(kMsg, "blocked_us", wire_type, kVarint));
       RETURN_IF_ERROR(reader->ReadVarint(&v));
       view->blocked_us = static_cast<int64_t>(v);
+      return Status::OK();
+    case 6:
+      if (wire_type != kLengthDelimited || !view->missing.empty()) {
+        return Status::Corruption("PullReply.missing is not one packed run of fixed32");
+      }
+      RETURN_IF_ERROR(reader->ReadLengthDelimited(&view->missing));
+      if (view->missing.size() % sizeof(uint32_t) != 0) {
+        return Status::Corruption("PullReply.missing has " +
+                                  std::to_string(view->missing.size()) +
+                                  " bytes, not a multiple of 4");
+      }
       return Status::OK();
     default:
       *read = false;

@@ -1,5 +1,7 @@
 #include "models/mf/biased_mf.h"
 
+#include <algorithm>
+
 #include <Eigen/Core>
 #include <glog/logging.h>
 
@@ -206,6 +208,11 @@ float BiasedMf::Score(std::span<const float* const> rows) const {
   const float* pu = rows[0];
   const float* qi = rows[1];
   return global_mean_ + pu[k] + qi[k] + ConstVec(pu, k).dot(ConstVec(qi, k));
+}
+
+void BiasedMf::ColdStartRow(int table, float* row) const {
+  const int floats = tables_[static_cast<size_t>(table)].payload_floats;
+  std::fill(row, row + floats, 0.0f);
 }
 
 }  // namespace psrec::models

@@ -4,6 +4,8 @@
 // `factors` floats then the bias (payload factors + 1), factors ~ N(0, init_std^2), bias 0.
 // Fields: the user's row, the item's row. Scalar: "global_mean" (mu), the mean training
 // rating over every worker (0 with model.use_global_mean false).
+// Cold start: a missing row is all zeros (no factors, no bias), so an unknown item scores
+// mu + b_u, an unknown user mu + b_i, and both unknown mu.
 //
 // Gradients of 1/2 (r^ - r)^2 with L2 in the gradient, per rating:
 //   e = r^ - r
@@ -45,6 +47,7 @@ class BiasedMf final : public Model {
   double AccumulateGradients(const ExampleBatch& batch) const override;
   double Step(const ExampleBatch& batch, std::vector<float>* scratch) const override;
   float Score(std::span<const float* const> rows) const override;
+  void ColdStartRow(int table, float* row) const override;
 
   float global_mean() const { return global_mean_; }
 

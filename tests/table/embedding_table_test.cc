@@ -330,3 +330,39 @@ TEST(EmbeddingTableTest, AdaGradAccumulatorDeltasOfTwoWorkersAdd) {
 
 }  // namespace
 }  // namespace psrec::table
+
+namespace psrec::table {
+namespace {
+
+TEST(EmbeddingTableFindRowsTest, FindsExistingRowsAndCreatesNone) {
+  EmbeddingTable table(Spec(config::OptimizerConfig::ADAGRAD), 3);
+  std::vector<uint64_t> present;
+  for (uint64_t k = 0; k < 100; ++k) present.push_back(k * 7919);
+  std::vector<float> pulled(present.size() * 5);
+  table.Pull(present, pulled.data());
+  // Interleaved with absent keys, longer than the prefetch distance.
+  std::vector<uint64_t> keys;
+  for (uint64_t k = 0; k < 100; ++k) {
+    keys.push_back(present[k]);
+    if (k % 3 == 0) keys.push_back(k * 7919 + 1);
+  }
+  std::vector<const float*> rows(keys.size());
+  EXPECT_EQ(table.FindRows(keys, rows.data()), 34u);
+  EXPECT_EQ(table.size(), present.size());
+  size_t next_present = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] % 7919 != 0) {
+      EXPECT_EQ(rows[i], nullptr);
+      continue;
+    }
+    ASSERT_NE(rows[i], nullptr);
+    EXPECT_EQ(rows[i], table.Find(keys[i]));
+    // Payload, then the optimizer state.
+    EXPECT_TRUE(std::equal(rows[i], rows[i] + 5, pulled.data() + next_present * 5));
+    EXPECT_EQ(rows[i] + 5, table.FindState(keys[i]));
+    ++next_present;
+  }
+}
+
+}  // namespace
+}  // namespace psrec::table

@@ -86,3 +86,35 @@ TEST(LocalTableAccessTest, AStepOnACopyPushedAsAChangeEqualsAPushedGradient) {
 
 }  // namespace
 }  // namespace psrec::train
+
+namespace psrec::train {
+namespace {
+
+TEST(LocalTableAccessTest, ReadOnlyPullFlagsMissingRowsAndCreatesNone) {
+  LocalTableAccess access(AdaGradSpec(), 7);
+  const std::vector<uint64_t> known = {5, 9};
+  std::vector<float> rows(2 * 3);
+  Result<TableAccess::Ticket> t = access.BeginPull(known, rows.data(), 0);
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(access.EndPull(*t).ok());
+  ASSERT_EQ(access.local_table()->size(), 2u);
+
+  const std::vector<uint64_t> keys = {11, 9, 12, 5};
+  std::vector<float> got(4 * 3, -1.0f);
+  std::vector<uint8_t> missing(4, 7);
+  t = access.BeginPullReadOnly(keys, got.data(), missing.data(), 0);
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(access.EndPull(*t).ok());
+  EXPECT_EQ(missing, (std::vector<uint8_t>{1, 0, 1, 0}));
+  EXPECT_EQ(access.local_table()->size(), 2u);
+  const std::vector<float> zeros(3, 0.0f);
+  EXPECT_EQ(std::vector<float>(got.begin(), got.begin() + 3), zeros);
+  EXPECT_EQ(std::vector<float>(got.begin() + 3, got.begin() + 6),
+            std::vector<float>(rows.begin() + 3, rows.begin() + 6));
+  EXPECT_EQ(std::vector<float>(got.begin() + 6, got.begin() + 9), zeros);
+  EXPECT_EQ(std::vector<float>(got.begin() + 9, got.end()),
+            std::vector<float>(rows.begin(), rows.begin() + 3));
+}
+
+}  // namespace
+}  // namespace psrec::train
