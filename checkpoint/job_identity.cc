@@ -1,9 +1,10 @@
 #include "checkpoint/job_identity.h"
 
-#include <cstdio>
+#include <charconv>
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <vector>
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
@@ -24,10 +25,12 @@ std::string AbsolutePath(const std::string& path) {
   return ec ? path : absolute.lexically_normal().string();
 }
 
-std::string Number(double value, int digits) {
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%.*g", digits, value);
-  return buf;
+// The shortest text that reads back as the same value ("0.05", not "0.050000000000000003").
+template <typename T>
+std::string Number(T value) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  return ec == std::errc() ? std::string(buf, end) : std::string("?");
 }
 
 std::string ValueText(const Message& m, const FieldDescriptor* f) {
@@ -37,8 +40,8 @@ std::string ValueText(const Message& m, const FieldDescriptor* f) {
     case FieldDescriptor::CPPTYPE_INT64: return std::to_string(r->GetInt64(m, f));
     case FieldDescriptor::CPPTYPE_UINT32: return std::to_string(r->GetUInt32(m, f));
     case FieldDescriptor::CPPTYPE_UINT64: return std::to_string(r->GetUInt64(m, f));
-    case FieldDescriptor::CPPTYPE_DOUBLE: return Number(r->GetDouble(m, f), 17);
-    case FieldDescriptor::CPPTYPE_FLOAT: return Number(r->GetFloat(m, f), 9);
+    case FieldDescriptor::CPPTYPE_DOUBLE: return Number(r->GetDouble(m, f));
+    case FieldDescriptor::CPPTYPE_FLOAT: return Number(r->GetFloat(m, f));
     case FieldDescriptor::CPPTYPE_BOOL: return r->GetBool(m, f) ? "true" : "false";
     case FieldDescriptor::CPPTYPE_ENUM: return std::string(r->GetEnum(m, f)->name());
     case FieldDescriptor::CPPTYPE_STRING: {
