@@ -1,7 +1,7 @@
 // The on-disk layout of a checkpoint. Everything is little-endian.
 //
 //   <checkpoint.dir>/step-<N>/            one checkpoint (N = Manifest.step, zero-padded)
-//     MANIFEST                            checkpoint.Manifest (binary Protobuf), written last
+//     MANIFEST                            checkpoint.Manifest, framed (below), written last
 //     <table>-<shard>.rows                one rows file per server shard ("item-0.rows")
 //     <table>-local-<partition>.rows      a worker's LOCAL user rows ("user-local-3.rows")
 //
@@ -21,6 +21,16 @@
 // The file size is therefore 64 + rows * (8 + 4 * (dim + state)) + 8, which is how a
 // truncated file is detected before reading its body.
 //
+// A MANIFEST file (checkpoint/manifest_file.h):
+//     0  char[8] magic "PSRECMAN"
+//     8  u64 L: bytes of the body
+//    16  body: checkpoint.Manifest, binary Protobuf, L bytes
+//  16+L  u64 Checksum64 of bytes 0 .. 16+L-1 (magic, length and body)
+// so its size is L + 24. Every reader checks the checksum before parsing: one flipped bit
+// anywhere (a model scalar, a file's checksum, the length) is a Corruption naming the file.
+// The manifest also carries the identity of the job that wrote it (Manifest.identity:
+// checkpoint/job_identity.h), which resume checks.
+//
 // Thread safety: constants and pure functions.
 #pragma once
 
@@ -32,14 +42,18 @@
 
 namespace psrec::checkpoint {
 
-// 2: tables named by the model, model scalars by name (Manifest.model_scalars). Format 1
-// (biased MF's global mean in a field of its own, user_table/item_table in the job) is
+// 2: tables named by the model, model scalars by name (Manifest.model_scalars), the MANIFEST
+// framed and checksummed, the writing job's identity. Format 1 (a bare Protobuf MANIFEST,
+// biased MF's global mean in a field of its own, user_table/item_table in the job) is
 // refused with a message that says so.
 inline constexpr uint32_t kCheckpointFormatVersion = 2;
 inline constexpr char kRowsFileMagic[8] = {'P', 'S', 'R', 'E', 'C', 'R', 'O', 'W'};
 inline constexpr size_t kRowsHeaderBytes = 64;
 inline constexpr size_t kRowsTrailerBytes = 8;
 inline constexpr char kManifestName[] = "MANIFEST";
+inline constexpr char kManifestMagic[8] = {'P', 'S', 'R', 'E', 'C', 'M', 'A', 'N'};
+inline constexpr size_t kManifestHeaderBytes = 16;  // magic, body length
+inline constexpr size_t kManifestTrailerBytes = 8;  // Checksum64
 inline constexpr char kCheckpointPrefix[] = "step-";
 
 struct RowsFileHeader {

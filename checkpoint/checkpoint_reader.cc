@@ -12,6 +12,7 @@
 
 #include "common/checksum.h"
 #include "checkpoint/checkpoint_format.h"
+#include "checkpoint/manifest_file.h"
 
 namespace psrec::checkpoint {
 
@@ -175,20 +176,16 @@ Result<LoadedCheckpoint> ReadCheckpoint(const std::string& dir,
 
   LoadedCheckpoint checkpoint;
   checkpoint.dir = dir;
+  ASSIGN_OR_RETURN(checkpoint.manifest, DecodeManifestFile(manifest_path, bytes));
   checkpoint::Manifest& m = checkpoint.manifest;
-  if (!m.ParseFromString(bytes)) {
-    return Status::Corruption(manifest_path + ": not a valid manifest (unparsable)");
-  }
-  if (m.format_version() == 1) {
-    return Status::InvalidArgument(
-        manifest_path + ": format version 1, written before models named their tables and "
-        "scalars; this build reads format " + std::to_string(kCheckpointFormatVersion) +
-        " only: retrain, or use a psrec release older than format 2 to export its rows");
-  }
   if (m.format_version() != kCheckpointFormatVersion) {
     return Status::Corruption(manifest_path + ": format version " +
                               std::to_string(m.format_version()) + ", this build reads " +
                               std::to_string(kCheckpointFormatVersion));
+  }
+  if (!m.has_identity()) {
+    return Status::Corruption(manifest_path + ": no job identity (a format-2 manifest always "
+                              "has one)");
   }
   std::set<TableId> ids;
   std::set<std::string> names;

@@ -40,8 +40,10 @@ struct ReadCheckpointOptions {
   bool verify_checksums = true;
 };
 
-// Reads dir/MANIFEST and checks it against the files: version, tables, names, sizes, headers,
-// row counts and (by default) checksums.
+// Reads dir/MANIFEST, checks its own checksum (checkpoint/manifest_file.h: a flipped bit, an
+// empty or truncated MANIFEST is a Corruption naming it), then checks it against the files:
+// version, job identity present, tables, names, sizes, headers, row counts and (by default)
+// the rows files' checksums.
 Result<LoadedCheckpoint> ReadCheckpoint(const std::string& dir,
                                         const ReadCheckpointOptions& options = {});
 

@@ -13,6 +13,8 @@
 
 #include "common/checksum.h"
 #include "checkpoint/checkpoint_format.h"
+#include "checkpoint/job_identity.h"
+#include "checkpoint/manifest_file.h"
 
 namespace psrec::checkpoint {
 
@@ -197,10 +199,8 @@ Status WriteManifest(const std::string& checkpoint_dir, checkpoint::Manifest man
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
   }
-  std::string bytes;
-  if (!manifest.SerializeToString(&bytes)) {
-    return Status::Internal("cannot serialize the manifest of " + checkpoint_dir);
-  }
+  if (!manifest.has_identity()) *manifest.mutable_identity() = JobIdentityOf(manifest.job());
+  ASSIGN_OR_RETURN(std::string bytes, EncodeManifestFile(manifest));
   // The rows files' renames must be durable before a MANIFEST can point at them.
   RETURN_IF_ERROR(SyncDirectory(checkpoint_dir, faults));
   const std::string path = checkpoint_dir + "/" + kManifestName;

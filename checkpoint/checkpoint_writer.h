@@ -56,7 +56,9 @@ Status WriteCheckpointShard(const table::TableRows& rows, const std::string& che
                             CheckpointFaults* faults = nullptr);
 
 // Writes `checkpoint_dir`/MANIFEST last by atomic rename, fsyncing the directory before (the
-// rows files' renames) and after. Sets format_version, and created_unix_ms when unset.
+// rows files' renames) and after. Sets format_version, created_unix_ms when unset, and
+// identity from manifest.job when unset (checkpoint/job_identity.h); the file is framed and
+// checksummed (checkpoint/manifest_file.h).
 Status WriteManifest(const std::string& checkpoint_dir, checkpoint::Manifest manifest,
                      CheckpointFaults* faults = nullptr);
 

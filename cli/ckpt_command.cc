@@ -43,7 +43,9 @@ int RunLs(int argc, char** argv) {
   std::vector<std::string> positional;
   FlagSet flags("psrec ckpt ls", "List the checkpoints under a checkpoint directory.");
   flags.AddBool("json", &json, "print JSON");
-  flags.AddBool("verify", &verify, "also check every file's checksum (reads all data)");
+  flags.AddBool("verify", &verify,
+                "also check every rows file's checksum (reads all data); without it \"valid\" "
+                "covers the MANIFEST's checksum, file sizes and headers only");
   flags.SetPositional("DIR", &positional, 1, 1);
   if (int rc = ckpt::ParseToolFlags(&flags, argc, argv); rc >= 0) return rc;
   Result<std::vector<checkpoint::CheckpointListing>> listings = checkpoint::ListCheckpoints(positional[0], verify);
@@ -59,6 +61,7 @@ int RunLs(int argc, char** argv) {
       j["created_unix_ms"] = l.created_unix_ms;
       j["bytes"] = l.bytes;
       j["valid"] = l.valid;
+      j["rows_verified"] = verify;  // false: "valid" covers the MANIFEST, sizes and headers
       j["why"] = l.why;
       std::cout << (i ? ",\n " : "") << JsonText(j);  // one checkpoint per line
     }
@@ -70,7 +73,13 @@ int RunLs(int argc, char** argv) {
     std::cout << l.name << "  step " << l.step << "  "
               << (l.valid ? "epoch " + std::to_string(l.epoch) : std::string("epoch -")) << "  "
               << FormatTime(l.created_unix_ms) << "  " << FormatBytes(l.bytes) << "  "
-              << (l.valid ? "valid" : "INVALID: " + l.why) << "\n";
+              << (l.valid ? (verify ? "valid (rows verified)" : "valid (manifest)")
+                          : "INVALID: " + l.why)
+              << "\n";
+  }
+  if (!verify && !listings->empty()) {
+    std::cout << "valid (manifest): MANIFEST checksum, file sizes and headers checked; rows not "
+                 "verified: --verify reads every file\n";
   }
   return ckpt::kExitOk;
 }
@@ -149,6 +158,9 @@ int RunInfo(int argc, char** argv) {
     j["shards"] = m.shards();
     j["local_partitions"] = m.local_partitions();
     j["job_id"] = job.job_id();
+    j["identity"] = Json{{"job_id", m.identity().job_id()},
+                         {"model_type", m.identity().model_type()},
+                         {"data_hash", ckpt::Hex64(m.identity().data_hash())}};
     j["model_dim"] = job.model().dim();
     j["tables"] = Json::array();
     for (int i = 0; i < m.tables_size(); ++i) {
@@ -184,7 +196,10 @@ int RunInfo(int argc, char** argv) {
             << (m.local_partitions() > 0
                     ? ", " + std::to_string(m.local_partitions()) + " local partition(s)"
                     : std::string())
-            << ", seed " << m.seed() << "\n";
+            << ", seed " << m.seed() << "\n"
+            << "  identity: job '" << m.identity().job_id() << "', model "
+            << m.identity().model_type() << ", data hash "
+            << ckpt::Hex64(m.identity().data_hash()) << "\n";
   for (int i = 0; i < m.tables_size(); ++i) {
     const auto& t = m.tables(i);
     const NormStats& n = norms[i];

@@ -44,6 +44,12 @@ std::string Num(double value) {
   return buf;
 }
 
+std::string Hex64(uint64_t value) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%016" PRIx64, value);
+  return buf;
+}
+
 Result<checkpoint::LoadedCheckpoint> OpenCheckpoint(const std::string& dir, bool verify) {
   checkpoint::ReadCheckpointOptions options;
   options.verify_checksums = verify;

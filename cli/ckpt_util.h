@@ -30,6 +30,8 @@ Result<uint64_t> KeyOfArgument(const std::string& text);
 
 // A figure for the text reports: "%.6g", "null" when not finite.
 std::string Num(double value);
+// "0123456789abcdef": a 64-bit hash as 16 hex digits.
+std::string Hex64(uint64_t value);
 // The same figure for --json (6 significant digits, null when not finite; common/json.h).
 inline Json NumJson(double value) { return JsonNumber(value, 6); }
 

@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "checkpoint/checkpoint_catalog.h"
 #include "checkpoint/checkpoint_reader.h"
+#include "checkpoint/job_identity.h"
 #include "models/model_tables.h"
 
 namespace psrec::cli {
@@ -24,13 +25,20 @@ void CommonJobFlags::Register(FlagSet* flags) {
                  "ones are skipped with a warning); any number of servers and workers");
   flags->AddString("resume-from", &resume_from,
                    "continue from this checkpoint directory (checkpoint.dir/step-N)");
+  flags->AddBool("resume-other-job", &resume_other_job,
+                 "with --resume/--resume-from: accept a checkpoint written by another job "
+                 "(other job id, model type or data), which is refused otherwise");
 }
 
 namespace {
 
 // The checkpoint a run resumes from: validated (checksums included) before any process
 // starts, so that a bad one is one clear error, not S+W of them.
-Status ResolveResume(const CommonJobFlags& flags, RunSetup* setup) {
+// `forced` gets a warning when another job's checkpoint is accepted by the flag.
+Status ResolveResume(const CommonJobFlags& flags, RunSetup* setup, std::string* forced) {
+  if (flags.resume_other_job && !flags.resume && flags.resume_from.empty()) {
+    return Status::InvalidArgument("--resume-other-job goes with --resume or --resume-from");
+  }
   if (flags.resume && !flags.resume_from.empty()) {
     return Status::InvalidArgument("give --resume or --resume-from, not both");
   }
@@ -49,7 +57,19 @@ Status ResolveResume(const CommonJobFlags& flags, RunSetup* setup) {
   checkpoint::ReadCheckpointOptions quick;
   quick.verify_checksums = false;
   ASSIGN_OR_RETURN(checkpoint::LoadedCheckpoint checkpoint, checkpoint::ReadCheckpoint(setup->resume_from, quick));
-  setup->resume_clock = checkpoint.manifest.clock();
+  const checkpoint::Manifest& m = checkpoint.manifest;
+  Status same_job =
+      checkpoint::CheckSameJob(m.identity(), checkpoint::JobIdentityOf(setup->job), setup->resume_from);
+  if (!same_job.ok()) {
+    if (!flags.resume_other_job) return same_job;
+    *forced = "warning: --resume-other-job: " + same_job.message();
+  }
+  setup->resume_clock = m.clock();
+  setup->resume_step = m.step();
+  setup->resume_epoch = m.epoch();
+  setup->resume_line = "resuming from " + setup->resume_from + ": step " +
+                       std::to_string(m.step()) + ", epoch " + std::to_string(m.epoch()) +
+                       ", clock " + std::to_string(m.clock());
   return Status::OK();
 }
 
@@ -78,13 +98,17 @@ Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter) {
     case config::OutputConfig::OFF: setup.progress = false; break;
     default: setup.progress = isatty(STDERR_FILENO) == 1; break;
   }
-  RETURN_IF_ERROR(ResolveResume(flags, &setup));
+  std::string forced;
+  RETURN_IF_ERROR(ResolveResume(flags, &setup, &forced));
   if (flags.progress) setup.progress = true;
   if (flags.no_progress) setup.progress = false;
   if (reporter) {
     ASSIGN_OR_RETURN(train::RunReport report,
                      train::RunReport::Open(setup.out_dir, EffectiveConfigText(setup.job)));
     setup.report = std::make_unique<train::RunReport>(std::move(report));
+    if (!forced.empty()) std::fprintf(stderr, "%s\n", forced.c_str());
+    if (!setup.resume_line.empty()) std::printf("%s\n", setup.resume_line.c_str());
+    std::fflush(stdout);
   }
   return setup;
 }

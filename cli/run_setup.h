@@ -23,6 +23,7 @@ struct CommonJobFlags {
   bool no_progress = false;
   bool resume = false;       // --resume: the latest valid checkpoint in checkpoint.dir
   std::string resume_from;   // --resume-from DIR: that checkpoint
+  bool resume_other_job = false;  // --resume-other-job: accept a checkpoint of another job
   void Register(FlagSet* flags);
 };
 
@@ -32,14 +33,20 @@ struct RunSetup {
   std::string out_dir;
   std::unique_ptr<train::RunReport> report;  // only for the reporting process
   bool progress = false;
-  // The checkpoint to resume from (root/step-N), empty for a fresh start, and its clock.
+  // The checkpoint to resume from (root/step-N), empty for a fresh start, and where it
+  // stands; resume_line says so in one line ("resuming from DIR: step N, epoch E, clock C").
   std::string resume_from;
   int64_t resume_clock = 0;
+  int64_t resume_step = 0;
+  int resume_epoch = 0;
+  std::string resume_line;
 };
 
 // Loads the config with the overrides; when `reporter`, creates the output directory.
 // Resolves --resume (skipping invalid checkpoints with a warning naming why) and checks
-// --resume-from.
+// --resume-from; either is refused (InvalidArgument saying what differs) when the checkpoint
+// was written by another job (checkpoint/job_identity.h) unless resume_other_job. When
+// `reporter` and resuming, prints resume_line on stdout (and a warning for a forced resume).
 Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter);
 
 // "results in DIR" after a successful run.

@@ -12,6 +12,7 @@
 #include "checkpoint/checkpoint_catalog.h"
 #include "checkpoint/checkpoint_format.h"
 #include "checkpoint/checkpoint_writer.h"
+#include "checkpoint/job_identity.h"
 #include "table/optimizer.h"
 #include "checkpoint/written_file.h"
 
@@ -139,6 +140,8 @@ Status WorkerCheckpointer::Commit(const CheckpointPoint& point, const std::strin
   const config::JobConfig& job = *options_.job;
   checkpoint::Manifest manifest;
   *manifest.mutable_job() = job;
+  // Resume refuses a checkpoint of another job by this (cli/run_setup.cc).
+  *manifest.mutable_identity() = checkpoint::JobIdentityOf(job);
   manifest.set_shards(options_.num_servers);
   manifest.set_local_partitions(options_.local_users != nullptr ? options_.num_workers : 0);
   manifest.set_step(point.step);

@@ -13,6 +13,7 @@
 #include "checkpoint/checkpoint_format.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "checkpoint/checkpoint_writer.h"
+#include "checkpoint/manifest_file.h"
 #include "table/embedding_table.h"
 
 namespace psrec::checkpoint {
@@ -270,12 +271,12 @@ TEST_F(CheckpointTest, CorruptionIsNamed) {
     checkpoint::Manifest m = ckpt->manifest;
     m.set_format_version(99);
     std::ofstream(version / kManifestName, std::ios::binary | std::ios::trunc)
-        << m.SerializeAsString();
+        << *EncodeManifestFile(m);
   }
   EXPECT_NE(message_of(version).find("format version 99"), std::string::npos);
 
-  // A checkpoint written before models named their tables and scalars (format 1, with the
-  // global mean in field 10) is refused by name, not misread.
+  // A checkpoint written before models named their tables and scalars (format 1: a bare
+  // Protobuf MANIFEST, with the global mean in field 10) is refused by name, not misread.
   fs::path format1 = fresh_copy("format1");
   {
     Result<LoadedCheckpoint> ckpt = ReadCheckpoint(good.string());

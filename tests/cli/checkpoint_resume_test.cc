@@ -316,6 +316,17 @@ TEST_F(CheckpointResumeTest, ResumeSkipsACorruptNewestCheckpoint) {
          f.write(&c, 1);
        }},
       {"missing manifest", [](const fs::path& d) { fs::remove(d / "MANIFEST"); }},
+      {"flipped manifest bit",
+       [](const fs::path& d) {
+         std::fstream f(d / "MANIFEST", std::ios::in | std::ios::out | std::ios::binary);
+         f.seekp(30);
+         char c = 0;
+         f.read(&c, 1);
+         f.seekp(30);
+         c ^= 0x01;
+         f.write(&c, 1);
+       }},
+      {"empty manifest", [](const fs::path& d) { fs::resize_file(d / "MANIFEST", 0); }},
   };
   for (const auto& [what, damage] : damages) {
     fs::remove_all(newest);

@@ -125,7 +125,8 @@ TEST_F(CkptToolsTest, LsShowsValidAndWhyNot) {
   ToolRun run = Ckpt({"ls", root_.string()});
   EXPECT_EQ(run.code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr(checkpoint::CheckpointDirName(1) + "  step 1  epoch 1"));
-  EXPECT_THAT(run.out, HasSubstr("valid"));
+  EXPECT_THAT(run.out, HasSubstr("valid (manifest)"));
+  EXPECT_THAT(run.out, HasSubstr("rows not verified: --verify"));
   EXPECT_THAT(run.out, HasSubstr("INVALID: "));
   EXPECT_THAT(run.out, HasSubstr("no MANIFEST"));
   ToolRun json = Ckpt({"ls", root_.string(), "--json"});
@@ -134,10 +135,49 @@ TEST_F(CkptToolsTest, LsShowsValidAndWhyNot) {
   EXPECT_EQ(Ckpt({"ls", (root_ / "missing").string()}).code, 1);
 }
 
+// Without --verify, "valid" says it covers the MANIFEST only: a corrupted rows file is
+// listed "valid (manifest)", and --verify finds it.
+TEST_F(CkptToolsTest, LsSaysWhatValidCovers) {
+  const fs::path item_file = fs::path(dir_) / "item-0.rows";
+  std::string bytes = ReadAll(item_file);
+  bytes[64 + 6 * 8 + 5] ^= 0x01;
+  std::ofstream(item_file, std::ios::binary | std::ios::trunc) << bytes;
+  ToolRun quick = Ckpt({"ls", root_.string()});
+  EXPECT_THAT(quick.out, HasSubstr("valid (manifest)"));
+  EXPECT_THAT(Ckpt({"ls", root_.string(), "--json"}).out, HasSubstr("\"rows_verified\":false"));
+  ToolRun verified = Ckpt({"ls", root_.string(), "--verify"});
+  EXPECT_EQ(verified.code, 0) << verified.err;
+  EXPECT_THAT(verified.out, HasSubstr("INVALID: "));
+  EXPECT_THAT(verified.out, HasSubstr("item-0.rows: checksum mismatch"));
+  EXPECT_THAT(verified.out, Not(HasSubstr("rows not verified")));
+}
+
+// A flipped MANIFEST bit (the global mean 3.0 -> 6.0) fails verify and every tool that opens
+// the checkpoint.
+TEST_F(CkptToolsTest, FlippedManifestIsRefusedByEveryTool) {
+  const fs::path manifest = fs::path(dir_) / checkpoint::kManifestName;
+  std::string bytes = ReadAll(manifest);
+  const double mean = 3.0;
+  const size_t at = bytes.find(std::string(reinterpret_cast<const char*>(&mean), sizeof(mean)));
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 6] ^= 0x10;  // exponent + 1
+  std::ofstream(manifest, std::ios::binary | std::ios::trunc) << bytes;
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"verify", dir_}, {"info", dir_}, {"topk", dir_, "--user", "1"},
+        {"show", dir_, "--table", "item", "--id", "1"}}) {
+    ToolRun run = Ckpt(args);
+    EXPECT_EQ(run.code, 1) << args[0];
+    EXPECT_THAT(run.err, HasSubstr("MANIFEST: checksum mismatch")) << args[0];
+  }
+  std::ofstream(manifest, std::ios::binary | std::ios::trunc) << "";
+  EXPECT_THAT(Ckpt({"verify", dir_}).err, HasSubstr("empty MANIFEST"));
+}
+
 TEST_F(CkptToolsTest, InfoSummarizesTables) {
   ToolRun run = Ckpt({"info", dir_});
   EXPECT_EQ(run.code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("job 'tools-test'"));
+  EXPECT_THAT(run.out, HasSubstr("identity: job 'tools-test', model BIASED_MF, data hash "));
   EXPECT_THAT(run.out, HasSubstr("table item (id 1): 6 rows x dim 3, optimizer ADAGRAD"));
   EXPECT_THAT(run.out, HasSubstr("table user (id 0): 2 rows"));
   // Item factor norms: sqrt(k^2 + (k%2)^2), k = 1..6: max sqrt(36) = 6.
