@@ -1,4 +1,5 @@
 #include "wire/frame_codec.h"
+#include "wire/handshake_auth.h"
 
 #include <cstring>
 #include <limits>
@@ -256,7 +257,8 @@ TEST(FrameCodecTest, ControlMessagesRoundTrip) {
   Handshake hs;
   hs.set_protocol_version(kProtocolVersion);
   hs.set_job_id("job-1");
-  hs.set_token("secret");
+  hs.set_client_nonce(std::string(kNonceBytes, 'c'));
+  hs.set_proof(std::string(kProofBytes, 'p'));
   hs.set_worker_id(3);
   hs.set_num_workers(4);
   AppendHandshake(hs, &buffer);
