@@ -125,7 +125,9 @@ TEST(ServerAuthTest, OutsiderWithTheJobIdIsRefusedOnEveryPath) {
   ASSERT_TRUE(server
                   ->RunOnTableThread([](ServedTables& tables) {
                     for (const auto& table : tables) {
-                      if (table != nullptr) EXPECT_EQ(table->size(), 0u) << "a row was created";
+                      if (table != nullptr) {
+                        EXPECT_EQ(table->size(), 0u) << "a row was created";
+                      }
                     }
                   })
                   .ok());
@@ -202,8 +204,11 @@ TEST(ServerAuthTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
   while (!served && Clock::now() < deadline) {
     TestClient next(server->port());
     served = next.server_nonce().size() == wire::kNonceBytes;
-    if (served) EXPECT_EQ(next.Handshake(0, kWorkers), wire::MessageType::kHandshakeReply);
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (served) {
+      EXPECT_EQ(next.Handshake(0, kWorkers), wire::MessageType::kHandshakeReply);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   EXPECT_TRUE(served);
 }

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "wire/frame.h"
+
 namespace psrec::wire {
 namespace {
 
