@@ -58,7 +58,10 @@ TEST(FrameHeaderTest, RejectsUnknownTypesAndOversizedFrames) {
   uint8_t header[kFrameHeaderBytes];
   const uint32_t len = 100;
   std::memcpy(header, &len, 4);
-  for (uint8_t type : {uint8_t{0}, uint8_t{15}, uint8_t{255}}) {
+  // One past the last type (kHandshakeChallenge, protocol version 3).
+  const auto past_last =
+      static_cast<uint8_t>(static_cast<uint8_t>(MessageType::kHandshakeChallenge) + 1);
+  for (uint8_t type : {uint8_t{0}, past_last, uint8_t{255}}) {
     header[4] = type;
     Result<FrameHeader> r = ParseFrameHeader(header, 1000);
     ASSERT_FALSE(r.ok());
