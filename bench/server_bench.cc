@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 
 #include "wire/frame_codec.h"
+#include "wire/handshake_auth.h"
 #include "ps/server.h"
 #include "models/mf/biased_mf.h"
 #include "models/model_tables.h"
@@ -25,11 +26,11 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 constexpr int kModelDim = 32;  // rows of 33 floats, as in the 20M-rating benchmark
+constexpr const char* kSecret = "bench";
 
 config::JobConfig BenchJob() {
   config::JobConfig job;
   job.mutable_model()->set_dim(kModelDim);
-  job.mutable_cluster()->set_token("bench");
   return job;
 }
 
@@ -38,11 +39,15 @@ class BenchClient {
   explicit BenchClient(int port) : socket_(io_) {
     socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     socket_.set_option(tcp::no_delay(true));
+    CHECK(ReadFrame() == wire::MessageType::kHandshakeChallenge);
+    wire::HandshakeChallenge challenge;
+    CHECK(wire::DecodeControl(in_.span(), &challenge).ok());
     wire::Handshake hs;
     hs.set_protocol_version(wire::kProtocolVersion);
     hs.set_job_id("psrec");
-    hs.set_token("bench");
     hs.set_num_workers(1);
+    hs.set_client_nonce(std::string(wire::kNonceBytes, 'n'));
+    hs.set_proof(wire::WorkerProof(kSecret, challenge.server_nonce(), hs));
     wire::AppendHandshake(hs, &out_);
     Flush();
     CHECK(ReadFrame() == wire::MessageType::kHandshakeReply);
@@ -79,6 +84,7 @@ std::vector<uint64_t> Keys(size_t n, uint64_t offset) {
 void BM_ServerPullRoundTrip(benchmark::State& state) {
   ps::ServerOptions options;
   options.job = BenchJob();
+  options.secret = kSecret;
   options.tables = models::TableSpecsForJob(options.job).value();
   auto server = ps::Server::Start(options).value();
   BenchClient client(server->port());
@@ -99,6 +105,7 @@ BENCHMARK(BM_ServerPullRoundTrip)->Arg(1)->Arg(1024)->Arg(16384)->UseRealTime();
 void BM_ServerPullPushPipelined(benchmark::State& state) {
   ps::ServerOptions options;
   options.job = BenchJob();
+  options.secret = kSecret;
   options.tables = models::TableSpecsForJob(options.job).value();
   auto server = ps::Server::Start(options).value();
   BenchClient client(server->port());

@@ -68,7 +68,6 @@ constexpr TableId kBenchTable = 0;
 config::JobConfig BenchJob() {
   config::JobConfig job;
   job.set_job_id("bench-pushpull");
-  job.mutable_cluster()->set_token("bench");
   job.mutable_cluster()->set_max_frame_bytes(1 << 30);
   return job;
 }
@@ -86,6 +85,7 @@ TableSpec BenchTable(const BenchOptions& o) {
 Result<std::unique_ptr<ps::Server>> StartBenchServer(const BenchOptions& o) {
   ps::ServerOptions options;
   options.job = BenchJob();
+  options.secret = "bench";
   options.tables = {BenchTable(o)};
   ASSIGN_OR_RETURN(std::unique_ptr<ps::Server> server, ps::Server::Start(options));
   // Create every row up front (as a trained model would have them), in key order.
@@ -231,7 +231,7 @@ Status RunWorker(const BenchOptions& o, int port, BenchResult* r) {
   client::PsClientOptions options;
   options.servers = {"127.0.0.1:" + std::to_string(port)};
   options.job_id = "bench-pushpull";
-  options.token = "bench";
+  options.secret = "bench";
   options.max_frame_bytes = size_t{1} << 30;
   options.use_local_socket = !o.tcp;
   if (o.chunk_bytes >= 0) options.chunk_bytes = static_cast<size_t>(o.chunk_bytes);

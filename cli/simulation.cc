@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "cli/job_secret.h"
 #include "cli/worker_runner.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "models/model_tables.h"
@@ -60,6 +61,9 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
     start_clock = checkpoint.manifest.clock();
   }
 
+  // Shared by the threads of this process only: an outsider on the host cannot join.
+  ASSIGN_OR_RETURN(const std::string secret, ConfiguredOrDrawnJobSecret(job.cluster()));
+
   std::vector<std::unique_ptr<ps::Server>> servers;
   std::vector<std::string> endpoints;
   std::once_flag stopped;
@@ -71,6 +75,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
   for (int i = 0; i < num_servers; ++i) {
     ps::ServerOptions server_options;
     server_options.job = job;
+    server_options.secret = secret;
     server_options.tables = tables;
     server_options.server_id = i;
     server_options.num_servers = num_servers;
@@ -105,6 +110,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
       run.worker = w;
       run.num_workers = num_workers;
       run.servers = endpoints;
+      run.secret = secret;
       run.collective = member.get();
       run.report = w == 0 ? options.report : nullptr;
       run.progress = options.progress;

@@ -1,6 +1,7 @@
 // psrec train: one rank of an MPI job. Ranks 0..S-1 serve, ranks S..S+W-1 train.
-// MPI does bootstrap (server endpoints via MPI_Allgather), the workers' reductions (a
-// workers-only communicator) and the final barrier; push/pull traffic goes over TCP.
+// MPI does bootstrap (the job secret via MPI_Bcast from rank 0, server endpoints via
+// MPI_Allgather), the workers' reductions (a workers-only communicator) and the final
+// barrier; push/pull traffic goes over TCP.
 // A worker that fails prints its error once and calls MPI_Abort, so every rank exits != 0.
 #include <mpi.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "common/flags.h"
 #include "cli/commands.h"
 #include "cli/job_warnings.h"
+#include "cli/job_secret.h"
 #include "cli/mpi_collective.h"
 #include "cli/run_setup.h"
 #include "cli/worker_runner.h"
@@ -45,6 +47,22 @@ void QuietBarrier(MPI_Comm comm) {
     if (done) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+}
+
+// Rank 0's job secret (cluster.token, token_file, or else drawn at random) on every rank,
+// before any server listens. Only rank 0 reads the token file (it may exist on its host
+// only). Collective: every rank calls it.
+Result<std::string> ShareJobSecret(int rank, const config::ClusterConfig& cluster) {
+  Result<std::string> secret =
+      rank == 0 ? ConfiguredOrDrawnJobSecret(cluster) : Result<std::string>(std::string());
+  int length = rank == 0 ? (secret.ok() ? static_cast<int>(secret->size()) : -1) : 0;
+  MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (length < 0) {
+    return rank == 0 ? secret.status() : Status::Aborted("rank 0 has no job secret");
+  }
+  std::string bytes = rank == 0 ? std::move(secret).value() : std::string(length, '\0');
+  MPI_Bcast(bytes.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return bytes;
 }
 
 [[noreturn]] void Fail(int rank, const std::string& message) {
@@ -91,8 +109,12 @@ int RunTrainCommand(int argc, char** argv) {
           std::to_string(num_servers + 1) + " (mpirun -np S+W)");
     }
   }
-  if (!setup.ok()) {
-    if (rank == 0) std::cerr << "psrec train: " << setup.status().message() << "\n";
+  // Every rank takes part (setup fails alike on all of them, so all or none get here).
+  Result<std::string> secret =
+      setup.ok() ? ShareJobSecret(rank, setup->job.cluster()) : Result<std::string>(setup.status());
+  if (!setup.ok() || !secret.ok()) {
+    const Status& why = setup.ok() ? secret.status() : setup.status();
+    if (rank == 0) std::cerr << "psrec train: " << why.message() << "\n";
     MPI_Finalize();
     return 2;
   }
@@ -119,6 +141,7 @@ int RunTrainCommand(int argc, char** argv) {
   if (is_server) {
     ps::ServerOptions options;
     options.job = job;
+    options.secret = *secret;
     options.tables = setup->tables;
     options.server_id = rank;
     options.num_servers = num_servers;
@@ -147,6 +170,7 @@ int RunTrainCommand(int argc, char** argv) {
     options.worker = rank - num_servers;
     options.num_workers = num_workers;
     options.servers = endpoints;
+    options.secret = *secret;
     options.collective = &collective;
     options.report = setup->report.get();
     options.progress = is_reporter && setup->progress;

@@ -23,7 +23,7 @@ Status RunWorker(const WorkerRunOptions& options) {
   client_options.num_workers = options.num_workers;
   client_options.servers = options.servers;
   client_options.job_id = job.job_id();
-  client_options.token = job.cluster().token();
+  client_options.secret = options.secret;
   client_options.rpc_timeout = std::chrono::milliseconds(job.cluster().rpc_timeout_ms());
   client_options.connect_timeout = std::chrono::milliseconds(job.cluster().connect_timeout_ms());
   client_options.max_frame_bytes = static_cast<size_t>(job.cluster().max_frame_bytes());

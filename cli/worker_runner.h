@@ -26,6 +26,7 @@ struct WorkerRunOptions {
   int worker = 0;
   int num_workers = 1;
   std::vector<std::string> servers;  // "host:port", index = server id
+  std::string secret;  // the job secret (cli/job_secret.h); never sent
   train::Collective* collective = nullptr;
   train::RunReport* report = nullptr;  // worker 0 only
   bool progress = false;

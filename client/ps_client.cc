@@ -334,6 +334,7 @@ ClientStats PsClient::Impl::stats() const {
 
 Result<std::unique_ptr<PsClient>> PsClient::Connect(const PsClientOptions& options) {
   if (options.servers.empty()) return Status::InvalidArgument("the PS client needs servers");
+  if (options.secret.empty()) return Status::InvalidArgument("the PS client needs the job secret");
   if (options.num_workers < 1 || options.worker_id < 0 ||
       options.worker_id >= options.num_workers) {
     return Status::InvalidArgument("worker_id " + std::to_string(options.worker_id) +

@@ -44,7 +44,10 @@ struct PsClientOptions {
   int worker_id = 0;
   int num_workers = 1;
   std::vector<std::string> servers;  // "host:port", index = server id
-  std::string job_id, token;         // sent in the handshake; the server checks both
+  std::string job_id;  // sent in the handshake; the server checks it
+  // The job secret (wire/handshake_auth.h; required): the worker proves it knows it and
+  // checks that each server does too. Never sent.
+  std::string secret;
   std::chrono::milliseconds rpc_timeout{30000}, connect_timeout{10000};
   size_t max_frame_bytes = 256 << 20;
   // A pull or push whose rows (values) take more bytes than this, per server, goes out as

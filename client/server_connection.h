@@ -1,7 +1,9 @@
 // ServerConnection: the client's end of one connection to one parameter server.
 //
 // It runs over options.transport (wire/transport.h). Connect retries until a deadline (servers may
-// still be starting), then handshakes over TCP. When the reply advertises a local (Unix-domain)
+// still be starting), then handshakes over TCP: it answers the server's challenge with a
+// proof of the job secret and accepts the server only with the server's proof
+// (wire/handshake_auth.h). When the reply advertises a local (Unix-domain)
 // socket and options.use_local_socket is set, it connects there too and handshakes again with the
 // same checks; if that connection cannot be made (another host, another network namespace) it stays
 // on TCP, and otherwise it closes the TCP connection and all traffic takes the local socket.
@@ -38,6 +40,7 @@
 
 #include "common/byte_buffer.h"
 #include "wire/frame.h"
+#include "wire/proto/wire.pb.h"
 #include "common/status.h"
 #include "client/ps_client.h"
 #include "client/send_pacer.h"
@@ -123,8 +126,12 @@ class ServerConnection {
 
   // Dials the server's TCP endpoint; retried until connect_deadline_.
   void TryConnect();
-  // Sends the handshake on the stream just connected and starts reading its reply.
+  // Starts reading the server's challenge on the stream just connected.
   void OnConnected();
+  // Answers the server's challenge (on the current stream) with this worker's Handshake.
+  Status AnswerChallenge(std::span<const uint8_t> body);
+  // Checks the server's HandshakeReply, its proof included.
+  Status CheckReply(const wire::HandshakeReply& reply) const;
   // Checks a frame that arrives before the handshake is done. Sets *switched when it
   // started the move to the local socket (then no read must be started on the old one).
   Status OnHandshakeFrame(wire::MessageType type, std::span<const uint8_t> body,
@@ -181,6 +188,10 @@ class ServerConnection {
   Clock::time_point connect_deadline_;
   std::function<void(const Status&)> connect_done_;
   Clock::duration retry_delay_{};
+  // The current stream's handshake: the server's nonce and what this worker sent (empty
+  // nonce: no challenge answered yet). Reset for the local socket's handshake.
+  std::string server_nonce_;
+  wire::Handshake hello_;
   bool handshaken_ = false;
   bool local_ = false;  // socket_ is the local socket (its handshake may still be going on)
   bool closed_ = false;

@@ -7,6 +7,7 @@
 #include <glog/logging.h>
 
 #include "wire/frame_codec.h"
+#include "wire/handshake_auth.h"
 #include "wire/proto/wire.pb.h"
 #include "client/server_connection.h"
 
@@ -87,13 +88,8 @@ void ServerConnection::TryConnect() {
 }
 
 void ServerConnection::OnConnected() {
-  wire::Handshake hello;
-  hello.set_protocol_version(wire::kProtocolVersion);
-  hello.set_job_id(options_.job_id);
-  hello.set_token(options_.token);
-  hello.set_worker_id(options_.worker_id);
-  hello.set_num_workers(options_.num_workers);
-  Enqueue([&](ByteBuffer* out) { wire::AppendHandshake(hello, out); });
+  // The server speaks first (its challenge); this worker answers in OnHandshakeFrame.
+  server_nonce_.clear();
   if (!local_) {
     // The handshake replies (TCP, then local) are due by the connect deadline.
     timer_.expires_at(connect_deadline_);
@@ -104,6 +100,56 @@ void ServerConnection::OnConnected() {
     });
   }
   StartRead();
+}
+
+Status ServerConnection::AnswerChallenge(std::span<const uint8_t> body) {
+  wire::HandshakeChallenge challenge;
+  RETURN_IF_ERROR(wire::DecodeControl(body, &challenge));
+  if (challenge.protocol_version() != wire::kProtocolVersion) {
+    return Status::Corruption("speaks protocol version " +
+                              std::to_string(challenge.protocol_version()) + ", not " +
+                              std::to_string(wire::kProtocolVersion));
+  }
+  if (challenge.server_nonce().size() != wire::kNonceBytes) {
+    return Status::Corruption("sent a challenge without a proper nonce");
+  }
+  ASSIGN_OR_RETURN(std::string client_nonce, wire::RandomBytes(wire::kNonceBytes));
+  server_nonce_ = challenge.server_nonce();
+  hello_.Clear();
+  hello_.set_protocol_version(wire::kProtocolVersion);
+  hello_.set_job_id(options_.job_id);
+  hello_.set_worker_id(options_.worker_id);
+  hello_.set_num_workers(options_.num_workers);
+  hello_.set_client_nonce(std::move(client_nonce));
+  hello_.set_proof(wire::WorkerProof(options_.secret, server_nonce_, hello_));
+  Enqueue([&](ByteBuffer* out) { wire::AppendHandshake(hello_, out); });
+  return Status::OK();
+}
+
+Status ServerConnection::CheckReply(const wire::HandshakeReply& reply) const {
+  const char* where = local_ ? " on the local socket" : "";
+  if (reply.protocol_version() != wire::kProtocolVersion) {
+    return Status::Corruption("speaks protocol version " +
+                              std::to_string(reply.protocol_version()) + ", not " +
+                              std::to_string(wire::kProtocolVersion));
+  }
+  // Before anything the reply says is believed: only a holder of the job secret can
+  // have written it, for this connection's nonces.
+  if (!wire::ProofMatches(wire::ServerProof(options_.secret, server_nonce_, hello_, reply),
+                          reply.proof())) {
+    return Status::InvalidArgument(std::string("cannot prove it belongs to this job (another "
+                                               "job's server, or another secret)") +
+                                   where);
+  }
+  if (reply.server_id() != server_id_) {
+    return Status::InvalidArgument("says it is server " + std::to_string(reply.server_id()) +
+                                   where);
+  }
+  if (reply.num_servers() != static_cast<int>(options_.servers.size())) {
+    return Status::InvalidArgument("belongs to a job of " + std::to_string(reply.num_servers()) +
+                                   " servers, not " + std::to_string(options_.servers.size()));
+  }
+  return Status::OK();
 }
 
 void ServerConnection::StartLocalConnect(const std::string& name) {
@@ -160,28 +206,20 @@ Status ServerConnection::OnHandshakeFrame(wire::MessageType type, std::span<cons
   if (type == wire::MessageType::kError) {
     wire::Error error;
     RETURN_IF_ERROR(wire::DecodeControl(body, &error));
-    return wire::StatusFromError(error).WithContext(std::string("refused the handshake") +
-                                                    where);
+    // The server says "handshake refused" and no more; its log has the reason.
+    const Status refused = wire::StatusFromError(error);
+    return local_ ? refused.WithContext("on the local socket") : refused;
   }
-  if (type != wire::MessageType::kHandshakeReply) {
+  if (type == wire::MessageType::kHandshakeChallenge && server_nonce_.empty()) {
+    return AnswerChallenge(body);
+  }
+  if (type != wire::MessageType::kHandshakeReply || server_nonce_.empty()) {
     return Status::Corruption(std::string("sent ") + wire::MessageTypeName(type) +
-                              " before the handshake reply" + where);
+                              " out of turn in the handshake" + where);
   }
   wire::HandshakeReply reply;
   RETURN_IF_ERROR(wire::DecodeControl(body, &reply));
-  if (reply.protocol_version() != wire::kProtocolVersion) {
-    return Status::Corruption("speaks protocol version " +
-                              std::to_string(reply.protocol_version()) + ", not " +
-                              std::to_string(wire::kProtocolVersion));
-  }
-  if (reply.server_id() != server_id_) {
-    return Status::InvalidArgument("says it is server " + std::to_string(reply.server_id()) +
-                                   where);
-  }
-  if (reply.num_servers() != static_cast<int>(options_.servers.size())) {
-    return Status::InvalidArgument("belongs to a job of " + std::to_string(reply.num_servers()) +
-                                   " servers, not " + std::to_string(options_.servers.size()));
-  }
+  RETURN_IF_ERROR(CheckReply(reply));
   if (!local_ && options_.use_local_socket && !reply.local_socket().empty() &&
       reply.local_socket().size() < 100) {
     *switched = true;

@@ -61,6 +61,8 @@ const RangeRule kRangeRules[] = {
     {"cluster.rpc_timeout_ms", 1, kInf},
     {"cluster.connect_timeout_ms", 1, kInf},
     {"cluster.max_frame_bytes", 1024, 1 << 30},
+    {"cluster.handshake_timeout_ms", 1, kInf},
+    {"cluster.max_connections", 0, kInf},
     {"simulation.latency_us", 0, kInf},
     {"simulation.bandwidth_mbps", 0, kInf},
     {"simulation.straggler_worker", -1, kInf},

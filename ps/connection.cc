@@ -12,16 +12,42 @@ namespace psrec::ps {
 
 namespace asio = boost::asio;
 
-Connection::Connection(std::unique_ptr<wire::ByteStream> stream, FrameSink* sink,
-                       size_t max_frame_bytes, ServerCounters* counters)
+Connection::Connection(asio::io_context& io, std::unique_ptr<wire::ByteStream> stream,
+                       FrameSink* sink, size_t max_frame_bytes, ServerCounters* counters)
     : stream_(std::move(stream)),
       sink_(sink),
       max_frame_bytes_(max_frame_bytes),
-      counters_(counters) {
+      counters_(counters),
+      handshake_timer_(io) {
   in_.Grow(kHeaderAt);
 }
 
-void Connection::Start() { ReadMore(); }
+void Connection::Start(std::chrono::milliseconds handshake_timeout) {
+  handshake_timer_.expires_after(handshake_timeout);
+  handshake_timer_.async_wait(
+      [self = shared_from_this(), handshake_timeout](const boost::system::error_code& ec) {
+        if (!ec) self->OnHandshakeTimeout(handshake_timeout);
+      });
+  Flush();
+  ReadMore();
+}
+
+void Connection::HandshakeDone(int worker_id) {
+  session_.handshake_done = true;
+  session_.worker_id = worker_id;
+  handshake_timer_.cancel();
+}
+
+void Connection::OnHandshakeTimeout(std::chrono::milliseconds timeout) {
+  if (closed_ || session_.handshake_done) return;
+  if (!closing_) {  // a refused peer that does not read its Error is simply closed
+    LOG(WARNING) << "closing connection from " << peer() << ": no handshake within "
+                 << timeout.count() << " ms";
+    ServerCounters::Add(counters_->handshake_timeouts, 1);
+    ServerCounters::Add(counters_->connections_dropped, 1);
+  }
+  Close();
+}
 
 void Connection::ReadMore() {
   if (closed_ || closing_ || reading_) return;
@@ -61,7 +87,7 @@ bool Connection::HandleFrames() {
   while (in_.size() - at >= wire::kFrameHeaderBytes) {
     Result<wire::FrameHeader> header = wire::ParseFrameHeader(in_.data() + at, max_frame_bytes_);
     if (!header.ok()) {
-      Fail(header.status());
+      Reject(header.status());
       return false;
     }
     const size_t frame_bytes = wire::kFrameHeaderBytes + header->body_bytes;
@@ -73,7 +99,7 @@ bool Connection::HandleFrames() {
                                         header->body_bytes);
     Status status = sink_->OnFrame(*this, header->type, body);
     if (!status.ok()) {
-      Fail(status.WithContext(std::string(wire::MessageTypeName(header->type)) + " frame"));
+      Reject(status.WithContext(std::string(wire::MessageTypeName(header->type)) + " frame"));
       return false;
     }
     if (closed_ || closing_) return false;
@@ -123,9 +149,28 @@ void Connection::Fail(const Status& why) {
   Flush();
 }
 
+void Connection::Reject(const Status& why) {
+  if (session_.handshake_done) {
+    Fail(why);
+  } else {
+    Refuse(why);
+  }
+}
+
+void Connection::Refuse(const Status& why) {
+  if (closed_ || closing_) return;
+  LOG(WARNING) << "refused connection from " << peer() << ": " << why.ToString();
+  ServerCounters::Add(counters_->handshakes_refused, 1);
+  ServerCounters::Add(counters_->connections_dropped, 1);
+  closing_ = true;
+  wire::AppendError(0, Status::InvalidArgument("handshake refused"), &out_);
+  Flush();
+}
+
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  handshake_timer_.cancel();
   stream_->Close();
   sink_->OnClosed(*this);
 }

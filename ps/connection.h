@@ -12,17 +12,23 @@
 //
 // A frame the sink refuses (non-OK Status) closes the connection: the status is logged with
 // the peer's address, sent to the peer as an Error (request_id 0), and the socket closed
-// once that is written. Nothing else is affected.
+// once that is written. Nothing else is affected. Before the handshake is done the peer is
+// a stranger: it gets "handshake refused" and nothing more (the log has the reason), and a
+// connection that has not completed the handshake within the timeout given to Start is
+// closed. Either is logged once, with the peer's address, and counted.
 //
 // Thread safety: none. Every method runs on the server's io thread; handlers keep the
 // Connection alive through shared_from_this.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "common/byte_buffer.h"
@@ -51,18 +57,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // Per-connection protocol state, owned by the sink.
   struct Session {
-    bool handshake_done = false;
+    bool handshake_done = false;  // set through HandshakeDone()
     int worker_id = -1;
+    std::string server_nonce;  // sent in this connection's HandshakeChallenge
   };
 
   // stream->peer() names the other end in logs ("127.0.0.1:5000", "local pid 123").
-  // REQUIRES: sink and counters outlive the connection.
-  Connection(std::unique_ptr<wire::ByteStream> stream, FrameSink* sink, size_t max_frame_bytes,
-             ServerCounters* counters);
+  // REQUIRES: sink and counters outlive the connection; io is the stream's io_context.
+  Connection(boost::asio::io_context& io, std::unique_ptr<wire::ByteStream> stream,
+             FrameSink* sink, size_t max_frame_bytes, ServerCounters* counters);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  void Start();
+  // Sends what out() holds (the sink's challenge), starts reading, and closes the
+  // connection unless HandshakeDone() is called within handshake_timeout.
+  void Start(std::chrono::milliseconds handshake_timeout);
+  // The sink accepted the peer's handshake (worker_id): the timeout no longer applies and
+  // failures are reported to the peer in full.
+  void HandshakeDone(int worker_id);
 
   // Frames appended here are sent by the next Flush().
   ByteBuffer& out() { return out_; }
@@ -70,6 +82,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Logs `why`, sends it as an Error, stops reading and closes once the Error is written.
   void Fail(const Status& why);
+  // Fail for a peer that has not completed the handshake: logs `why` but sends only
+  // "handshake refused", so that a stranger learns nothing about the job.
+  void Refuse(const Status& why);
   // Closes now (idempotent). Pending reads and writes complete with operation_aborted.
   void Close();
 
@@ -89,12 +104,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Handles the complete frames in in_; returns false when the connection is closing.
   bool HandleFrames();
   void OnWritten(const boost::system::error_code& ec, size_t n);
+  void OnHandshakeTimeout(std::chrono::milliseconds timeout);
+  // Refuse before the handshake, Fail after it.
+  void Reject(const Status& why);
 
   std::unique_ptr<wire::ByteStream> stream_;
   FrameSink* sink_;
   size_t max_frame_bytes_;
   ServerCounters* counters_;
   Session session_;
+  boost::asio::steady_timer handshake_timer_;
 
   ByteBuffer in_;       // [kHeaderAt, size): received, not yet handled
   ByteBuffer out_;      // replies waiting for the next write

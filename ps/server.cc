@@ -38,6 +38,20 @@ Status ValidateOptions(const ServerOptions& o) {
   }
   if (o.job.model().dim() < 1) return Status::InvalidArgument("model.dim must be >= 1");
   if (o.transport == nullptr) return Status::InvalidArgument("no transport");
+  if (o.secret.empty()) {
+    return Status::InvalidArgument("no job secret: every server needs one (cluster.token, "
+                                   "cluster.token_file, or one drawn by psrec train / sim)");
+  }
+  if (o.job.cluster().handshake_timeout_ms() < 1) {
+    return Status::InvalidArgument("cluster.handshake_timeout_ms must be >= 1");
+  }
+  if (o.job.cluster().max_connections() != 0 &&
+      o.job.cluster().max_connections() < 2 * o.num_workers) {
+    return Status::InvalidArgument(
+        "cluster.max_connections " + std::to_string(o.job.cluster().max_connections()) +
+        " is below 2 x " + std::to_string(o.num_workers) +
+        " workers (each holds two connections while it moves to the local socket)");
+  }
   return Status::OK();
 }
 
@@ -130,11 +144,26 @@ void Server::AcceptLocal() {
 
 void Server::Serve(std::unique_ptr<wire::ByteStream> stream) {
   ServerCounters::Add(counters_.connections_accepted, 1);
-  auto conn = std::make_shared<Connection>(
-      std::move(stream), service_.get(),
-      static_cast<size_t>(options_.job.cluster().max_frame_bytes()), &counters_);
-  service_->AddConnection(conn);
-  conn->Start();
+  const config::ClusterConfig& cluster = options_.job.cluster();
+  const size_t max_connections =
+      cluster.max_connections() > 0 ? static_cast<size_t>(cluster.max_connections())
+                                    : 2 * static_cast<size_t>(options_.num_workers) + 64;
+  if (service_->num_connections() >= max_connections) {
+    LOG(WARNING) << "server " << options_.server_id << ": refused connection from "
+                 << stream->peer() << ": " << max_connections
+                 << " connections are open (cluster.max_connections)";
+    ServerCounters::Add(counters_.connections_over_limit, 1);
+    stream->Close();
+    return;
+  }
+  auto conn = std::make_shared<Connection>(io_, std::move(stream), service_.get(),
+                                           static_cast<size_t>(cluster.max_frame_bytes()),
+                                           &counters_);
+  if (!service_->AddConnection(conn)) {
+    conn->Close();
+    return;
+  }
+  conn->Start(std::chrono::milliseconds(cluster.handshake_timeout_ms()));
 }
 
 Status Server::RunOnTableThread(const std::function<void(ServedTables& tables)>& fn) {

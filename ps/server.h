@@ -12,10 +12,11 @@
 //   ... workers dial server->port() ...
 //   server->Stop();
 //
-// Failures: Start returns InvalidArgument for inconsistent options and Unavailable when the
-// address cannot be bound. After Start, nothing a peer sends stops the server: a failed
-// handshake or a malformed frame closes that peer's connection with a LOG(WARNING) naming
-// the peer and the reason.
+// Failures: Start returns InvalidArgument for inconsistent options (no job secret among
+// them) and Unavailable when the address cannot be bound. After Start, nothing a peer sends
+// stops the server: a refused or late handshake (cluster.handshake_timeout_ms), a
+// connection beyond cluster.max_connections or a malformed frame closes that peer's
+// connection with one LOG(WARNING) naming the peer and the reason, counted in stats().
 //
 // Thread safety: port(), stats(), Stop() and RunOnTableThread() may be called from any
 // thread except the server's own io thread. Stop() is idempotent and prompt: it closes the

@@ -14,9 +14,13 @@
 namespace psrec::ps {
 
 struct ServerOptions {
-  // training.consistency / staleness / seed, job_id, cluster.token and
-  // cluster.max_frame_bytes.
+  // training.consistency / staleness / seed, job_id and cluster.max_frame_bytes,
+  // handshake_timeout_ms and max_connections (cluster.token is not read: see secret).
   config::JobConfig job;
+  // The job secret (wire/handshake_auth.h): workers must prove they know it. Required
+  // (non-empty); the caller draws or reads it (cli: rank 0 under mpirun, psrec sim, or
+  // cluster.token / token_file). Never sent, never logged.
+  std::string secret;
   // The job's tables (models::TableSpecsFor): the REMOTE ones are served. The server knows
   // them as rows of floats only, never as a model's.
   std::vector<TableSpec> tables;

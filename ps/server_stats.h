@@ -12,7 +12,10 @@ namespace psrec::ps {
 struct ServerStats {
   uint64_t connections_accepted = 0;  // TCP and local
   uint64_t local_connections_accepted = 0;  // on the Unix-domain socket
-  uint64_t handshakes_refused = 0;  // wrong version, job id, token or worker count
+  // Wrong proof (secret), version, job id or worker count, or anything but a Handshake first.
+  uint64_t handshakes_refused = 0;
+  uint64_t handshake_timeouts = 0;  // closed for not completing the handshake in time
+  uint64_t connections_over_limit = 0;  // closed at once: cluster.max_connections were open
   // Closed by the server: refused handshake, malformed frame or protocol violation.
   uint64_t connections_dropped = 0;
   uint64_t requests = 0;             // frames handled after the handshake
@@ -45,6 +48,8 @@ class ServerCounters {
     s.connections_accepted = get(connections_accepted);
     s.local_connections_accepted = get(local_connections_accepted);
     s.handshakes_refused = get(handshakes_refused);
+    s.handshake_timeouts = get(handshake_timeouts);
+    s.connections_over_limit = get(connections_over_limit);
     s.connections_dropped = get(connections_dropped);
     s.requests = get(requests);
     s.pulls = get(pulls);
@@ -63,6 +68,8 @@ class ServerCounters {
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> local_connections_accepted{0};
   std::atomic<uint64_t> handshakes_refused{0};
+  std::atomic<uint64_t> handshake_timeouts{0};
+  std::atomic<uint64_t> connections_over_limit{0};
   std::atomic<uint64_t> connections_dropped{0};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> pulls{0};

@@ -6,10 +6,12 @@
 #include <string>
 #include <utility>
 
+#include <absl/strings/escaping.h>
 #include <glog/logging.h>
 
 #include "table/table_spec.h"
 #include "checkpoint/checkpoint_reader.h"
+#include "wire/handshake_auth.h"
 
 namespace psrec::ps {
 
@@ -66,9 +68,23 @@ Status ShardService::LoadCheckpoint(const std::string& dir) {
   return Status::OK();
 }
 
-void ShardService::AddConnection(std::shared_ptr<Connection> conn) {
+bool ShardService::AddConnection(std::shared_ptr<Connection> conn) {
+  // The challenge goes out before anything is read: a peer proves it knows the job secret
+  // for this nonce, so no proof seen on another connection is of use here.
+  Result<std::string> nonce = wire::RandomBytes(wire::kNonceBytes);
+  if (!nonce.ok()) {
+    LOG(ERROR) << "server " << options_.server_id << ": closing connection from "
+               << conn->peer() << ": " << nonce.status().ToString();
+    return false;
+  }
+  wire::HandshakeChallenge challenge;
+  challenge.set_protocol_version(wire::kProtocolVersion);
+  challenge.set_server_nonce(*nonce);
+  wire::AppendControl(MessageType::kHandshakeChallenge, challenge, &conn->out());
+  conn->session().server_nonce = std::move(nonce).value();
   Connection* key = conn.get();
   connections_.emplace(key, std::move(conn));
+  return true;
 }
 
 void ShardService::CloseAll() {
@@ -93,7 +109,6 @@ Status ShardService::OnFrame(Connection& conn, MessageType type,
                              std::span<const uint8_t> body) {
   if (!conn.session().handshake_done) {
     if (type != MessageType::kHandshake) {
-      ServerCounters::Add(counters_->handshakes_refused, 1);
       return Status::InvalidArgument(std::string("expected a Handshake first, got ") +
                                      wire::MessageTypeName(type));
     }
@@ -114,39 +129,40 @@ Status ShardService::OnFrame(Connection& conn, MessageType type,
   }
 }
 
+// Every failure here is for the server's log only: the connection tells the peer
+// "handshake refused" and nothing else (Connection::Refuse).
 Status ShardService::HandleHandshake(Connection& conn, std::span<const uint8_t> body) {
-  wire::Handshake hs;
-  Status status = wire::DecodeControl(body, &hs);
-  if (status.ok() && hs.protocol_version() != wire::kProtocolVersion) {
-    status = Status::InvalidArgument("protocol version " +
-                                     std::to_string(hs.protocol_version()) +
-                                     ", this server speaks " +
-                                     std::to_string(wire::kProtocolVersion));
-  } else if (status.ok() && hs.job_id() != options_.job.job_id()) {
-    status = Status::InvalidArgument("job id '" + hs.job_id() + "' is not this job's '" +
-                                     options_.job.job_id() + "'");
-  } else if (status.ok() && hs.token() != options_.job.cluster().token()) {
-    status = Status::InvalidArgument("wrong token");  // never echo secrets
-  } else if (status.ok() && hs.num_workers() != options_.num_workers) {
-    status = Status::InvalidArgument("peer counts " + std::to_string(hs.num_workers()) +
-                                     " workers, this server " +
-                                     std::to_string(options_.num_workers));
-  } else if (status.ok()) {
-    status = CheckWorker(hs.worker_id());
+  wire::Handshake hello;
+  RETURN_IF_ERROR(wire::DecodeControl(body, &hello));
+  if (hello.protocol_version() != wire::kProtocolVersion) {
+    return Status::InvalidArgument("protocol version " + std::to_string(hello.protocol_version()) +
+                                   ", this server speaks " +
+                                   std::to_string(wire::kProtocolVersion));
   }
-  if (!status.ok()) {
-    ServerCounters::Add(counters_->handshakes_refused, 1);
-    return status.WithContext("handshake refused");
+  if (hello.job_id() != options_.job.job_id()) {
+    // The peer chose these bytes: quoted, escaped and cut short for the log.
+    return Status::InvalidArgument("job id '" + absl::CHexEscape(hello.job_id().substr(0, 64)) +
+                                   "' is not this job's");
   }
-  conn.session().handshake_done = true;
-  conn.session().worker_id = hs.worker_id();
+  const std::string& nonce = conn.session().server_nonce;
+  if (!wire::ProofMatches(wire::WorkerProof(options_.secret, nonce, hello), hello.proof())) {
+    return Status::InvalidArgument("its proof does not match the job secret");
+  }
+  if (hello.num_workers() != options_.num_workers) {
+    return Status::InvalidArgument("peer counts " + std::to_string(hello.num_workers()) +
+                                   " workers, this server " +
+                                   std::to_string(options_.num_workers));
+  }
+  RETURN_IF_ERROR(CheckWorker(hello.worker_id()));
+  conn.HandshakeDone(hello.worker_id());
   wire::HandshakeReply reply;
   reply.set_protocol_version(wire::kProtocolVersion);
   reply.set_server_id(options_.server_id);
   reply.set_num_servers(options_.num_servers);
   reply.set_local_socket(local_socket_);
+  reply.set_proof(wire::ServerProof(options_.secret, nonce, hello, reply));
   wire::AppendHandshakeReply(reply, &conn.out());
-  VLOG(1) << "server " << options_.server_id << ": worker " << hs.worker_id() << " at "
+  VLOG(1) << "server " << options_.server_id << ": worker " << hello.worker_id() << " at "
           << conn.peer() << " connected";
   return Status::OK();
 }

@@ -1,7 +1,8 @@
 // ShardService: the request logic of one parameter server: the tables it serves, the clocks
 // of the workers (ClockTracker), the pulls parked by the consistency model, the handshake
-// check, and the set of open connections. It is the FrameSink of every connection. (Pushes
-// are handled in shard_service_push.cc, everything else in shard_service.cc.)
+// (challenge and proofs, wire/handshake_auth.h), and the set of open connections. It is the
+// FrameSink of every connection. (Pushes are handled in shard_service_push.cc, everything
+// else in shard_service.cc.)
 //
 // Requests of one connection are handled in arrival order, so a worker's pushes are applied
 // before its following ClockRequest counts. Pulls are answered from the table directly into
@@ -17,12 +18,12 @@
 // they see). It is also BSP proper: a pull at clock c sees every push of clocks < c and none
 // of clock c, from any worker, the worker's own included.
 //
-// Protocol violations (request before the handshake, second handshake, unknown table,
-// gradients of the wrong size, undecodable body, worker id out of range) are returned as a
-// non-OK Status: the connection closes, the service carries on. A request that is well
-// formed but cannot be served (a pull larger than max_frame_bytes; a pull with state or a
-// push of deltas whose state_floats or float count do not match the table) is answered
-// with an Error naming the table.
+// Protocol violations (request before the handshake, a refused handshake, second
+// handshake, unknown table, gradients of the wrong size, undecodable body, worker id out of
+// range) are returned as a non-OK Status: the connection closes, the service carries on. A
+// request that is well formed but cannot be served (a pull larger than max_frame_bytes; a
+// pull with state or a push of deltas whose state_floats or float count do not match the
+// table) is answered with an Error naming the table.
 //
 // Thread safety: none. Every method runs on the server's io thread, which is the single
 // writer of every table row.
@@ -66,7 +67,9 @@ class ShardService final : public FrameSink {
   // Handshake replies name this abstract socket (Server::local_socket()) from now on.
   void AdvertiseLocalSocket(std::string name) { local_socket_ = std::move(name); }
 
-  void AddConnection(std::shared_ptr<Connection> conn);
+  // Takes conn and writes its HandshakeChallenge to conn->out() (Connection::Start sends
+  // it). False: no nonce could be drawn; conn was not taken and should be closed.
+  bool AddConnection(std::shared_ptr<Connection> conn);
   // Closes every connection and forgets the parked pulls (shutdown).
   void CloseAll();
 

@@ -15,6 +15,8 @@ packages=(
   libabsl-dev                         # flat_hash_map for the server's key -> row index
   nlohmann-json3-dev                  # JSON output: ids, paths and messages escaped right by
                                       # construction (header-only)
+  libssl-dev                          # libcrypto: HMAC-SHA256 challenge-response handshake
+                                      # (the job secret never crosses the wire), nonces
 )
 
 missing=()

@@ -20,6 +20,7 @@ const char* MessageTypeName(MessageType type) {
     case MessageType::kCheckpointFile: return "CheckpointFile";
     case MessageType::kCheckpointStatus: return "CheckpointStatus";
     case MessageType::kCheckpointStatusReply: return "CheckpointStatusReply";
+    case MessageType::kHandshakeChallenge: return "HandshakeChallenge";
   }
   return "Unknown";
 }
@@ -29,7 +30,7 @@ Result<FrameHeader> ParseFrameHeader(const uint8_t* p, size_t max_frame_bytes) {
   std::memcpy(&header.body_bytes, p, 4);
   const uint8_t type = p[4];
   if (type < static_cast<uint8_t>(MessageType::kHandshake) ||
-      type > static_cast<uint8_t>(MessageType::kCheckpointStatusReply)) {
+      type > static_cast<uint8_t>(MessageType::kHandshakeChallenge)) {
     return Status::Corruption("unknown message type " + std::to_string(type));
   }
   header.type = static_cast<MessageType>(type);

@@ -25,7 +25,8 @@ static_assert(std::endian::native == std::endian::little,
 
 inline constexpr size_t kFrameHeaderBytes = 5;
 // 2: PushRequest.kind (GRADIENTS | DELTAS) replaced `bool deltas`.
-inline constexpr uint32_t kProtocolVersion = 2;
+// 3: challenge-response handshake (HandshakeChallenge, proofs) replaced the clear-text token.
+inline constexpr uint32_t kProtocolVersion = 3;
 
 enum class MessageType : uint8_t {
   kHandshake = 1,
@@ -42,6 +43,7 @@ enum class MessageType : uint8_t {
   kCheckpointFile = 12,
   kCheckpointStatus = 13,
   kCheckpointStatusReply = 14,
+  kHandshakeChallenge = 15,
 };
 
 const char* MessageTypeName(MessageType type);

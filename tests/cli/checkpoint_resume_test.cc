@@ -254,6 +254,7 @@ TEST_F(CheckpointResumeTest, ReshardedLoadsGiveIdenticalRows) {
     for (int s = 0; s < servers; ++s) {
       ps::ServerOptions options;
       options.job = remote_users;
+      options.secret = "checkpoint-resume-test";
       options.tables = models::TableSpecsForJob(options.job).value();
       options.server_id = s;
       options.num_servers = servers;

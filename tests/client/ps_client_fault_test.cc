@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "wire/frame_codec.h"
+#include "wire/handshake_auth.h"
 #include "models/mf/biased_mf.h"
 #include "models/model_tables.h"
 #include "table/table_spec.h"
@@ -34,13 +35,14 @@ double SecondsSince(Clock::time_point start) {
 }
 
 // A peer that accepts one connection and reads everything, answering only the handshake
-// when told to: a server that hangs. It stops when its client hangs up, so it must
-// outlive the client.
+// when told to (with a proof under kTestSecret, or a forged one when not `prove`): a server
+// that hangs, or an impostor. It stops when its client hangs up, so it must outlive the
+// client.
 class SilentServer {
  public:
-  explicit SilentServer(bool answer_handshake)
+  explicit SilentServer(bool answer_handshake, bool prove = true)
       : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        thread_([this, answer_handshake] { Serve(answer_handshake); }) {}
+        thread_([this, answer_handshake, prove] { Serve(answer_handshake, prove); }) {}
   ~SilentServer() {
     stop_ = true;
     boost::system::error_code ec;
@@ -53,21 +55,38 @@ class SilentServer {
   }
 
  private:
-  void Serve(bool answer_handshake) {
+  void Serve(bool answer_handshake, bool prove) {
     boost::system::error_code ec;
     tcp::socket socket(io_);
     acceptor_.accept(socket, ec);
     if (ec || stop_) return;
+    const std::string nonce(wire::kNonceBytes, 's');
+    if (answer_handshake) {
+      wire::HandshakeChallenge challenge;
+      challenge.set_protocol_version(wire::kProtocolVersion);
+      challenge.set_server_nonce(nonce);
+      ByteBuffer out;
+      wire::AppendControl(wire::MessageType::kHandshakeChallenge, challenge, &out);
+      asio::write(socket, asio::buffer(out.data(), out.size()), ec);
+    }
     std::vector<uint8_t> buf(1 << 16);
     bool answered = false;
     while (!stop_) {
       const size_t n = socket.read_some(asio::buffer(buf), ec);
       if (ec) break;
-      if (answer_handshake && !answered && n > 0) {
+      if (answer_handshake && !answered && n > wire::kFrameHeaderBytes) {
+        // The worker's Handshake, whole in its first read (one small frame on loopback).
+        wire::Handshake hello;
+        EXPECT_TRUE(wire::DecodeControl(std::span<const uint8_t>(buf.data(), n)
+                                            .subspan(wire::kFrameHeaderBytes),
+                                        &hello)
+                        .ok());
         wire::HandshakeReply reply;
         reply.set_protocol_version(wire::kProtocolVersion);
         reply.set_server_id(0);
         reply.set_num_servers(1);
+        reply.set_proof(prove ? wire::ServerProof(kTestSecret, nonce, hello, reply)
+                              : std::string(wire::kProofBytes, '\0'));
         ByteBuffer out;
         wire::AppendHandshakeReply(reply, &out);
         asio::write(socket, asio::buffer(out.data(), out.size()), ec);
@@ -86,7 +105,7 @@ PsClientOptions OptionsFor(std::vector<std::string> servers) {
   PsClientOptions options;
   options.servers = std::move(servers);
   options.job_id = "ps-client-test";
-  options.token = "secret";
+  options.secret = kTestSecret;
   return options;
 }
 
@@ -153,6 +172,23 @@ TEST(PsClientFaultTest, UnansweredHandshakeFailsConnectWithinConnectTimeout) {
   EXPECT_LT(SecondsSince(start), 1.0);
 }
 
+TEST(PsClientFaultTest, ServerWithoutTheSecretIsNotBelieved) {
+  // It accepts any worker and answers like a server of the job, but cannot prove it.
+  SilentServer impostor(/*answer_handshake=*/true, /*prove=*/false);
+  PsClientOptions options = OptionsFor({impostor.address()});
+  Result<std::unique_ptr<PsClient>> client = PsClient::Connect(options);
+  ASSERT_FALSE(client.ok());
+  EXPECT_THAT(client.status().message(), HasSubstr("server 0 (" + impostor.address() + ")"));
+  EXPECT_THAT(client.status().message(), HasSubstr("cannot prove it belongs to this job"));
+}
+
+TEST(PsClientFaultTest, AClientNeedsTheJobSecret) {
+  TestCluster cluster(TestJob(), 1, 1);
+  PsClientOptions options = cluster.ClientOptions(0);
+  options.secret.clear();
+  EXPECT_EQ(PsClient::Connect(options).status().code(), Status::Code::kInvalidArgument);
+}
+
 TEST(PsClientFaultTest, ConnectRetriesUntilTheServerListens) {
   // Reserve a free port, release it, and start the server there only after a delay.
   int port = 0;
@@ -167,6 +203,7 @@ TEST(PsClientFaultTest, ConnectRetriesUntilTheServerListens) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     ps::ServerOptions options;
     options.job = job;
+    options.secret = kTestSecret;
     options.tables = models::TableSpecsForJob(options.job).value();
     options.port = port;
     Result<std::unique_ptr<ps::Server>> started = ps::Server::Start(options);
@@ -202,16 +239,17 @@ TEST(PsClientFaultTest, NothingListeningFailsAfterConnectTimeout) {
             Status::Code::kInvalidArgument);
 }
 
-TEST(PsClientFaultTest, RefusedHandshakeCarriesTheServersReason) {
+TEST(PsClientFaultTest, RefusedHandshakeNamesTheServerAndNothingOfTheJob) {
   TestCluster cluster(TestJob(), 2, 1);
   Result<std::unique_ptr<PsClient>> client = PsClient::Connect([&] {
     PsClientOptions options = cluster.ClientOptions(0);
-    options.token = "wrong";
+    options.secret = "wrong";
     return options;
   }());
   ASSERT_FALSE(client.ok());
-  EXPECT_THAT(client.status().message(), HasSubstr("server 0 (" + cluster.address(0) + ")"));
-  EXPECT_THAT(client.status().message(), HasSubstr("token"));
+  EXPECT_EQ(client.status().message(),
+            "server 0 (" + cluster.address(0) + "): handshake refused");
+  EXPECT_EQ(cluster.server(0).stats().handshakes_refused, 1u);
 }
 
 TEST(PsClientFaultTest, BadArgumentsAreRejectedWithoutPoisoningTheClient) {

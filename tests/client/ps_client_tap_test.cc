@@ -21,6 +21,7 @@
 #include "tests/client/ps_test_cluster.h"
 #include "wire/frame_codec.h"
 #include "wire/frame_tap.h"
+#include "wire/handshake_auth.h"
 
 namespace psrec::client {
 namespace {
@@ -144,6 +145,43 @@ TEST(PsClientTapTest, AWorkerSendsOnlyWhatItWasAskedTo) {
   EXPECT_EQ(std::vector<float>(push.values.begin(), push.values.end()), deltas);
 }
 
+TEST(PsClientTapTest, TheJobSecretNeverCrossesTheWire) {
+  const std::string secret = wire::DrawJobSecret().value();
+  const config::JobConfig job = TestJob();
+  wire::FrameTap server_tap(wire::Transport::Default(), {});
+  wire::FrameTap worker_tap(wire::Transport::Default(), {});
+  TestCluster cluster(job, 2, 1, &server_tap, secret);
+  std::unique_ptr<PsClient> client =
+      cluster.Connect(0, [&](PsClientOptions& o) { o.transport = &worker_tap; });
+  ASSERT_NE(client, nullptr);
+  const TableSpec spec = models::TableSpecsForJob(job).value()[models::kItemTable];
+  const std::vector<uint64_t> keys = {1, 2, 3, 4};
+  std::vector<float> rows(keys.size() * static_cast<size_t>(spec.dim));
+  Result<PsClient::Ticket> t = client->Pull(models::kItemTable, keys, spec.dim, rows.data(), 0);
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(client->Wait(*t).ok());
+  ASSERT_TRUE(client->Push(models::kItemTable, keys, spec.dim, rows, 0.1f).ok());
+  ASSERT_TRUE(client->Finish().ok());
+
+  std::vector<wire::SentFrame> frames = server_tap.frames();
+  const std::vector<wire::SentFrame> sent = worker_tap.frames();
+  frames.insert(frames.end(), sent.begin(), sent.end());
+  // Both handshakes (TCP, then the local socket) with each of the two servers were seen.
+  EXPECT_EQ(server_tap.frames(MessageType::kHandshakeChallenge).size(), 4u);
+  EXPECT_EQ(worker_tap.frames(MessageType::kHandshake).size(), 4u);
+  EXPECT_EQ(server_tap.frames(MessageType::kHandshakeReply).size(), 4u);
+  // Not the secret, nor any 8 bytes of it, in any frame either way.
+  constexpr size_t kWindow = 8;
+  for (const wire::SentFrame& frame : frames) {
+    const std::string body(frame.body.begin(), frame.body.end());
+    for (size_t at = 0; at + kWindow <= secret.size(); ++at) {
+      EXPECT_EQ(body.find(secret.substr(at, kWindow)), std::string::npos)
+          << wire::MessageTypeName(frame.type) << " frame " << frame.index
+          << " carries bytes " << at << ".." << at + kWindow << " of the secret";
+    }
+  }
+}
+
 TEST(PsClientTapTest, AGarbledPushIsRefusedNamingThePeer) {
   const config::JobConfig job = TestJob();
   TestCluster cluster(job, 1, 1);
@@ -219,10 +257,12 @@ TEST(PsClientTapTest, AServerReplyOfNoKnownTypeFailsTheWorker) {
       << status.ToString();
   EXPECT_NE(status.message().find("unknown message type 0"), std::string::npos)
       << status.ToString();
-  // The tap saw the server's side: two handshake replies (TCP, then the local socket), then
-  // the broken reply.
+  // The tap saw the server's side: two handshakes (TCP, then the local socket), each a
+  // challenge and a reply, then the broken reply.
   EXPECT_EQ(TypesOf(server_tap.frames()),
-            (std::vector<MessageType>{MessageType::kHandshakeReply,
+            (std::vector<MessageType>{MessageType::kHandshakeChallenge,
+                                      MessageType::kHandshakeReply,
+                                      MessageType::kHandshakeChallenge,
                                       MessageType::kHandshakeReply, MessageType::kPullReply}));
 }
 

@@ -67,6 +67,7 @@ TEST(PsClientTransportTest, ServerWithoutLocalSocketKeepsTheWorkerOnTcp) {
   const config::JobConfig job = TestJob();
   ps::ServerOptions options;
   options.job = job;
+  options.secret = kTestSecret;
   options.tables = models::TableSpecsForJob(options.job).value();
   options.local_socket = false;
   Result<std::unique_ptr<ps::Server>> server = ps::Server::Start(options);
@@ -75,7 +76,7 @@ TEST(PsClientTransportTest, ServerWithoutLocalSocketKeepsTheWorkerOnTcp) {
   PsClientOptions client_options;
   client_options.servers = {"127.0.0.1:" + std::to_string((*server)->port())};
   client_options.job_id = job.job_id();
-  client_options.token = job.cluster().token();
+  client_options.secret = kTestSecret;
   Result<std::unique_ptr<PsClient>> client = PsClient::Connect(client_options);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   EXPECT_FALSE((*client)->AllServersOnThisHost());

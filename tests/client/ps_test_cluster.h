@@ -15,11 +15,13 @@
 
 namespace psrec::client {
 
+// The job secret of every TestCluster (what psrec train / sim would draw).
+inline constexpr const char* kTestSecret = "ps-client-test secret";
+
 inline config::JobConfig TestJob(config::Consistency consistency = config::ASP,
                                  int staleness = 0) {
   config::JobConfig job;
   job.set_job_id("ps-client-test");
-  job.mutable_cluster()->set_token("secret");
   job.mutable_cluster()->set_max_frame_bytes(64 << 20);
   job.mutable_model()->set_dim(7);  // rows of 8 floats
   job.mutable_training()->set_consistency(consistency);
@@ -30,13 +32,16 @@ inline config::JobConfig TestJob(config::Consistency consistency = config::ASP,
 
 class TestCluster {
  public:
-  // The servers listen through server_transport (a wire::FrameTap to see their replies).
+  // The servers listen through server_transport (a wire::FrameTap to see their replies)
+  // and hold `secret`, which ClientOptions gives the workers too.
   TestCluster(const config::JobConfig& job, int num_servers, int num_workers,
-              wire::Transport* server_transport = wire::Transport::Default())
-      : job_(job), num_workers_(num_workers) {
+              wire::Transport* server_transport = wire::Transport::Default(),
+              std::string secret = kTestSecret)
+      : job_(job), num_workers_(num_workers), secret_(std::move(secret)) {
     for (int s = 0; s < num_servers; ++s) {
       ps::ServerOptions options;
       options.job = job;
+      options.secret = secret_;
       options.tables = models::TableSpecsForJob(options.job).value();
       options.server_id = s;
       options.num_servers = num_servers;
@@ -56,7 +61,7 @@ class TestCluster {
     options.num_workers = num_workers_;
     options.servers = addresses_;
     options.job_id = job_.job_id();
-    options.token = job_.cluster().token();
+    options.secret = secret_;
     options.max_frame_bytes = static_cast<size_t>(job_.cluster().max_frame_bytes());
     options.connect_timeout = std::chrono::milliseconds(5000);
     return options;
@@ -78,6 +83,7 @@ class TestCluster {
  private:
   config::JobConfig job_;
   int num_workers_;
+  std::string secret_;
   std::vector<std::unique_ptr<ps::Server>> servers_;
   std::vector<std::string> addresses_;
 };

@@ -82,21 +82,22 @@ TEST(ServerTest, FailedHandshakesCloseOnlyThatConnection) {
   struct Case {
     const char* name;
     int worker, workers;
-    std::string token, job;
+    std::string secret, job;
     uint32_t version;
   };
   const Case cases[] = {
-      {"bad token", 0, 2, "guess", "server-test", wire::kProtocolVersion},
-      {"other job", 0, 2, "secret", "other-job", wire::kProtocolVersion},
-      {"worker count", 0, 3, "secret", "server-test", wire::kProtocolVersion},
-      {"worker id", 2, 2, "secret", "server-test", wire::kProtocolVersion},
-      {"version", 0, 2, "secret", "server-test", wire::kProtocolVersion + 1},
+      {"bad secret", 0, 2, "guess", "server-test", wire::kProtocolVersion},
+      {"other job", 0, 2, kTestSecret, "other-job", wire::kProtocolVersion},
+      {"worker count", 0, 3, kTestSecret, "server-test", wire::kProtocolVersion},
+      {"worker id", 2, 2, kTestSecret, "server-test", wire::kProtocolVersion},
+      {"version", 0, 2, kTestSecret, "server-test", wire::kProtocolVersion + 1},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     TestClient bad(server->port());
-    EXPECT_EQ(bad.Handshake(c.worker, c.workers, c.token, c.job, c.version),
+    EXPECT_EQ(bad.Handshake(c.worker, c.workers, c.secret, c.job, c.version),
               wire::MessageType::kError);
+    EXPECT_EQ(bad.last_error(), "handshake refused");
     EXPECT_FALSE(bad.Read().has_value()) << "still open after a refused handshake";
     EXPECT_EQ(good.Pull(1, models::kItemTable, 0, {1, 2}).size(), 2u * kRow);
   }
@@ -242,6 +243,9 @@ TEST(ServerTest, StartRejectsBadOptions) {
   ServerOptions options;
   options.job = TestJob();
   options.tables = models::TableSpecsForJob(options.job).value();
+  EXPECT_EQ(Server::Start(options).status().code(), Status::Code::kInvalidArgument)
+      << "a server without a job secret";
+  options.secret = kTestSecret;
   options.server_id = 2;
   options.num_servers = 2;
   EXPECT_EQ(Server::Start(options).status().code(), Status::Code::kInvalidArgument);

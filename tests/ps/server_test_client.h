@@ -1,6 +1,6 @@
 // Test support for ps::Server loopback tests: a job config, a server starter and a minimal
-// blocking client written from the codec (not client/ps_client), so that the server is
-// checked against the protocol itself.
+// blocking client written from the codec and wire/handshake_auth.h (not client/ps_client),
+// so that the server is checked against the protocol itself.
 #pragma once
 
 #include <chrono>
@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "wire/frame_codec.h"
+#include "wire/handshake_auth.h"
 #include "models/mf/biased_mf.h"
 #include "models/model_tables.h"
 #include "table/table_spec.h"
@@ -31,11 +32,12 @@ using asio::ip::tcp;
 
 constexpr int kDim = 4;  // model.dim; rows hold kDim + 1 floats (bias)
 constexpr int kRow = kDim + 1;
+// The job secret of the servers StartServer starts (what psrec train / sim would draw).
+inline constexpr const char* kTestSecret = "server-test secret";
 
 inline config::JobConfig TestJob(config::Consistency consistency = config::ASP, int staleness = 0) {
   config::JobConfig job;
   job.set_job_id("server-test");
-  job.mutable_cluster()->set_token("secret");
   job.mutable_cluster()->set_max_frame_bytes(1 << 20);
   job.mutable_model()->set_dim(kDim);
   job.mutable_training()->set_consistency(consistency);
@@ -47,6 +49,7 @@ inline config::JobConfig TestJob(config::Consistency consistency = config::ASP, 
 inline std::unique_ptr<Server> StartServer(const config::JobConfig& job, int num_workers) {
   ServerOptions options;
   options.job = job;
+  options.secret = kTestSecret;
   options.tables = models::TableSpecsForJob(options.job).value();
   options.num_workers = num_workers;
   Result<std::unique_ptr<Server>> server = Server::Start(options);
@@ -60,13 +63,21 @@ struct Frame {
 };
 
 // A blocking client with a deadline on every read, so a broken server fails the test
-// instead of hanging it.
+// instead of hanging it. It reads the server's HandshakeChallenge on connecting.
 class TestClient {
  public:
   explicit TestClient(int port) : socket_(io_) {
     socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     socket_.set_option(tcp::no_delay(true));
+    std::optional<Frame> challenge = Read();
+    if (challenge && challenge->type == wire::MessageType::kHandshakeChallenge) {
+      wire::HandshakeChallenge decoded;
+      EXPECT_TRUE(wire::DecodeControl(challenge->body.span(), &decoded).ok());
+      server_nonce_ = decoded.server_nonce();
+    }
   }
+  // Empty when the server sent no challenge (it closed the connection at once).
+  const std::string& server_nonce() const { return server_nonce_; }
 
   void Send(ByteBuffer& frames) {
     asio::write(socket_, asio::buffer(frames.data(), frames.size()));
@@ -88,20 +99,44 @@ class TestClient {
     return frame;
   }
 
-  wire::MessageType Handshake(int worker_id, int num_workers, std::string token = "secret",
+  // A worker's Handshake answering this connection's challenge with a proof under
+  // `secret`; returns the reply's type (kAck: closed without a word). A HandshakeReply's
+  // proof is checked; an Error's message is kept (last_error()).
+  wire::MessageType Handshake(int worker_id, int num_workers,
+                              const std::string& secret = kTestSecret,
                               std::string job_id = "server-test",
                               uint32_t version = wire::kProtocolVersion) {
     wire::Handshake hs;
     hs.set_protocol_version(version);
-    hs.set_job_id(job_id);
-    hs.set_token(token);
+    hs.set_job_id(std::move(job_id));
     hs.set_worker_id(worker_id);
     hs.set_num_workers(num_workers);
+    hs.set_client_nonce(std::string(wire::kNonceBytes, static_cast<char>(worker_id)));
+    hs.set_proof(wire::WorkerProof(secret, server_nonce_, hs));
+    return SendHandshake(hs, secret);
+  }
+
+  // Sends `hs` as it is and reads the reply (see Handshake).
+  wire::MessageType SendHandshake(const wire::Handshake& hs,
+                                  const std::string& secret = kTestSecret) {
     wire::AppendHandshake(hs, &out_);
     Send(out_);
     std::optional<Frame> reply = Read();
-    return reply ? reply->type : wire::MessageType::kAck;  // kAck: closed without a word
+    if (!reply) return wire::MessageType::kAck;
+    if (reply->type == wire::MessageType::kHandshakeReply) {
+      wire::HandshakeReply decoded;
+      EXPECT_TRUE(wire::DecodeControl(reply->body.span(), &decoded).ok());
+      EXPECT_TRUE(wire::ProofMatches(wire::ServerProof(secret, server_nonce_, hs, decoded),
+                                     decoded.proof()))
+          << "the server's proof does not match";
+    } else if (reply->type == wire::MessageType::kError) {
+      wire::Error error;
+      EXPECT_TRUE(wire::DecodeControl(reply->body.span(), &error).ok());
+      last_error_ = error.message();
+    }
+    return reply->type;
   }
+  const std::string& last_error() const { return last_error_; }
 
   void SendPull(uint64_t request_id, TableId table, int32_t clock,
                 const std::vector<uint64_t>& keys) {
@@ -214,6 +249,8 @@ class TestClient {
   asio::io_context io_;
   tcp::socket socket_;
   ByteBuffer out_;
+  std::string server_nonce_;
+  std::string last_error_;
 };
 
 inline std::vector<float> ExpectedRows(const config::JobConfig& job, TableId table,

@@ -1,4 +1,5 @@
 #include "wire/frame_codec.h"
+#include "wire/handshake_auth.h"
 
 #include <cstring>
 #include <limits>
@@ -57,7 +58,10 @@ TEST(FrameHeaderTest, RejectsUnknownTypesAndOversizedFrames) {
   uint8_t header[kFrameHeaderBytes];
   const uint32_t len = 100;
   std::memcpy(header, &len, 4);
-  for (uint8_t type : {uint8_t{0}, uint8_t{15}, uint8_t{255}}) {
+  // One past the last type (kHandshakeChallenge, protocol version 3).
+  const auto past_last =
+      static_cast<uint8_t>(static_cast<uint8_t>(MessageType::kHandshakeChallenge) + 1);
+  for (uint8_t type : {uint8_t{0}, past_last, uint8_t{255}}) {
     header[4] = type;
     Result<FrameHeader> r = ParseFrameHeader(header, 1000);
     ASSERT_FALSE(r.ok());
@@ -256,7 +260,8 @@ TEST(FrameCodecTest, ControlMessagesRoundTrip) {
   Handshake hs;
   hs.set_protocol_version(kProtocolVersion);
   hs.set_job_id("job-1");
-  hs.set_token("secret");
+  hs.set_client_nonce(std::string(kNonceBytes, 'c'));
+  hs.set_proof(std::string(kProofBytes, 'p'));
   hs.set_worker_id(3);
   hs.set_num_workers(4);
   AppendHandshake(hs, &buffer);
