@@ -11,7 +11,8 @@
 #include "cli/commands.h"
 #include "cli/job_warnings.h"
 #include "cli/run_setup.h"
-#include "cli/simulation.h"
+#include "cli/simulation_restarts.h"
+#include "cli/stop_signal.h"
 
 namespace psrec::cli {
 namespace {
@@ -30,13 +31,16 @@ int RunSimCommand(int argc, char** argv) {
   // Unset: the config's value. Ranges are the config's (common/proto/config.proto).
   std::optional<int> servers, workers, latency_us, straggler_worker;
   std::optional<double> bandwidth_mbps, straggler_factor;
+  std::optional<int> max_restarts;  // unset: 0
   FlagSet flags("psrec sim",
                 "Run a whole job in one process: S server threads and W worker threads over\n"
                 "loopback TCP, with optional injected latency, bandwidth cap and a straggler.\n"
                 "Servers bind 127.0.0.1 on ports the OS picks (cluster.bind_address,\n"
                 "base_port and advertise_address are for psrec train; a warning says so).\n"
                 "With checkpoint.dir set, checkpoints are written every checkpoint.every_epochs\n"
-                "/ every_seconds and at the end; --resume continues from the latest valid one.");
+                "/ every_seconds and at the end; --resume continues from the latest valid one.\n"
+                "SIGTERM/SIGINT stops after the current epoch (with a checkpoint when\n"
+                "checkpoint.dir is set) and exits 0; a second signal exits at once.");
   common.Register(&flags);
   flags.AddOptionalInt("servers", &servers, "parameter servers [default: cluster.servers]", 1,
                        4096);
@@ -52,6 +56,9 @@ int RunSimCommand(int argc, char** argv) {
   flags.AddOptionalDouble("straggler-factor", &straggler_factor,
                           "compute slowdown of the straggler [default: "
                           "simulation.straggler_factor]", 1);
+  flags.AddOptionalInt("max-restarts", &max_restarts,
+                       "after a server or worker failure, restart from the newest valid "
+                       "checkpoint (or the start) up to N times [default: 0]", 0, 1000);
   Status s = flags.Parse(argc, argv);
   if (flags.help_requested()) {
     std::cout << flags.Usage();
@@ -92,10 +99,17 @@ int RunSimCommand(int argc, char** argv) {
   options.report = setup->report.get();
   options.progress = setup->progress;
   options.resume_from = setup->resume_from;
-  Result<SimulationResult> result = RunSimulation(options);
+  InstallStopSignalHandlers("psrec sim");
+  options.stop = StopRequested();
+  Result<RestartedSimulation> result =
+      RunSimulationWithRestarts(options, max_restarts.value_or(0), std::cerr);
   if (!result.ok()) {
     std::cerr << "psrec sim: " << result.status().message() << "\n";
     return 1;
+  }
+  if (result->result.stopped_after_epoch) {
+    std::cout << StoppedLine("psrec sim", setup->job, *result->result.stopped_after_epoch)
+              << std::endl;
   }
   PrintRunFooter(*setup);
   return 0;

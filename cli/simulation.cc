@@ -120,6 +120,11 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
       run.faults.latency_us = job.simulation().latency_us();
       run.faults.bandwidth_mbps = job.simulation().bandwidth_mbps();
       run.cancel = &cancel;
+      run.stop = options.stop;
+      if (options.after_batch) {
+        run.after_batch = [&options, w](int64_t step) { return options.after_batch(w, step); };
+      }
+      run.stopped_after_epoch = w == 0 ? &result.stopped_after_epoch : nullptr;
       run.history = w == 0 ? &result.history : nullptr;
       run.resume_from = options.resume_from;
       Status status = RunWorker(run);

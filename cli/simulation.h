@@ -13,7 +13,9 @@
 // Thread safety: one call at a time per options object; the pointers must outlive the call.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,11 +37,19 @@ struct SimulationOptions {
   // Test seam: faults injected into one server's background checkpoint writer.
   int checkpoint_fault_server = -1;
   checkpoint::CheckpointFaults checkpoint_faults;
+  // Graceful stop (cli/stop_signal.h): the workers stop after the epoch in which it is set,
+  // with a checkpoint when checkpoint.dir is set. Null: never.
+  const std::atomic<bool>* stop = nullptr;
+  // Test seam: called by every worker after each batch (train::TrainerOptions::after_batch);
+  // an error fails that worker, as a real failure would.
+  std::function<Status(int worker, int64_t step)> after_batch;
 };
 
 struct SimulationResult {
   std::vector<train::EpochMetrics> history;  // reduced over workers, one per epoch
   double wall_sec = 0;
+  // Set when the job stopped gracefully (options.stop): the epochs done.
+  std::optional<int> stopped_after_epoch;
 };
 
 // REQUIRES: options.job passed ValidateJobConfig. Fails before starting anything when

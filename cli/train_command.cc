@@ -20,6 +20,7 @@
 #include "cli/job_secret.h"
 #include "cli/mpi_collective.h"
 #include "cli/run_setup.h"
+#include "cli/stop_signal.h"
 #include "cli/worker_runner.h"
 #include "ps/server.h"
 
@@ -82,7 +83,10 @@ int RunTrainCommand(int argc, char** argv) {
                 "Ranks 0..S-1 are parameter servers, the others workers.\n"
                 "With checkpoint.dir set, checkpoints are written every checkpoint.every_epochs\n"
                 "/ every_seconds and at the end; --resume continues from the latest valid one,\n"
-                "with any number of servers and workers.");
+                "with any number of servers and workers.\n"
+                "SIGTERM/SIGINT (mpirun forwards it to every rank) stops every worker after\n"
+                "the same epoch, with a checkpoint when checkpoint.dir is set, and exits 0;\n"
+                "a second signal exits at once.");
   common.Register(&flags);
   flags.AddOptionalInt("servers", &servers, "parameter-server ranks [default: cluster.servers]",
                        1, 4096);
@@ -133,6 +137,8 @@ int RunTrainCommand(int argc, char** argv) {
     if (!with_report.ok()) Fail(rank, with_report.status().message());
     setup->report = std::move(with_report->report);
   }
+  // Every rank: a server rank must not die of the first signal while the workers finish.
+  InstallStopSignalHandlers("psrec train");
   MPI_Comm role_comm;
   MPI_Comm_split(MPI_COMM_WORLD, is_server ? 0 : 1, rank, &role_comm);
 
@@ -162,6 +168,7 @@ int RunTrainCommand(int argc, char** argv) {
   std::vector<std::string> endpoints;
   for (int i = 0; i < num_servers; ++i) endpoints.emplace_back(&all[static_cast<size_t>(i) * kEndpointBytes]);
 
+  std::optional<int> stopped_after_epoch;  // a graceful stop (the same on every worker)
   if (!is_server) {
     MpiCollective collective(role_comm);
     role_comm = MPI_COMM_NULL;  // owned by collective
@@ -175,6 +182,8 @@ int RunTrainCommand(int argc, char** argv) {
     options.report = setup->report.get();
     options.progress = is_reporter && setup->progress;
     options.resume_from = setup->resume_from;
+    options.stop = StopRequested();
+    options.stopped_after_epoch = &stopped_after_epoch;
     Status status = RunWorker(options);
     if (!status.ok()) Fail(rank, "worker " + std::to_string(options.worker) + ": " + status.message());
   }
@@ -182,6 +191,9 @@ int RunTrainCommand(int argc, char** argv) {
   QuietBarrier(MPI_COMM_WORLD);
   if (server != nullptr) server->Stop();
   if (role_comm != MPI_COMM_NULL) MPI_Comm_free(&role_comm);
+  if (is_reporter && stopped_after_epoch) {
+    std::cout << StoppedLine("psrec train", job, *stopped_after_epoch) << std::endl;
+  }
   if (is_reporter) PrintRunFooter(*setup);
   MPI_Finalize();
   return 0;

@@ -90,10 +90,15 @@ Status RunWorker(const WorkerRunOptions& options) {
   trainer_options.report = options.report;
   trainer_options.compute_slowdown = options.compute_slowdown;
   trainer_options.cancel = options.cancel;
+  trainer_options.stop = options.stop;
+  trainer_options.after_batch = options.after_batch;
   train::Trainer trainer(trainer_options, job_model.model.get(), &data, users.get(),
                          items.get(), client.get(), options.collective);
   RETURN_IF_ERROR(trainer.Run());
   if (options.history != nullptr) *options.history = trainer.history();
+  if (options.stopped_after_epoch != nullptr) {
+    *options.stopped_after_epoch = trainer.stopped_after_epoch();
+  }
   return Status::OK();
 }
 

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,11 +36,15 @@ struct WorkerRunOptions {
   double compute_slowdown = 1;
   client::NetworkFaults faults;
   const std::atomic<bool>* cancel = nullptr;
+  const std::atomic<bool>* stop = nullptr;  // graceful stop (train::TrainerOptions::stop)
+  std::function<Status(int64_t step)> after_batch;  // test seam (TrainerOptions::after_batch)
   // Resume from this checkpoint directory (root/step-N; empty: a fresh start): LOCAL user
   // rows of this worker's users, and where training continues (epoch, step, clock, mean).
   std::string resume_from;
   // Filled on success: per-epoch metrics (identical on every worker after reduction).
   std::vector<train::EpochMetrics>* history = nullptr;
+  // Filled on success after a graceful stop: the epochs done (Trainer::stopped_after_epoch).
+  std::optional<int>* stopped_after_epoch = nullptr;
 };
 
 Status RunWorker(const WorkerRunOptions& options);

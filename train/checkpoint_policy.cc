@@ -17,10 +17,14 @@ Result<bool> CheckpointPolicy::AgreeDue(int epochs_done, double now) {
   return due[0] != 0;
 }
 
-Result<std::optional<CheckpointPause>> CheckpointPolicy::MaybeTake(const CheckpointPoint& point) {
+Result<std::optional<CheckpointPause>> CheckpointPolicy::MaybeTake(const CheckpointPoint& point,
+                                                                   bool force) {
   if (checkpointer_ == nullptr) return std::optional<CheckpointPause>();
   const double start = MonotonicSeconds();
-  ASSIGN_OR_RETURN(bool due, AgreeDue(point.epoch, start));
+  bool due = force;
+  if (!due) {
+    ASSIGN_OR_RETURN(due, AgreeDue(point.epoch, start));
+  }
   if (!due) return std::optional<CheckpointPause>();
   ASSIGN_OR_RETURN(double snapshot_sec, checkpointer_->Take(point));
   RETURN_IF_ERROR(collective_->Barrier());

@@ -48,9 +48,13 @@ class CheckpointPolicy {
   // The view agreed by all workers (true when any worker's DueHere is). Collective.
   Result<bool> AgreeDue(int epochs_done, double now);
 
-  // After an epoch: takes a checkpoint at `point` when one is due. Returns its pause, or
+  // After an epoch: takes a checkpoint at `point` when one is due, or always when `force`
+  // (a graceful stop; every worker must pass the same `force`). Returns its pause, or
   // nullopt when none was taken. Collective when checkpoints are on.
-  Result<std::optional<CheckpointPause>> MaybeTake(const CheckpointPoint& point);
+  Result<std::optional<CheckpointPause>> MaybeTake(const CheckpointPoint& point,
+                                                   bool force = false);
+
+  bool enabled() const { return checkpointer_ != nullptr; }
 
   // Waits until every checkpoint is on disk (worker 0: and its MANIFEST written); before the
   // servers may go away.

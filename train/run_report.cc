@@ -62,7 +62,7 @@ Result<RunReport> RunReport::Open(const std::string& dir, const std::string& eff
 }
 
 RunReport::RunReport(RunReport&& other) noexcept
-    : dir_(std::move(other.dir_)), metrics_(other.metrics_) {
+    : dir_(std::move(other.dir_)), metrics_(other.metrics_), restarts_(other.restarts_) {
   other.metrics_ = nullptr;
 }
 
@@ -71,7 +71,9 @@ RunReport::~RunReport() {
 }
 
 Status RunReport::AppendEpoch(const EpochMetrics& m) {
-  return WriteJsonLine(metrics_, dir_ + "/metrics.jsonl", EpochMetricsObject(m));
+  Json line = EpochMetricsObject(m);
+  if (restarts_ > 0) line["restarts"] = restarts_;
+  return WriteJsonLine(metrics_, dir_ + "/metrics.jsonl", line);
 }
 
 Status RunReport::WriteSummary(const EpochMetrics& last, double total_sec, int servers,
@@ -81,6 +83,7 @@ Status RunReport::WriteSummary(const EpochMetrics& last, double total_sec, int s
   summary["workers"] = workers;
   summary["total_sec"] = Number(total_sec);
   summary["final"] = EpochMetricsObject(last);
+  if (restarts_ > 0) summary["restarts"] = restarts_;
   return WriteJsonFile(dir_ + "/summary.json", summary);
 }
 

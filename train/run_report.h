@@ -2,6 +2,8 @@
 //   config.textproto  the effective config (every field)
 //   metrics.jsonl     one JSON object per epoch (EpochMetrics below, fields in that order)
 //   summary.json      the final figures: servers, workers, total_sec, final (the last epoch)
+// After a restart (`psrec sim --max-restarts`), each metrics.jsonl line written since and
+// summary.json carry "restarts": how many times the job was restarted so far (absent: 0).
 // Figures have 10 significant digits; a non-finite one (test_rmse without a test set) is
 // null, since JSON has no NaN (common/json.h).
 // and the human-facing lines: one per epoch on stdout, a progress line on stderr.
@@ -49,11 +51,14 @@ class RunReport {
   Status AppendEpoch(const EpochMetrics& m);
   Status WriteSummary(const EpochMetrics& last, double total_sec, int servers, int workers);
   const std::string& dir() const { return dir_; }
+  // The restarts so far, written from now on (see the header comment).
+  void set_restarts(int restarts) { restarts_ = restarts; }
 
  private:
   RunReport(std::string dir, FILE* metrics) : dir_(std::move(dir)), metrics_(metrics) {}
   std::string dir_;
   FILE* metrics_ = nullptr;
+  int restarts_ = 0;
 };
 
 // One epoch as a line of metrics.jsonl, without the newline.

@@ -61,6 +61,9 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
     RETURN_IF_ERROR(mode_->TrainBatch(b, &sums));
     straggler_.EndCompute();
     RETURN_IF_ERROR(mode_->FinishBatch(b));
+    if (options_.after_batch) {
+      RETURN_IF_ERROR(options_.after_batch(global_batch_ + static_cast<int64_t>(b) + 1));
+    }
     if (client_ != nullptr && clocks_->EndsClock(static_cast<int64_t>(b))) {
       const int64_t next = global_batch_ + static_cast<int64_t>(b) + 1;  // the batch after b
       RETURN_IF_ERROR(client_->AdvanceClock(clocks_->ClockOfBatch(next)));
@@ -106,13 +109,20 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   return Status::OK();
 }
 
-Status Trainer::MaybeCheckpoint(int epoch, EpochMetrics* metrics) {
+Result<bool> Trainer::AgreeStop() {
+  if (options_.stop == nullptr) return false;
+  double stop[1] = {options_.stop->load(std::memory_order_relaxed) ? 1.0 : 0.0};
+  RETURN_IF_ERROR(collective_->AllReduceMax(std::span<double>(stop, 1)));
+  return stop[0] != 0;
+}
+
+Status Trainer::MaybeCheckpoint(int epoch, EpochMetrics* metrics, bool force) {
   CheckpointPoint point;
   point.step = global_batch_;
   point.epoch = epoch + 1;
   point.clock = clocks_->ClockOfBatch(global_batch_);
   point.model_scalars = model_->scalars();
-  ASSIGN_OR_RETURN(std::optional<CheckpointPause> pause, checkpoints_.MaybeTake(point));
+  ASSIGN_OR_RETURN(std::optional<CheckpointPause> pause, checkpoints_.MaybeTake(point, force));
   if (!pause) return Status::OK();
   metrics->checkpoint_pause_sec = pause->pause_sec;
   metrics->checkpoint_snapshot_sec = pause->snapshot_sec;
@@ -150,9 +160,18 @@ Status Trainer::Run() {
     EpochMetrics metrics;
     RETURN_IF_ERROR(TrainEpoch(epoch, &metrics));
     RETURN_IF_ERROR(EvaluateEpoch(&metrics));
-    RETURN_IF_ERROR(MaybeCheckpoint(epoch, &metrics));
+    // The last epoch ends the job anyway: a stop asked for during it changes nothing.
+    bool stopping = false;
+    if (epoch + 1 < job_.training().epochs()) {
+      ASSIGN_OR_RETURN(stopping, AgreeStop());
+    }
+    RETURN_IF_ERROR(MaybeCheckpoint(epoch, &metrics, stopping));
     history_.push_back(metrics);
     RETURN_IF_ERROR(report_.EndEpoch(metrics));
+    if (stopping) {
+      stopped_after_epoch_ = epoch + 1;
+      break;
+    }
   }
   // Every checkpoint must be on disk (and worker 0's MANIFEST written) before the servers
   // may go away.

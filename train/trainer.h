@@ -10,10 +10,18 @@
 // waits for the others (barrier), test RMSE/MAE and train RMSE on a sample are evaluated and
 // reduced over workers, and a checkpoint is taken when due. Worker 0 reports.
 //
-// Thread safety: Run() on one thread. `cancel` may be set from another thread to stop early.
+// Graceful stop: `stop` may be set from another thread or a signal handler (cli/stop_signal.h).
+// At the end of each epoch the workers agree on it (a max over the Collective, so all stop
+// after the same epoch); when any worker saw it, a checkpoint is taken (when checkpoint.dir
+// is set) and Run() returns OK with stopped_after_epoch() set. A resumed run finishes the job
+// as if it had never stopped.
+//
+// Thread safety: Run() on one thread. `cancel` may be set from another thread to stop early
+// (an error); `stop` to stop gracefully.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -44,6 +52,11 @@ struct TrainerOptions {
   RunReport* report = nullptr;   // worker 0 only; may be null
   double compute_slowdown = 1;   // >1 makes this worker a straggler (simulation)
   const std::atomic<bool>* cancel = nullptr;
+  // Graceful stop request; every worker of a job must have one or none (it is reduced).
+  const std::atomic<bool>* stop = nullptr;
+  // Test seam: called on the trainer's thread after each batch with the step (batches per
+  // worker done since the start of training); an error fails the worker as a real one would.
+  std::function<Status(int64_t step)> after_batch;
   // Resume point (a checkpoint's manifest): the next epoch (0-based), the step (batches per
   // worker done) and clock to continue from, and the model scalars its rows were trained with.
   int first_epoch = 0;
@@ -66,6 +79,8 @@ class Trainer {
 
   Status Run();
   const std::vector<EpochMetrics>& history() const { return history_; }
+  // After a graceful stop: the epochs done (1-based, the last one trained); else nullopt.
+  std::optional<int> stopped_after_epoch() const { return stopped_after_epoch_; }
 
  private:
   // Fits the model's scalars on every worker's training data (collective), or restores the
@@ -73,7 +88,9 @@ class Trainer {
   Status FitModel();
   Status TrainEpoch(int epoch, EpochMetrics* metrics);
   Status EvaluateEpoch(EpochMetrics* metrics);
-  Status MaybeCheckpoint(int epoch, EpochMetrics* metrics);
+  Status MaybeCheckpoint(int epoch, EpochMetrics* metrics, bool force);
+  // Whether any worker was asked to stop (collective when options_.stop is set).
+  Result<bool> AgreeStop();
 
   TrainerOptions options_;
   const config::JobConfig& job_;
@@ -94,6 +111,7 @@ class Trainer {
   int64_t global_batch_ = 0;      // batches done since the start of training
   size_t train_sample_size_ = 0;  // the first ratings of batches_->packed() are the sample
   std::vector<EpochMetrics> history_;
+  std::optional<int> stopped_after_epoch_;
 };
 
 }  // namespace psrec::train
