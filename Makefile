@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test demo bench clean
+.PHONY: all deps configure build test demo bench fuzz clean
 
 all: build
 
@@ -25,6 +25,16 @@ demo: deps build
 
 bench: build
 	@bash scripts/bench.sh $(BUILD_DIR)
+
+# libFuzzer targets (docs/fuzzing.md): a clang build with ASan+UBSan in build-fuzz/, then each
+# target for FUZZ_SECONDS over fuzz/corpus/<target>/; fails on any crash.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DPSREC_FUZZ=ON -DPSREC_BUILD_TESTS=OFF -DPSREC_BUILD_BENCH=OFF > /dev/null
+	@cmake --build $(FUZZ_DIR) --target psrec_fuzz -j $(JOBS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh $(FUZZ_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,5 +1,8 @@
 #include "common/config.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -174,6 +177,16 @@ Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) 
   for (int t = 0; t < job.tables_size(); ++t) {
     const std::string& name = job.tables(t).name();
     if (name.empty()) return fail("tables", "entry " + std::to_string(t + 1) + " has no name");
+    // Field paths (range rules, --set tables.<name>.<field>) address a table by its name
+    // between dots, so a name must be one path component (found by fuzz_job_config: a '.'
+    // in a name failed a CHECK here).
+    const bool component = std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+    if (!component) {
+      return fail("tables", "entry " + std::to_string(t + 1) + " has name '" + name +
+                                "': a table name holds only letters, digits, '_' and '-'");
+    }
     if (!table_names.insert(name).second) {
       return fail("tables." + name, "named twice (one entry per table)");
     }

@@ -60,9 +60,11 @@ inline bool Timestamp(const char*& p, const char* end, int64_t* out) {
     ++p;
   }
   const char* start = p;
-  int64_t v = 0;
-  while (p < end && IsDigit(*p)) v = v * 10 + (*p++ - '0');
-  *out = negative ? -v : v;
+  // Unsigned, so that a longer run of digits (refused below) wraps instead of overflowing
+  // (found by fuzz_line_parser: signed overflow, undefined behaviour, on 19+ digits).
+  uint64_t v = 0;
+  while (p < end && IsDigit(*p)) v = v * 10 + static_cast<uint64_t>(*p++ - '0');
+  *out = static_cast<int64_t>(negative ? 0 - v : v);
   return p > start && p - start <= 18;
 }
 

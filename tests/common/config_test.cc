@@ -97,5 +97,20 @@ TEST(ConfigTest, ShippedExampleConfigsAreValid) {
   }
 }
 
+// Found by fuzz_job_config (fuzz/): a table name with a '.' made the range rules build a
+// path that names no field, and a CHECK ended the process instead of an error.
+TEST(ConfigTest, TableNameThatIsNotOnePathComponentIsRefused) {
+  const std::string text =
+      kMinimal + "tables { name: \"user\" }\n"
+                 "tables { name: \"itnt: LOCAL optimizer { kind: SGD learning_rate: 0.01 em\" }\n";
+  auto job = ParseJobConfig(text, "job.textproto", {});
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("a table name holds only letters, digits"),
+            std::string::npos)
+      << job.status().message();
+  EXPECT_FALSE(ParseJobConfig(kMinimal + "tables { name: \"a.b\" }\n", "job.textproto", {}).ok());
+  EXPECT_TRUE(ParseJobConfig(kMinimal + "tables { name: \"item_2-b\" }\n", "job.textproto", {}).ok());
+}
+
 }  // namespace
 }  // namespace psrec
