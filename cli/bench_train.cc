@@ -82,21 +82,22 @@ int RunBenchTrain(int argc, char** argv) {
     if (job.ok()) options.job = *std::move(job);
     s = job.status();
   }
-  std::string user_table;  // the model's table keyed by user, where --placement applies
+  bool local = false;  // the placement of the model's table keyed by user, after --placement
   if (s.ok()) {
     Result<models::JobModel> job_model = models::ModelForJob(options.job);
     s = job_model.status();
-    if (s.ok()) {
-      const int id = job_model->model->TableKeyedBy(models::KeyedBy::kUser);
-      if (id >= 0) user_table = job_model->tables[static_cast<size_t>(id)].name;
+    const int id = s.ok() ? job_model->model->TableKeyedBy(models::KeyedBy::kUser) : -1;
+    if (s.ok() && id < 0 && !placement.empty()) {
+      s = Status::InvalidArgument("--placement: the model has no table keyed by user");
+    } else if (id >= 0) {
+      config::TableConfig* users = models::MutableTableConfig(
+          &options.job, job_model->tables[static_cast<size_t>(id)].name);
+      if (!placement.empty()) {
+        users->set_placement(placement == "local" ? config::TableConfig::LOCAL
+                                                  : config::TableConfig::REMOTE);
+      }
+      local = users->placement() == config::TableConfig::LOCAL;
     }
-  }
-  if (s.ok() && !placement.empty()) {
-    s = user_table.empty()
-            ? Status::InvalidArgument("--placement: the model has no table keyed by user")
-            : ApplyOverride("tables." + user_table + ".placement=" +
-                                (placement == "local" ? "LOCAL" : "REMOTE"),
-                            &options.job);
   }
   if (s.ok()) {
     s = CheckStragglerWorker(options.job.simulation().straggler_worker(), workers,
@@ -134,10 +135,6 @@ int RunBenchTrain(int argc, char** argv) {
   const auto& last = history.back();
   const double wire_per_rating = (last.bytes_sent + last.bytes_received) / std::max(trained, 1.0);
   const int64_t rss = PeakRssBytes();
-  bool local = false;
-  for (const config::TableConfig& table : options.job.tables()) {
-    local = local || (table.name() == user_table && table.placement() == config::TableConfig::LOCAL);
-  }
   if (json) {
     Json j;
     j["benchmark"] = "train";

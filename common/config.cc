@@ -83,15 +83,26 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return parts;
 }
 
+// The index of the entry of repeated message field `f` of `msg` whose `name` is `name`, or
+// -1 when there is none.
+int NamedEntryIndex(const pb::Message& msg, const pb::FieldDescriptor* f,
+                    const std::string& name) {
+  const pb::Reflection* r = msg.GetReflection();
+  for (int j = 0; j < r->FieldSize(msg, f); ++j) {
+    const pb::Message& entry = r->GetRepeatedMessage(msg, f, j);
+    const pb::FieldDescriptor* name_field = entry.GetDescriptor()->FindFieldByName("name");
+    if (entry.GetReflection()->GetString(entry, name_field) == name) return j;
+  }
+  return -1;
+}
+
 // The entry of repeated message field `f` of `msg` whose `name` is `name`; created (with
 // that name) when `mutate`, else null when there is none.
 pb::Message* NamedEntry(pb::Message* msg, const pb::FieldDescriptor* f, const std::string& name,
                         bool mutate) {
   const pb::Reflection* r = msg->GetReflection();
-  for (int j = 0; j < r->FieldSize(*msg, f); ++j) {
-    pb::Message* entry = r->MutableRepeatedMessage(msg, f, j);
-    const pb::FieldDescriptor* name_field = entry->GetDescriptor()->FindFieldByName("name");
-    if (entry->GetReflection()->GetString(*entry, name_field) == name) return entry;
+  if (const int j = NamedEntryIndex(*msg, f, name); j >= 0) {
+    return r->MutableRepeatedMessage(msg, f, j);
   }
   if (!mutate) return nullptr;
   pb::Message* entry = r->AddMessage(msg, f);
@@ -358,13 +369,7 @@ Result<config::JobConfig> ParseJobConfig(const std::string& text, const std::str
         if (i + 1 >= parts.size() || f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) {
           return "";
         }
-        const pb::Reflection* r = msg->GetReflection();
-        int index = -1;
-        for (int j = 0; j < r->FieldSize(*msg, f) && index < 0; ++j) {
-          const pb::Message& entry = r->GetRepeatedMessage(*msg, f, j);
-          const pb::FieldDescriptor* name = entry.GetDescriptor()->FindFieldByName("name");
-          if (entry.GetReflection()->GetString(entry, name) == parts[i + 1]) index = j;
-        }
+        const int index = NamedEntryIndex(*msg, f, parts[i + 1]);
         if (index < 0) return "";
         if (i + 2 == parts.size()) {
           pb::TextFormat::ParseLocation loc = node->GetLocation(f, index);
@@ -373,7 +378,7 @@ Result<config::JobConfig> ParseJobConfig(const std::string& text, const std::str
                  std::to_string(loc.column + 1);
         }
         node = node->GetTreeForNested(f, index);
-        msg = &r->GetRepeatedMessage(*msg, f, index);
+        msg = &msg->GetReflection()->GetRepeatedMessage(*msg, f, index);
         ++i;
         continue;
       }
