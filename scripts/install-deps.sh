@@ -17,6 +17,8 @@ packages=(
                                       # construction (header-only)
   libssl-dev                          # libcrypto: HMAC-SHA256 challenge-response handshake
                                       # (the job secret never crosses the wire), nonces
+  libsodium-dev                       # X25519 + ChaCha20: federated secure aggregation's
+                                      # pairwise masks, seeded DP noise
 )
 
 missing=()
