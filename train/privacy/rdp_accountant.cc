@@ -1,8 +1,10 @@
 #include "train/privacy/rdp_accountant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <utility>
 
 #include "train/privacy/log_space.h"
 
@@ -133,9 +135,9 @@ Result<PrivacySpent> EpsilonFromRdp(std::span<const double> orders, std::span<co
   return best;
 }
 
-Result<PrivacySpent> ComputeEpsilon(double q, double noise_multiplier, int64_t steps,
-                                    double delta, EpsilonConversion conversion,
-                                    std::span<const double> orders) {
+namespace {
+
+Status CheckMechanism(double q, double noise_multiplier, int64_t steps) {
   if (!(q > 0.0 && q <= 1.0)) {
     return Status::InvalidArgument("sampling rate q must lie in (0, 1], got " + Num(q));
   }
@@ -146,6 +148,38 @@ Result<PrivacySpent> ComputeEpsilon(double q, double noise_multiplier, int64_t s
   if (steps < 0) {
     return Status::InvalidArgument("steps must be >= 0, got " + std::to_string(steps));
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+RdpAccountant::RdpAccountant(std::vector<double> orders)
+    : orders_(std::move(orders)), rdp_(orders_.size(), 0.0) {
+  for (double order : orders_) CHECK_GT(order, 1.0) << "RDP orders must be > 1";
+}
+
+Status RdpAccountant::Compose(double q, double noise_multiplier, int64_t steps) {
+  RETURN_IF_ERROR(CheckMechanism(q, noise_multiplier, steps));
+  if (q != cached_q_ || noise_multiplier != cached_z_) {
+    cached_step_rdp_ = ComputeRdp(q, noise_multiplier, 1, orders_);
+    cached_q_ = q;
+    cached_z_ = noise_multiplier;
+  }
+  for (size_t k = 0; k < rdp_.size(); ++k) {
+    rdp_[k] += cached_step_rdp_[k] * static_cast<double>(steps);
+  }
+  steps_ += steps;
+  return Status::OK();
+}
+
+Result<PrivacySpent> RdpAccountant::Spent(double delta, EpsilonConversion conversion) const {
+  return EpsilonFromRdp(orders_, rdp_, delta, conversion);
+}
+
+Result<PrivacySpent> ComputeEpsilon(double q, double noise_multiplier, int64_t steps,
+                                    double delta, EpsilonConversion conversion,
+                                    std::span<const double> orders) {
+  RETURN_IF_ERROR(CheckMechanism(q, noise_multiplier, steps));
   std::vector<double> defaults;
   if (orders.empty()) {
     defaults = DefaultRdpOrders();

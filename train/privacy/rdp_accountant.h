@@ -17,7 +17,8 @@
 //     delta^2 + expm1(-rdp) >= 0, the KL bound).
 //   kClassic: epsilon = rdp - log(delta) / (a - 1) (Mironov 2017, Prop. 3); never smaller.
 //
-// Thread safety: pure functions.
+// Thread safety: the free functions are pure; an RdpAccountant is not thread-safe (one per
+// aggregator, updated once per round).
 #pragma once
 
 #include <cstdint>
@@ -63,6 +64,36 @@ Result<PrivacySpent> ComputeEpsilon(double q, double noise_multiplier, int64_t s
                                     double delta,
                                     EpsilonConversion conversion = EpsilonConversion::kImproved,
                                     std::span<const double> orders = {});
+
+// A running account for a training job: Compose() once per round (or once for many steps),
+// Spent() whenever epsilon is reported. The per-step RDP of the last (q, z) is cached, so a
+// round costs one vector addition unless q or z changed (adaptive noise).
+//
+//   RdpAccountant accountant;
+//   RETURN_IF_ERROR(accountant.Compose(q, z, 1));               // after each round
+//   ASSIGN_OR_RETURN(PrivacySpent spent, accountant.Spent(delta));
+class RdpAccountant {
+ public:
+  explicit RdpAccountant(std::vector<double> orders = DefaultRdpOrders());
+
+  // Adds `steps` steps of the mechanism at (q, z). InvalidArgument naming the quantity as
+  // ComputeEpsilon does; the account is unchanged then.
+  Status Compose(double q, double noise_multiplier, int64_t steps);
+  Result<PrivacySpent> Spent(double delta,
+                             EpsilonConversion conversion = EpsilonConversion::kImproved) const;
+
+  int64_t steps() const { return steps_; }
+  std::span<const double> orders() const { return orders_; }
+  std::span<const double> rdp() const { return rdp_; }
+
+ private:
+  std::vector<double> orders_;
+  std::vector<double> rdp_;
+  int64_t steps_ = 0;
+  double cached_q_ = -1;
+  double cached_z_ = -1;
+  std::vector<double> cached_step_rdp_;
+};
 
 // Steps of `epochs` passes over a population of `population` records sampled `expected_batch`
 // at a time (q = expected_batch / population): ceil(epochs * population / expected_batch), in

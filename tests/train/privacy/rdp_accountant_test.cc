@@ -2,6 +2,7 @@
 // independent numerical integration of the RDP definition.
 #include "train/privacy/rdp_accountant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -107,6 +108,26 @@ TEST(RdpAccountantTest, BadInputNamesTheQuantity) {
             std::string::npos);
   EXPECT_NE(message(ComputeEpsilon(0.1, 1, 10, 1.0)).find("delta"), std::string::npos);
   EXPECT_FALSE(StepsForEpochs(1, 10, 11).ok());
+}
+
+TEST(RdpAccountantTest, RunningAccountMatchesTheOneShotComputation) {
+  RdpAccountant accountant;
+  for (int round = 0; round < 6000; round += 1000) {
+    ASSERT_TRUE(accountant.Compose(150.0 / 60000, 1.3, 1000).ok());
+  }
+  EXPECT_EQ(accountant.steps(), 6000);
+  Result<PrivacySpent> spent = accountant.Spent(1e-5);
+  ASSERT_TRUE(spent.ok());
+  EXPECT_NEAR(spent->epsilon, 0.7242234026, 1e-9);
+  EXPECT_EQ(spent->optimal_order, 19.0);
+  // A change of z mid-run composes both parts; a bad q leaves the account as it was.
+  ASSERT_TRUE(accountant.Compose(150.0 / 60000, 2.0, 100).ok());
+  EXPECT_GT(accountant.Spent(1e-5)->epsilon, spent->epsilon);
+  std::vector<double> before(accountant.rdp().begin(), accountant.rdp().end());
+  Status bad = accountant.Compose(0.0, 1.0, 10);
+  EXPECT_NE(bad.message().find("q must lie in (0, 1]"), std::string::npos);
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), accountant.rdp().begin()));
+  EXPECT_FALSE(accountant.Spent(2.0).ok());
 }
 
 TEST(NoiseCalibrationTest, BisectionInvertsTheAccountant) {
