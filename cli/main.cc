@@ -21,6 +21,8 @@ const Subcommand kSubcommands[] = {
      psrec::cli::RunCkptCommand},
     {"config", "print or check a job config", psrec::cli::RunConfigCommand},
     {"data", "read, prepare, generate and describe ratings data", psrec::cli::RunDataCommand},
+    {"privacy", "epsilon of DP training (RDP accountant), or the noise for a target epsilon",
+     psrec::cli::RunPrivacyCommand},
     {"recommend", "top items for a user from a checkpoint (same as 'psrec ckpt topk')",
      psrec::cli::RunRecommendCommand},
     {"sim", "run a whole job (servers and workers) in one process, no MPI",
