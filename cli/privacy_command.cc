@@ -183,8 +183,11 @@ int RunPrivacyCommand(int argc, char** argv) {
   } else {
     std::printf("q %.10g  z %.10g  steps %lld  delta %.3g\n", q, z,
                 static_cast<long long>(steps), a.delta);
-    std::printf("epsilon %.10f at RDP order %g (%s conversion)\n", spent.epsilon,
-                spent.optimal_order, a.conversion.c_str());
+    // Ten decimals for the values worth comparing to published ones; an astronomically large
+    // epsilon (almost no noise) in scientific notation.
+    std::printf(spent.epsilon < 1e6 ? "epsilon %.10f at RDP order %g (%s conversion)\n"
+                                    : "epsilon %.6g at RDP order %g (%s conversion)\n",
+                spent.epsilon, spent.optimal_order, a.conversion.c_str());
   }
   return 0;
 }

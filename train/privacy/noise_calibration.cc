@@ -29,7 +29,9 @@ Result<NoiseCalibration> NoiseMultiplierForEpsilon(double target_epsilon, double
   double lo = 0.0;
   double hi = max_z;
   PrivacySpent at_hi = at_max;
-  while (hi - lo > 1e-6 * hi) {
+  // 60 halvings reach a relative 1e-6 from any z above 1e-12; below that, z is reported as
+  // found (a target so loose that practically no noise is needed).
+  for (int iteration = 0; iteration < 60 && hi - lo > 1e-6 * hi; ++iteration) {
     double mid = 0.5 * (lo + hi);
     ASSIGN_OR_RETURN(PrivacySpent at_mid, epsilon_at(mid));
     if (at_mid.epsilon <= target_epsilon) {

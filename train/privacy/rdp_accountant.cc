@@ -31,8 +31,12 @@ double LogAInteger(double q, double sigma, int alpha) {
 // log A_alpha for fractional alpha (MTZ19 Sec. 3.4): two series split at
 // z0 = sigma^2 log(1/q - 1) + 1/2, each term weighted by an erfc tail, summed until both
 // terms fall below e^-30 relative to 1. Terms of negative binomial coefficients are
-// subtracted (in log space), as in TF Privacy.
+// subtracted (in log space), as in TF Privacy. Where double precision cannot evaluate the
+// series (a noise multiplier so small that exp((i^2 - i) / 2 sigma^2) overflows, or a
+// subtraction that rounding would turn negative) the order's RDP is +infinity: conservative,
+// and that order then simply never attains the minimum epsilon.
 double LogAFractional(double q, double sigma, double alpha) {
+  constexpr int kMaxTerms = 1000000;
   double log_a0 = -kInf;
   double log_a1 = -kInf;
   double z0 = sigma * sigma * std::log(1.0 / q - 1.0) + 0.5;
@@ -48,14 +52,19 @@ double LogAFractional(double q, double sigma, double alpha) {
     double log_e1 = std::log(0.5) + LogErfc((z0 - j) / sqrt2_sigma);
     double log_s0 = log_t0 + (static_cast<double>(i) * i - i) / (2.0 * sigma * sigma) + log_e0;
     double log_s1 = log_t1 + (j * j - j) / (2.0 * sigma * sigma) + log_e1;
+    if (std::isnan(log_s0) || std::isnan(log_s1) || log_s0 == kInf || log_s1 == kInf) {
+      return kInf;
+    }
     if (coef.sign > 0) {
       log_a0 = LogAdd(log_a0, log_s0);
       log_a1 = LogAdd(log_a1, log_s1);
     } else {
+      if (log_s0 > log_a0 || log_s1 > log_a1) return kInf;
       log_a0 = LogSub(log_a0, log_s0);
       log_a1 = LogSub(log_a1, log_s1);
     }
     if (std::max(log_s0, log_s1) < -30.0) break;
+    if (i >= kMaxTerms) return kInf;
   }
   return LogAdd(log_a0, log_a1);
 }
@@ -82,7 +91,8 @@ double RdpOfOneStep(double q, double noise_multiplier, double order) {
   CHECK_GE(noise_multiplier, 0.0);
   CHECK_GT(order, 1.0);
   if (q == 0.0) return 0.0;
-  if (noise_multiplier == 0.0) return kInf;
+  // z = 0, or a z whose square underflows: no noise as far as double precision can tell.
+  if (noise_multiplier * noise_multiplier == 0.0) return kInf;
   if (q == 1.0) return order / (2.0 * noise_multiplier * noise_multiplier);
   if (std::isinf(order)) return kInf;
   double log_a = order == std::floor(order) && order < 1e6

@@ -81,6 +81,9 @@ TEST(RdpAccountantTest, EdgeCasesOfTheMechanism) {
   EXPECT_TRUE(std::isinf(RdpOfOneStep(0.5, 0.0, 2.0)));
   // q = 1 is the plain Gaussian mechanism: alpha / (2 z^2).
   EXPECT_DOUBLE_EQ(RdpOfOneStep(1.0, 2.0, 8.0), 1.0);
+  // A noise multiplier too small for double precision: infinite RDP, never a crash.
+  EXPECT_TRUE(std::isinf(RdpOfOneStep(0.5, 1e-200, 1.5)));
+  EXPECT_TRUE(std::isinf(RdpOfOneStep(0.5, 1e-200, 3.0)));
   // Integer and fractional paths agree near an integer order.
   EXPECT_NEAR(RdpOfOneStep(0.02, 1.1, 3.0), RdpOfOneStep(0.02, 1.1, 3.0 + 1e-9), 1e-9);
 }
@@ -135,6 +138,13 @@ TEST(NoiseCalibrationTest, BisectionInvertsTheAccountant) {
   ASSERT_TRUE(cal.ok()) << cal.status().ToString();
   EXPECT_NEAR(cal->noise_multiplier, 1.3, 1e-5);
   EXPECT_LE(cal->spent.epsilon, 0.7242234026);
+}
+
+TEST(NoiseCalibrationTest, LooseTargetEndsWithLittleNoise) {
+  Result<NoiseCalibration> cal = NoiseMultiplierForEpsilon(1e6, 0.5, 1, 1e-5);
+  ASSERT_TRUE(cal.ok()) << cal.status().ToString();
+  EXPECT_LT(cal->noise_multiplier, 0.01);
+  EXPECT_LE(cal->spent.epsilon, 1e6);
 }
 
 TEST(NoiseCalibrationTest, UnreachableTargetIsAClearError) {
