@@ -79,20 +79,40 @@ Result<StreamKey> AgreePairSeed(uint64_t my_id, const ClientKeyPair& mine, uint6
   return seed;
 }
 
-Status ApplyPairwiseMasks(uint64_t my_id, const ClientKeyPair& mine,
-                          std::span<const Peer> peers, int64_t round, uint64_t first_coordinate,
-                          std::span<uint64_t> words) {
-  if (peers.empty()) {
+Result<std::vector<PeerSeed>> AgreePairSeeds(uint64_t my_id, const ClientKeyPair& mine,
+                                             std::span<const Peer> peers, int64_t round) {
+  std::vector<PeerSeed> seeds;
+  seeds.reserve(peers.size());
+  for (const Peer& peer : peers) {
+    ASSIGN_OR_RETURN(StreamKey seed, AgreePairSeed(my_id, mine, peer.id, peer.public_key, round));
+    seeds.push_back({peer.id, seed});
+  }
+  return seeds;
+}
+
+Status ApplyMasksWithSeeds(uint64_t my_id, std::span<const PeerSeed> seeds,
+                           uint64_t first_coordinate, std::span<uint64_t> words) {
+  if (seeds.empty()) {
     return Status::InvalidArgument("secure aggregation needs at least 2 clients per round: "
                                    "client " + std::to_string(my_id) + " has no peer to mask "
                                    "with, so its update would reach the servers in the clear");
   }
   std::vector<uint64_t> scratch;
-  for (const Peer& peer : peers) {
-    ASSIGN_OR_RETURN(StreamKey seed, AgreePairSeed(my_id, mine, peer.id, peer.public_key, round));
-    ApplyOnePair(seed, /*add=*/peer.id > my_id, first_coordinate, words, scratch);
+  for (const PeerSeed& peer : seeds) {
+    if (peer.id == my_id) {
+      return Status::InvalidArgument("secure aggregation: client " + std::to_string(my_id) +
+                                     " cannot pair with itself");
+    }
+    ApplyOnePair(peer.seed, /*add=*/peer.id > my_id, first_coordinate, words, scratch);
   }
   return Status::OK();
+}
+
+Status ApplyPairwiseMasks(uint64_t my_id, const ClientKeyPair& mine,
+                          std::span<const Peer> peers, int64_t round, uint64_t first_coordinate,
+                          std::span<uint64_t> words) {
+  ASSIGN_OR_RETURN(std::vector<PeerSeed> seeds, AgreePairSeeds(my_id, mine, peers, round));
+  return ApplyMasksWithSeeds(my_id, seeds, first_coordinate, words);
 }
 
 Status RemoveMasksOfDropped(uint64_t dropped_id, const ClientKeyPair& dropped,

@@ -60,6 +60,19 @@ struct Peer {
   PublicKey public_key;
 };
 
+// A peer's pair seed for one round, agreed once and reused for every shard of the vector
+// (X25519 costs tens of microseconds; a round of n clients needs n (n - 1) / 2 of them).
+struct PeerSeed {
+  uint64_t id;
+  StreamKey seed;
+};
+Result<std::vector<PeerSeed>> AgreePairSeeds(uint64_t my_id, const ClientKeyPair& mine,
+                                             std::span<const Peer> peers, int64_t round);
+
+// ApplyPairwiseMasks with seeds agreed beforehand; same errors for an empty `seeds`.
+Status ApplyMasksWithSeeds(uint64_t my_id, std::span<const PeerSeed> seeds,
+                           uint64_t first_coordinate, std::span<uint64_t> words);
+
 // Masks one client's encoded update, words [first_coordinate, first_coordinate + size) of
 // the vector, in place: + stream(seed(i, j)) for peers j with id > my_id, - for id < my_id.
 // `peers` lists the round's other participants (my_id excluded). InvalidArgument when there

@@ -1,6 +1,7 @@
 // Pairwise masking: the masked sum equals the plain fixed-point sum exactly, a masked update
 // alone looks uniform and uncorrelated with the plain one, and dropped clients' masks are
 // removed with keys rebuilt from Shamir shares.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -96,11 +97,18 @@ TEST(SecureAggregationTest, ShardsMaskIndependently) {
   std::vector<bool> present(kClients, true);
   auto whole = MaskAll(round, present, codec, 1);
   for (int c = 0; c < kClients; ++c) {
-    std::vector<uint64_t> shard(200);
-    ASSERT_TRUE(codec.Encode(std::span<const float>(round.updates[c]).subspan(100), shard).ok());
+    // Seeds agreed once, then two shards [0, 100) and [100, 300) masked separately.
     std::vector<Peer> peers = PeersOf(round, c, present);
-    ASSERT_TRUE(ApplyPairwiseMasks(round.ids[c], round.keys[c], peers, 1, 100, shard).ok());
-    EXPECT_TRUE(std::equal(shard.begin(), shard.end(), whole[c].begin() + 100));
+    Result<std::vector<PeerSeed>> seeds = AgreePairSeeds(round.ids[c], round.keys[c], peers, 1);
+    ASSERT_TRUE(seeds.ok());
+    std::vector<uint64_t> low(100), high(200);
+    std::span<const float> update(round.updates[c]);
+    ASSERT_TRUE(codec.Encode(update.first(100), low).ok());
+    ASSERT_TRUE(codec.Encode(update.subspan(100), high).ok());
+    ASSERT_TRUE(ApplyMasksWithSeeds(round.ids[c], *seeds, 0, low).ok());
+    ASSERT_TRUE(ApplyMasksWithSeeds(round.ids[c], *seeds, 100, high).ok());
+    EXPECT_TRUE(std::equal(low.begin(), low.end(), whole[c].begin()));
+    EXPECT_TRUE(std::equal(high.begin(), high.end(), whole[c].begin() + 100));
   }
 }
 
