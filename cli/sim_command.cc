@@ -1,10 +1,12 @@
 // psrec sim: a whole job in one process. S parameter servers and W workers run as threads
 // and talk over loopback TCP with the same code as `psrec train`; no MPI. Latency,
 // bandwidth caps and stragglers can be injected to study how staleness affects convergence.
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/config.h"
 #include "common/flags.h"
@@ -13,6 +15,7 @@
 #include "cli/run_setup.h"
 #include "cli/simulation_restarts.h"
 #include "cli/stop_signal.h"
+#include "wire/fault_spec.h"
 
 namespace psrec::cli {
 namespace {
@@ -32,6 +35,8 @@ int RunSimCommand(int argc, char** argv) {
   std::optional<int> servers, workers, latency_us, straggler_worker;
   std::optional<double> bandwidth_mbps, straggler_factor;
   std::optional<int> max_restarts;  // unset: 0
+  std::string faults;
+  std::optional<int> reconnect_budget_ms;
   FlagSet flags("psrec sim",
                 "Run a whole job in one process: S server threads and W worker threads over\n"
                 "loopback TCP, with optional injected latency, bandwidth cap and a straggler.\n"
@@ -40,7 +45,14 @@ int RunSimCommand(int argc, char** argv) {
                 "With checkpoint.dir set, checkpoints are written every checkpoint.every_epochs\n"
                 "/ every_seconds and at the end; --resume continues from the latest valid one.\n"
                 "SIGTERM/SIGINT stops after the current epoch (with a checkpoint when\n"
-                "checkpoint.dir is set) and exits 0; a second signal exits at once.");
+                "checkpoint.dir is set) and exits 0; a second signal exits at once.\n"
+                "--faults SPEC injects network faults into the workers' connections, e.g.\n"
+                "  'dup:type=push,p=0.01; partition:worker=0,server=1,at_ms=200,for_ms=300'\n"
+                "(kinds drop, delay, dup, reorder, truncate, corrupt, partition; frame=N or\n"
+                "p=F picks frames; worker=, server=, type= filter; seed=N; docs/wire.md,\n"
+                "\"Fault injection\"). Lost connections are then made again and requests\n"
+                "resent (pushes applied once) for up to --reconnect-budget-ms; a fault that\n"
+                "does not heal in time ends the job with an error naming the server.");
   common.Register(&flags);
   flags.AddOptionalInt("servers", &servers, "parameter servers [default: cluster.servers]", 1,
                        4096);
@@ -59,6 +71,12 @@ int RunSimCommand(int argc, char** argv) {
   flags.AddOptionalInt("max-restarts", &max_restarts,
                        "after a server or worker failure, restart from the newest valid "
                        "checkpoint (or the start) up to N times [default: 0]", 0, 1000);
+  flags.AddString("faults", &faults,
+                  "network fault script (see above); empty: none");
+  flags.AddOptionalInt("reconnect-budget-ms", &reconnect_budget_ms,
+                       "how long a lost worker-server connection may take to come back, ms; "
+                       "0: a lost connection fails the job [default: 5000 with --faults, "
+                       "else 0]", 0, 3600000);
   Status s = flags.Parse(argc, argv);
   if (flags.help_requested()) {
     std::cout << flags.Usage();
@@ -73,6 +91,15 @@ int RunSimCommand(int argc, char** argv) {
     set.push_back("simulation.straggler_worker=" + std::to_string(*straggler_worker));
   }
   if (straggler_factor) set.push_back(Assignment("simulation.straggler_factor", *straggler_factor));
+  std::optional<wire::FaultSpec> fault_spec;
+  if (s.ok() && !faults.empty()) {
+    Result<wire::FaultSpec> parsed = wire::FaultSpec::Parse(faults);
+    if (parsed.ok()) {
+      fault_spec = std::move(parsed).value();
+    } else {
+      s = parsed.status().WithContext("--faults");
+    }
+  }
   if (s.ok()) {
     // Checked before PrepareRun creates the run directory. The flag's name when it was
     // given, else the config field's; a config that does not load is PrepareRun's to report.
@@ -101,11 +128,17 @@ int RunSimCommand(int argc, char** argv) {
   options.resume_from = setup->resume_from;
   InstallStopSignalHandlers("psrec sim");
   options.stop = StopRequested();
+  options.network_faults = fault_spec;
+  options.reconnect_budget =
+      std::chrono::milliseconds(reconnect_budget_ms.value_or(fault_spec ? 5000 : 0));
   Result<RestartedSimulation> result =
       RunSimulationWithRestarts(options, max_restarts.value_or(0), std::cerr);
   if (!result.ok()) {
     std::cerr << "psrec sim: " << result.status().message() << "\n";
     return 1;
+  }
+  if (fault_spec) {
+    std::cerr << "psrec sim: network faults applied: " << result->result.faults_applied << "\n";
   }
   if (result->result.stopped_after_epoch) {
     std::cout << StoppedLine("psrec sim", setup->job, *result->result.stopped_after_epoch)

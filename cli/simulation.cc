@@ -7,6 +7,10 @@
 #include <string>
 #include <thread>
 
+#include <glog/logging.h>
+
+#include "wire/fault_transport.h"
+
 #include "cli/job_secret.h"
 #include "cli/worker_runner.h"
 #include "checkpoint/checkpoint_reader.h"
@@ -96,15 +100,20 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
     servers.push_back(std::move(server).value());
   }
 
+  std::optional<wire::FaultInjector> injector;
+  if (options.network_faults) injector.emplace(*options.network_faults);
   train::ThreadCollectiveGroup group(num_workers);
   std::atomic<bool> cancel{false};
   FirstError first_error;
   SimulationResult result;
   std::vector<std::thread> threads;
   threads.reserve(static_cast<size_t>(num_workers));
+  if (injector) injector->Restart();  // partitions are timed from here
   for (int w = 0; w < num_workers; ++w) {
     threads.emplace_back([&, w] {
       std::unique_ptr<train::Collective> member = group.Member(w);
+      std::optional<wire::FaultyTransport> faulty;
+      if (injector) faulty.emplace(wire::Transport::Default(), &*injector, w, endpoints);
       WorkerRunOptions run;
       run.job = &job;
       run.worker = w;
@@ -121,6 +130,11 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
       run.faults.bandwidth_mbps = job.simulation().bandwidth_mbps();
       run.cancel = &cancel;
       run.stop = options.stop;
+      run.reconnect_budget = options.reconnect_budget;
+      if (faulty) {
+        run.transport = &*faulty;
+        run.use_local_socket = false;  // the faults name servers by their TCP address
+      }
       if (options.after_batch) {
         run.after_batch = [&options, w](int64_t step) { return options.after_batch(w, step); };
       }
@@ -140,7 +154,9 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
   }
   for (auto& t : threads) t.join();
   stop_all();
+  if (injector) LOG(INFO) << "network faults applied: " << injector->Summary();
   RETURN_IF_ERROR(first_error.Get());
+  if (injector) result.faults_applied = injector->Summary();
   result.wall_sec =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

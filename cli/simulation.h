@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "common/status.h"
 #include "checkpoint/checkpoint_writer.h"
 #include "train/run_report.h"
+#include "wire/fault_spec.h"
 
 namespace psrec::cli {
 
@@ -43,6 +45,11 @@ struct SimulationOptions {
   // Test seam: called by every worker after each batch (train::TrainerOptions::after_batch);
   // an error fails that worker, as a real failure would.
   std::function<Status(int worker, int64_t step)> after_batch;
+  // Network faults injected into every worker's connections (wire/fault_transport.h;
+  // `psrec sim --faults`), timed from the start of the workers; workers then stay on TCP.
+  std::optional<wire::FaultSpec> network_faults;
+  // PsClientOptions::reconnect_budget of every worker (0: a lost connection fails it).
+  std::chrono::milliseconds reconnect_budget{0};
 };
 
 struct SimulationResult {
@@ -50,6 +57,8 @@ struct SimulationResult {
   double wall_sec = 0;
   // Set when the job stopped gracefully (options.stop): the epochs done.
   std::optional<int> stopped_after_epoch;
+  // With network_faults: the faults applied ("dup 12, partition 2").
+  std::string faults_applied;
 };
 
 // REQUIRES: options.job passed ValidateJobConfig. Fails before starting anything when

@@ -28,6 +28,9 @@ Status RunWorker(const WorkerRunOptions& options) {
   client_options.connect_timeout = std::chrono::milliseconds(job.cluster().connect_timeout_ms());
   client_options.max_frame_bytes = static_cast<size_t>(job.cluster().max_frame_bytes());
   client_options.faults = options.faults;
+  if (options.transport != nullptr) client_options.transport = options.transport;
+  client_options.use_local_socket = options.use_local_socket;
+  client_options.reconnect_budget = options.reconnect_budget;
   ASSIGN_OR_RETURN(std::unique_ptr<client::PsClient> client,
                    client::PsClient::Connect(client_options));
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -35,6 +36,12 @@ struct WorkerRunOptions {
   bool print_epochs = true;
   double compute_slowdown = 1;
   client::NetworkFaults faults;
+  // What the PS client runs over (null: the real transport), whether it may move to the
+  // servers' local sockets, and how long a lost connection may take to come back
+  // (client::PsClientOptions; `psrec sim --faults`).
+  wire::Transport* transport = nullptr;
+  bool use_local_socket = true;
+  std::chrono::milliseconds reconnect_budget{0};
   const std::atomic<bool>* cancel = nullptr;
   const std::atomic<bool>* stop = nullptr;  // graceful stop (train::TrainerOptions::stop)
   std::function<Status(int64_t step)> after_batch;  // test seam (TrainerOptions::after_batch)

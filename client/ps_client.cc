@@ -13,40 +13,66 @@
 
 #include "wire/frame_codec.h"
 #include "client/ps_client_impl.h"
+#include "wire/handshake_auth.h"
 
 namespace psrec::client {
 namespace asio = boost::asio;
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// Handshake.client_session: random, so that a restarted worker never reuses a session.
+uint64_t DrawSession() {
+  Result<std::string> bytes = wire::RandomBytes(sizeof(uint64_t));
+  uint64_t session = 0;
+  if (bytes.ok()) std::memcpy(&session, bytes->data(), sizeof(session));
+  // Without a CSPRNG the handshake fails anyway; any nonzero value keeps dedup on.
+  return session == 0 ? 1 : session;
+}
+
+}  // namespace
+
 PsClient::Impl::Impl(const PsClientOptions& options)
     : options_(options),
       num_servers_(static_cast<int>(options.servers.size())),
       work_(asio::make_work_guard(io_)),
       watchdog_(io_),
+      retry_(options.reconnect_budget.count() > 0),
+      session_(DrawSession()),
+      reconnects_(options.servers.size()),
       pending_(options.servers.size()),
       finish_sent_(options.servers.size(), false) {
   for (int s = 0; s < num_servers_; ++s) {
-    conns_.push_back(std::make_unique<ServerConnection>(
-        io_, s, options_,
-        [this, s](wire::MessageType type, std::span<const uint8_t> body) {
-          return OnFrame(s, type, body);
-        },
-        [this, s](const Status& status) { OnConnectionFailure(s, status); },
-        [this, s](wire::MessageType type, std::span<const uint8_t> head, size_t body_bytes) {
-          return PlaceFrame(s, type, head, body_bytes);
-        },
-        [this, s](wire::MessageType type, std::span<const uint8_t> head, size_t body_bytes) {
-          return OnPlacedFrame(s, type, head, body_bytes);
-        }));
+    conns_.push_back(MakeConnection(s));
+    reconnects_[static_cast<size_t>(s)].timer = std::make_unique<asio::steady_timer>(io_);
   }
   io_thread_ = std::thread([this] { io_.run(); });
+}
+
+std::unique_ptr<ServerConnection> PsClient::Impl::MakeConnection(int s) {
+  return std::make_unique<ServerConnection>(
+      io_, s, options_, session_,
+      [this, s](wire::MessageType type, std::span<const uint8_t> body) {
+        return OnFrame(s, type, body);
+      },
+      [this, s](const Status& status) { OnConnectionFailure(s, status); },
+      [this, s](wire::MessageType type, std::span<const uint8_t> head, size_t body_bytes) {
+        return PlaceFrame(s, type, head, body_bytes);
+      },
+      [this, s](wire::MessageType type, std::span<const uint8_t> head, size_t body_bytes) {
+        return OnPlacedFrame(s, type, head, body_bytes);
+      });
 }
 
 PsClient::Impl::~Impl() {
   asio::post(io_, [this] {
     watchdog_.cancel();
     for (auto& conn : conns_) conn->Close();
+    for (Reconnect& r : reconnects_) {
+      r.timer->cancel();
+      if (r.next) r.next->Close();
+    }
   });
   work_.reset();
   io_.stop();
@@ -185,7 +211,7 @@ Result<PsClient::Ticket> PsClient::Impl::Pull(TableId table, std::span<const uin
     }
   }
   for (const Part& part : parts) {
-    conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
+    Send(part.server, part.id, /*retained=*/true, [&](ByteBuffer* buf) {
       wire::AppendPullRequest(part.id, table, clock, part.keys, buf,
                               state_floats.value_or(wire::kPlainPull), missing != nullptr);
     });
@@ -240,11 +266,12 @@ Status PsClient::Impl::Push(TableId table, std::span<const uint64_t> keys, int d
     }
   }
   for (const Part& part : parts) {
-    conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
-      // Gradients (deltas) go straight from the caller's rows into the send buffer.
+    Send(part.server, part.id, /*retained=*/true, [&](ByteBuffer* buf) {
+      // Gradients (deltas) go straight from the caller's rows into the send buffer. The
+      // request id doubles as the push's idempotency key (sequence).
       const wire::PushHeader header =
-          deltas ? wire::PushHeader::Deltas(part.id, table, *state_floats)
-                 : wire::PushHeader::Gradients(part.id, table, learning_rate);
+          deltas ? wire::PushHeader::Deltas(part.id, table, *state_floats, part.id)
+                 : wire::PushHeader::Gradients(part.id, table, learning_rate, part.id);
       uint8_t* dst = wire::AppendPushRequest(header, part.keys, part.keys.size() * row, buf);
       const size_t row_bytes = row * sizeof(float);
       if (part.positions.empty()) {
@@ -272,7 +299,7 @@ Status PsClient::Impl::AdvanceClock(int clock) {
     }
   }
   for (const Part& part : parts) {
-    conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
+    Send(part.server, part.id, /*retained=*/true, [&](ByteBuffer* buf) {
       wire::AppendClock(part.id, options_.worker_id, clock, buf);
     });
   }
@@ -300,7 +327,7 @@ Status PsClient::Impl::Finish() {
     }
   }
   for (const Part& part : parts) {
-    conns_[static_cast<size_t>(part.server)]->Enqueue([&](ByteBuffer* buf) {
+    Send(part.server, part.id, /*retained=*/true, [&](ByteBuffer* buf) {
       wire::AppendFinish(part.id, options_.worker_id, buf);
     });
   }
@@ -313,19 +340,19 @@ Status PsClient::Impl::Finish() {
 bool PsClient::Impl::AllServersOnThisHost() const {
   if (options_.faults.latency_us > 0 || options_.faults.bandwidth_mbps > 0) return false;
   // Connect finished every handshake, the move to a local socket included: local() is final.
+  std::lock_guard<std::mutex> lock(mu_);  // a reconnect may replace a connection
   return std::all_of(conns_.begin(), conns_.end(), [](const auto& conn) { return conn->local(); });
 }
 
 ClientStats PsClient::Impl::stats() const {
-  ClientStats stats;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stats = stats_;
-  }
-  for (const auto& conn : conns_) {
-    stats.bytes_sent += conn->bytes_sent();
-    stats.bytes_received += conn->bytes_received();
-    stats.bytes_in_place += conn->bytes_in_place();
+  std::lock_guard<std::mutex> lock(mu_);  // a reconnect may replace a connection
+  ClientStats stats = stats_;
+  for (const auto* list : {&conns_, &retired_conns_}) {
+    for (const auto& conn : *list) {
+      stats.bytes_sent += conn->bytes_sent();
+      stats.bytes_received += conn->bytes_received();
+      stats.bytes_in_place += conn->bytes_in_place();
+    }
   }
   return stats;
 }

@@ -16,7 +16,18 @@
 // Failures are sticky: once a server closes the connection, replies with an Error, sends a
 // bad frame or leaves a request unanswered for rpc_timeout, every later call (and every
 // pending Wait) returns that first error, which names the server ("server 1 (host:port):
-// ..."). The worker is expected to stop; there is no reconnection.
+// ..."). The worker is expected to stop.
+//
+// Unless options.reconnect_budget is positive: then a connection lost to the network (closed
+// or reset, a malformed frame, the server refusing a frame it could not decode) is dialed
+// again with backoff (10 ms doubling to 500 ms), the handshake is run again, and every
+// request it had in flight is resent in its original order: pulls are simply sent again,
+// pushes carry their sequence (PushRequest.sequence = request id) and the server applies each
+// at most once (ps/push_dedup.h), clocks and finishes are idempotent on the server.
+// Checkpoint requests are not resent: one in flight fails the client. A connection that is
+// not back within reconnect_budget of its loss fails the client with an error naming the
+// server. Duplicate replies (an answer to a request already answered) are then ignored.
+// This costs one copy of every request (kept until it is answered): off by default.
 //
 // Threading: one I/O thread inside the client owns the connections (options.transport). The methods
 // are meant for one caller thread (the trainer); stats() may be called from any thread.
@@ -59,6 +70,8 @@ struct PsClientOptions {
   // process can reach it (same host and network namespace); otherwise stay on TCP.
   bool use_local_socket = true;
   NetworkFaults faults;
+  // How long a lost connection may take to come back (see above); 0: no reconnection.
+  std::chrono::milliseconds reconnect_budget{0};
   // What the connections run over. Not owned; must outlive the client. Tests give a
   // wire::FrameTap to see (or break) every frame the worker sends.
   wire::Transport* transport = wire::Transport::Default();
@@ -71,6 +84,8 @@ struct ClientStats {
   int max_staleness = 0;     // max over pull replies of (pull clock - slowest worker clock)
   uint64_t requests = 0;     // requests sent (pull parts, pushes, clocks, finishes)
   double blocked_sec = 0;    // time the servers parked this worker's pulls (consistency)
+  uint64_t reconnects = 0;   // connections lost and made again (reconnect_budget)
+  uint64_t resent = 0;       // requests sent again after a reconnect
 };
 
 class PsClient {

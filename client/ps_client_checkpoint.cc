@@ -24,7 +24,8 @@ Result<std::vector<std::string>> PsClient::Impl::CallServers(RequestKind kind,
     }
   }
   for (const auto& [s, id] : ids) {
-    conns_[static_cast<size_t>(s)]->Enqueue([&](ByteBuffer* buf) { encode(s, id, buf); });
+    // Not kept for a resend: a reconnect fails a checkpoint call (ResendAll).
+    Send(s, id, /*retained=*/false, [&](ByteBuffer* buf) { encode(s, id, buf); });
   }
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return !failure_.ok() || call->left == 0; });

@@ -84,6 +84,10 @@ class PsClient::Impl {
     size_t first = 0;
     std::vector<uint32_t> positions;
     std::shared_ptr<ControlCall> call;  // control requests only
+    // With reconnection (retry_): the request's frame as sent, to send again after a
+    // reconnect; frame_ready once it is complete (the caller encodes it after AddRequest).
+    std::vector<uint8_t> frame;
+    bool frame_ready = false;
   };
 
   struct PullTicket {
@@ -148,6 +152,57 @@ class PsClient::Impl {
   // Whether the reply's missing positions fit the request (none unless it was read-only).
   static Status CheckMissing(const PendingRequest& req, const wire::PullReplyView& reply);
   Status OnAck(int s, std::span<const uint8_t> body);
+  // A reply to request `id` of server s that is no longer pending: with reconnection, a
+  // duplicate (a resend answered twice, a duplicated frame) and ignored; else corruption.
+  // REQUIRES: mu_ held.
+  bool IgnoredDuplicate(int s, uint64_t id) const;
+  std::unique_ptr<ServerConnection> MakeConnection(int s);
+
+  // Sends request `id` to server s, encoded by encode(ByteBuffer*). Without reconnection it
+  // goes straight into the connection's send buffer. With it, the frame is kept in the
+  // request (`retained`) for a resend, and the connection is the current one, looked up
+  // under mu_ (a reconnect replaces it). Caller thread for retained requests.
+  template <typename Encode>
+  void Send(int s, uint64_t id, bool retained, Encode&& encode) {
+    if (!retry_) {
+      conns_[static_cast<size_t>(s)]->Enqueue(encode);
+      return;
+    }
+    if (!retained) {
+      ServerConnection* conn = nullptr;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        conn = conns_[static_cast<size_t>(s)].get();
+      }
+      conn->Enqueue(encode);
+      return;
+    }
+    retry_scratch_.Clear();
+    encode(&retry_scratch_);
+    ServerConnection* conn = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      PendingRequest* req = pending_[static_cast<size_t>(s)].Find(id);
+      if (req == nullptr) return;  // the client failed meanwhile
+      req->frame.assign(retry_scratch_.data(), retry_scratch_.data() + retry_scratch_.size());
+      req->frame_ready = true;
+      conn = conns_[static_cast<size_t>(s)].get();
+    }
+    // A reconnect between here and the Enqueue resent the frame already: this copy goes to
+    // the dead connection, which sends nothing.
+    conn->Enqueue([&](ByteBuffer* out) {
+      out->Append(retry_scratch_.data(), retry_scratch_.size());
+    });
+  }
+
+  // ---- Reconnection (ps_client_reconnect.cc; io thread) ----
+  bool Retriable(const Status& status) const;
+  void ScheduleReconnect(int s);  // after the backoff
+  void StartReconnect(int s);
+  void OnReconnected(int s, const Status& status);
+  // Replaces server s's connection with the reconnected one and resends its requests.
+  // REQUIRES: mu_ held.
+  void ResendAll(int s);
   void OnConnectionFailure(int s, const Status& status);
   void RecordFailure(int s, const Status& status);  // REQUIRES: mu_ held
   void ArmWatchdog();
@@ -158,7 +213,27 @@ class PsClient::Impl {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer watchdog_;  // io thread
+  const bool retry_;        // options_.reconnect_budget > 0
+  const uint64_t session_;  // Handshake.client_session
+  // The connection of each server. Replaced (under mu_) only by a reconnect; without
+  // reconnection the caller reads it unlocked.
   std::vector<std::unique_ptr<ServerConnection>> conns_;
+  // Connections replaced by a reconnect, or failed attempts: kept until the io thread
+  // stopped (a caller may still be enqueuing into one, and handlers hold pointers).
+  std::vector<std::unique_ptr<ServerConnection>> retired_conns_;  // GUARDED_BY(mu_)
+  struct Reconnect {
+    bool active = false;
+    Clock::time_point since;     // when the connection was lost
+    Clock::duration backoff{};
+    int attempts = 0;
+    Status cause, last;          // why it was lost; the last attempt's failure
+    bool replied = false;        // a frame arrived since the last reconnect
+    int barren = 0;              // reconnects in a row after which nothing arrived
+    std::unique_ptr<ServerConnection> next;  // the attempt under way
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+  std::vector<Reconnect> reconnects_;  // io thread (RecordFailure under mu_)
+  ByteBuffer retry_scratch_;           // caller thread
   std::thread io_thread_;
 
   mutable std::mutex mu_;

@@ -17,6 +17,7 @@ using Clock = std::chrono::steady_clock;
 // ---- Replies (io thread) --------------------------------------------------------------------
 
 Status PsClient::Impl::OnFrame(int s, wire::MessageType type, std::span<const uint8_t> body) {
+  reconnects_[static_cast<size_t>(s)].replied = true;
   switch (type) {
     case wire::MessageType::kPullReply: return OnPullReply(s, body);
     case wire::MessageType::kAck: return OnAck(s, body);
@@ -67,6 +68,7 @@ std::optional<ServerConnection::Placement> PsClient::Impl::PlaceFrame(
 
 Status PsClient::Impl::OnPlacedFrame(int s, wire::MessageType type,
                                      std::span<const uint8_t> head, size_t body_bytes) {
+  reconnects_[static_cast<size_t>(s)].replied = true;
   wire::PullReplyView reply;
   size_t values_at = 0;
   if (type != wire::MessageType::kPullReply) {
@@ -85,6 +87,7 @@ Status PsClient::Impl::CompletePull(int s, const wire::PullReplyView& reply) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!failure_.ok()) return Status::OK();  // the client is failing: drop late replies
     PendingRequest* req = ring.Find(reply.request_id);
+    if (req == nullptr && IgnoredDuplicate(s, reply.request_id)) return Status::OK();
     if (req == nullptr || req->kind != RequestKind::kPull) {
       return Status::Corruption("sent a pull reply to unknown request " +
                                 std::to_string(reply.request_id));
@@ -152,6 +155,7 @@ Status PsClient::Impl::OnAck(int s, std::span<const uint8_t> body) {
   std::lock_guard<std::mutex> lock(mu_);
   IdRing<PendingRequest>& ring = pending_[static_cast<size_t>(s)];
   PendingRequest* req = ring.Find(ack.request_id());
+  if (req == nullptr && IgnoredDuplicate(s, ack.request_id())) return Status::OK();
   if (req == nullptr || req->kind == RequestKind::kPull) {
     return Status::Corruption("sent an ack to unknown request " +
                               std::to_string(ack.request_id()));
@@ -162,13 +166,8 @@ Status PsClient::Impl::OnAck(int s, std::span<const uint8_t> body) {
   return Status::OK();
 }
 
-void PsClient::Impl::OnConnectionFailure(int s, const Status& status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  // A server may hang up once this worker said it is done and everything was answered.
-  if (finish_sent_[static_cast<size_t>(s)] && pending_[static_cast<size_t>(s)].size() == 0) {
-    return;
-  }
-  RecordFailure(s, status);
+bool PsClient::Impl::IgnoredDuplicate(int s, uint64_t id) const {
+  return retry_ && id != 0 && id < pending_[static_cast<size_t>(s)].next_id();
 }
 
 void PsClient::Impl::RecordFailure(int s, const Status& status) {
@@ -180,6 +179,10 @@ void PsClient::Impl::RecordFailure(int s, const Status& status) {
   // one that reads, so no read can land between the wake-up and the closes. The client
   // is unusable from here on anyway (failures are sticky).
   for (auto& conn : conns_) conn->Close();
+  for (Reconnect& r : reconnects_) {
+    r.timer->cancel();
+    if (r.next) r.next->Close();
+  }
   cv_.notify_all();
 }
 

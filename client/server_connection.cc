@@ -27,12 +27,14 @@ Status ReadFailure(const boost::system::error_code& ec) {
 namespace asio = boost::asio;
 
 ServerConnection::ServerConnection(asio::io_context& io, int server_id,
-                                   const PsClientOptions& options, FrameHandler on_frame,
+                                   const PsClientOptions& options, uint64_t session,
+                                   FrameHandler on_frame,
                                    FailureHandler on_failure, FramePlacer place,
                                    PlacedHandler on_placed)
     : io_(io),
       options_(options),
       server_id_(server_id),
+      session_(session),
       address_(options.servers[static_cast<size_t>(server_id)]),
       name_("server " + std::to_string(server_id) + " (" + address_ + ")"),
       on_frame_(std::move(on_frame)),

@@ -76,8 +76,9 @@ class ServerConnection {
   static constexpr size_t kPlaceHeadBytes = 64;
 
   // place and on_placed may be null (every frame then arrives whole through on_frame).
+  // session: Handshake.client_session (the same on every connection of one client).
   ServerConnection(boost::asio::io_context& io, int server_id, const PsClientOptions& options,
-                   FrameHandler on_frame, FailureHandler on_failure,
+                   uint64_t session, FrameHandler on_frame, FailureHandler on_failure,
                    FramePlacer place = nullptr, PlacedHandler on_placed = nullptr);
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
@@ -161,6 +162,7 @@ class ServerConnection {
   boost::asio::io_context& io_;
   const PsClientOptions& options_;
   const int server_id_;
+  const uint64_t session_;
   const std::string address_;
   const std::string name_;
   FrameHandler on_frame_;

@@ -121,6 +121,7 @@ Status ServerConnection::AnswerChallenge(std::span<const uint8_t> body) {
   hello_.set_worker_id(options_.worker_id);
   hello_.set_num_workers(options_.num_workers);
   hello_.set_client_nonce(std::move(client_nonce));
+  hello_.set_client_session(session_);
   hello_.set_proof(wire::WorkerProof(options_.secret, server_nonce_, hello_));
   Enqueue([&](ByteBuffer* out) { wire::AppendHandshake(hello_, out); });
   return Status::OK();

@@ -21,6 +21,9 @@ struct ServerStats {
   uint64_t requests = 0;             // frames handled after the handshake
   uint64_t pulls = 0;
   uint64_t pushes = 0;
+  // Pushes acknowledged without being applied: a resend or a duplicated frame of a push
+  // already accepted (ps/push_dedup.h).
+  uint64_t duplicate_pushes = 0;
   uint64_t clocks = 0;
   uint64_t rows_pulled = 0;
   uint64_t rows_pushed = 0;
@@ -54,6 +57,7 @@ class ServerCounters {
     s.requests = get(requests);
     s.pulls = get(pulls);
     s.pushes = get(pushes);
+    s.duplicate_pushes = get(duplicate_pushes);
     s.clocks = get(clocks);
     s.rows_pulled = get(rows_pulled);
     s.rows_pushed = get(rows_pushed);
@@ -74,6 +78,7 @@ class ServerCounters {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> pulls{0};
   std::atomic<uint64_t> pushes{0};
+  std::atomic<uint64_t> duplicate_pushes{0};
   std::atomic<uint64_t> clocks{0};
   std::atomic<uint64_t> rows_pulled{0};
   std::atomic<uint64_t> rows_pushed{0};

@@ -34,6 +34,7 @@ ShardService::ShardService(const ServerOptions& options, ServerCounters* counter
       max_frame_bytes_(static_cast<size_t>(options.job.cluster().max_frame_bytes())),
       clocks_(options.job.training().consistency(), options.job.training().staleness(),
               options.num_workers, options.start_clock),
+      dedup_(options.num_workers),
       held_(static_cast<size_t>(options.num_workers)),
       checkpointer_(options.server_id, options.checkpoint_faults, std::move(post_to_io)) {
   for (const TableSpec& spec : options.tables) {
@@ -155,6 +156,7 @@ Status ShardService::HandleHandshake(Connection& conn, std::span<const uint8_t> 
   }
   RETURN_IF_ERROR(CheckWorker(hello.worker_id()));
   conn.HandshakeDone(hello.worker_id());
+  dedup_.StartSession(hello.worker_id(), hello.client_session());
   wire::HandshakeReply reply;
   reply.set_protocol_version(wire::kProtocolVersion);
   reply.set_server_id(options_.server_id);

@@ -42,6 +42,7 @@
 #include "wire/frame_codec.h"
 #include "ps/clock_tracker.h"
 #include "ps/connection.h"
+#include "ps/push_dedup.h"
 #include "table/embedding_table.h"
 #include "ps/server_options.h"
 #include "ps/server_stats.h"
@@ -133,6 +134,7 @@ class ShardService final : public FrameSink {
   size_t max_frame_bytes_;
   ServedTables tables_;
   ClockTracker clocks_;
+  PushDedup dedup_;  // pushes accepted, per worker (idempotent retries)
   absl::flat_hash_map<uint64_t, ParkedPull> parked_;  // by ClockTracker ticket
   absl::flat_hash_map<Connection*, std::shared_ptr<Connection>> connections_;
   wire::DecodeScratch scratch_;

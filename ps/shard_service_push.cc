@@ -23,6 +23,13 @@ Status ShardService::HandlePush(Connection& conn, std::span<const uint8_t> body)
     return Status::OK();
   }
   const int worker = conn.session().worker_id;
+  ASSIGN_OR_RETURN(const bool first_time, dedup_.Accept(worker, push.sequence));
+  if (!first_time) {
+    // Applied (or held, under BSP) when it first came: acknowledge the copy only.
+    ServerCounters::Add(counters_->duplicate_pushes, 1);
+    wire::AppendAck(push.request_id, &conn.out());
+    return Status::OK();
+  }
   if (clocks_.consistency() == config::BSP && !clocks_.finished(worker)) {
     HeldPush held{clocks_.clock(worker), {}};
     if (!spare_bodies_.empty()) {

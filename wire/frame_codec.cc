@@ -189,6 +189,7 @@ uint8_t* AppendPushRequest(const PushHeader& header, std::span<const uint64_t> k
   PutVarintField(1, header.request_id, out);
   PutVarintField(2, header.table, out);
   PutVarintField(10, static_cast<uint64_t>(header.kind), out);
+  if (header.sequence != 0) PutVarintField(181, header.sequence, out);
   if (header.kind == PushRequest::DELTAS) {
     CHECK_GE(header.state_floats, 0) << "a push of deltas needs state_floats >= 0";
     PutVarintField(9, static_cast<uint64_t>(header.state_floats), out);

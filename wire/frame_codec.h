@@ -72,12 +72,15 @@ struct PushHeader {
   PushRequest::Kind kind = PushRequest::KIND_UNSPECIFIED;
   float learning_rate = 0;   // GRADIENTS: the step the server's optimizer takes
   int32_t state_floats = 0;  // DELTAS: the state floats per row the worker expects
+  uint64_t sequence = 0;     // PushRequest.sequence: the idempotency key; 0: none
 
-  static PushHeader Gradients(uint64_t request_id, TableId table, float learning_rate) {
-    return {request_id, table, PushRequest::GRADIENTS, learning_rate, 0};
+  static PushHeader Gradients(uint64_t request_id, TableId table, float learning_rate,
+                              uint64_t sequence = 0) {
+    return {request_id, table, PushRequest::GRADIENTS, learning_rate, 0, sequence};
   }
-  static PushHeader Deltas(uint64_t request_id, TableId table, int32_t state_floats) {
-    return {request_id, table, PushRequest::DELTAS, 0.0f, state_floats};
+  static PushHeader Deltas(uint64_t request_id, TableId table, int32_t state_floats,
+                           uint64_t sequence = 0) {
+    return {request_id, table, PushRequest::DELTAS, 0.0f, state_floats, sequence};
   }
 };
 

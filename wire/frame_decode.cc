@@ -115,6 +115,11 @@ Status DecodePushRequest(std::span<const uint8_t> body, DecodeScratch* scratch,
         }
         view->kind = static_cast<PushRequest::Kind>(v);
         break;
+      case 181:
+        RETURN_IF_ERROR(ExpectWireType(kMsg, "sequence", wire_type, kVarint));
+        RETURN_IF_ERROR(reader.ReadVarint(&v));
+        view->sequence = v;
+        break;
       default:  // includes alignment_padding (4) and keys_padding (6)
         RETURN_IF_ERROR(reader.Skip(wire_type));
     }
