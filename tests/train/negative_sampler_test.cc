@@ -117,7 +117,9 @@ TEST(ImplicitBatchesTest, ExamplesHaveTheLayoutOfTheirKindAndRepeatWithTheSeed) 
   for (size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(p[i].user, positives[i / 3].user);
     EXPECT_EQ(p[i].rating, i % 3 == 0 ? 1.0f : 0.0f);
-    if (i % 3 == 0) EXPECT_EQ(p[i].item, positives[i / 3].item);
+    if (i % 3 == 0) {
+      EXPECT_EQ(p[i].item, positives[i / 3].item);
+    }
   }
 }
 
