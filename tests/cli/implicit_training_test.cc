@@ -37,7 +37,7 @@ config::JobConfig ImplicitJob(config::ModelConfig::Type type, config::UpdateMode
       }
       implicit { positive_threshold: 4.5 negatives_per_positive: 2 }
     }
-    model { dim: 8 l2_factors: 0.01 l2_bias: 0.001 init_std: 0.1 }
+    model { dim: 8 l2_factors: 0.03 l2_bias: 0.001 init_std: 0.1 }
     training { epochs: 30 batch_size: 128 pipeline_depth: 2 seed: 3 }
     checkpoint { every_epochs: 0 keep_last: 1 }
     output { progress: OFF }
