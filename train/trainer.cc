@@ -141,11 +141,6 @@ Status Trainer::Run() {
   RETURN_IF_ERROR(FitModel());
   // Implicit models: positives over the job's item catalogue, and a negative sampler.
   std::shared_ptr<const ImplicitTraining> implicit;
-  if (model_->examples() == models::Examples::kRatings && job_.data().has_implicit()) {
-    return Status::InvalidArgument("data.implicit: model " + std::string(model_->name()) +
-                                   " trains on ratings; implicit data is for BPR_MF and "
-                                   "LOGISTIC_MF");
-  }
   if (model_->examples() != models::Examples::kRatings) {
     ASSIGN_OR_RETURN(implicit,
                      PrepareImplicit(job_, model_->examples(), data_, collective_));
