@@ -109,6 +109,17 @@ struct ExampleBatch {
   float label(size_t i) const { return labels[i * label_stride]; }
 };
 
+// What a model is measured by: rating error (RMSE/MAE on test ratings) or ranking figures.
+enum class Evaluation { kRatingError, kRanking };
+
+// What the trainer makes of the training interactions (train/implicit_batches.h):
+//   kRatings    one example per rating: fields user, item; label the rating;
+//   kPairwise   implicit positives, negatives_per_positive examples per positive: fields
+//               user, positive item, sampled negative item; label 1;
+//   kPointwise  implicit positives, 1 + negatives_per_positive examples per positive:
+//               fields user, item; label 1 for the positive, 0 for each sampled negative.
+enum class Examples { kRatings, kPairwise, kPointwise };
+
 // Named model scalars (biased MF: "global_mean"), as a checkpoint keeps them.
 using ModelScalars = std::map<std::string, double>;
 
@@ -152,6 +163,12 @@ class Model {
   // stay in the model (checkpoints, `psrec ckpt topk`). Deterministic and independent of
   // the key. REQUIRES: row holds tables()[table].payload_floats floats.
   virtual void ColdStartRow(int table, float* row) const = 0;
+
+  virtual Evaluation evaluation() const { return Evaluation::kRatingError; }
+  virtual Examples examples() const { return Examples::kRatings; }
+  // The name of the per-example loss Step and AccumulateGradients return, as reports show
+  // it ("squared error", "BPR log loss").
+  virtual std::string_view loss_name() const { return "squared error"; }
 
   // The table that field `field` reads, and the first field keyed by `keyed_by` (-1: none).
   const TableDecl& table_of_field(int field) const {

@@ -2,6 +2,8 @@
 
 #include <functional>
 
+#include "models/bpr/bpr_mf.h"
+#include "models/logistic/logistic_mf.h"
 #include "models/mf/biased_mf.h"
 
 namespace psrec::models {
@@ -16,6 +18,10 @@ struct Registration {
 const Registration kModels[] = {
     {config::ModelConfig::BIASED_MF,
      [](const config::ModelConfig& c) { return std::make_unique<BiasedMf>(c); }},
+    {config::ModelConfig::BPR_MF,
+     [](const config::ModelConfig& c) { return std::make_unique<BprMf>(c); }},
+    {config::ModelConfig::LOGISTIC_MF,
+     [](const config::ModelConfig& c) { return std::make_unique<LogisticMf>(c); }},
 };
 
 }  // namespace

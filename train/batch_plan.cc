@@ -41,6 +41,15 @@ void BatchPlanner::StartBatch(size_t ratings, BatchPlan* plan, bool items_only) 
   plan->item_slot.resize(ratings);
   plan->user_slot.resize(items_only ? 0 : ratings);
   plan->rating.resize(items_only ? 0 : ratings);
+  plan->neg_slot.clear();
+}
+
+void BatchPlanner::SlotNegatives(std::span<const uint32_t> negatives, BatchPlan* plan) {
+  plan->neg_slot.resize(negatives.size());
+  for (size_t i = 0; i < negatives.size(); ++i) {
+    plan->neg_slot[i] =
+        SlotOf(negatives[i], serial_, &items_, item_ids_, &plan->item_keys, &plan->item_dense);
+  }
 }
 
 void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32_t> user_index,

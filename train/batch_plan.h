@@ -24,6 +24,11 @@ struct BatchPlan {
   size_t ratings = 0;                // in the batch
   // BuildPacked: the batch's ratings in the packed array (the second part when it wraps).
   std::span<const data::PackedRating> packed_first, packed_second;
+  // Implicit models (train/implicit_batches.h): the batch's examples, which packed_first
+  // then spans (the plan owns them: a mode may plan the next batch while this one trains),
+  // and for pairwise examples the slot of each example's negative item among item_keys.
+  std::vector<data::PackedRating> expanded;
+  std::vector<uint32_t> neg_slot;
 };
 
 class BatchPlanner {
@@ -42,6 +47,10 @@ class BatchPlanner {
   // filled: no per-user bookkeeping over a table of millions of rows, no copies of ratings.
   void BuildPacked(std::span<const data::PackedRating> first, std::span<const data::PackedRating> second,
                    BatchPlan* plan, bool items_only = false);
+
+  // After BuildPacked of the same plan: adds the items `negatives` (dense indices, one per
+  // example) to item_keys and fills neg_slot.
+  void SlotNegatives(std::span<const uint32_t> negatives, BatchPlan* plan);
 
  private:
   void StartBatch(size_t ratings, BatchPlan* plan, bool items_only = false);

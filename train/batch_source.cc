@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common/keys.h"
+#include "train/implicit_batches.h"
 
 namespace psrec::train {
 namespace {
@@ -71,6 +72,7 @@ void BatchSource::StartEpoch(int epoch) {
   std::iota(batch_order_.begin(), batch_order_.end(), 0u);
   Shuffle(&batch_order_, epoch_seed);
   batch_offset_ = packed_.empty() ? 0 : Mix64(epoch_seed) % packed_.size();
+  epoch_seed_ = epoch_seed;
 }
 
 void BatchSource::Plan(size_t batch, BatchPlan* plan, bool items_only) {
@@ -80,6 +82,23 @@ void BatchSource::Plan(size_t batch, BatchPlan* plan, bool items_only) {
   const size_t begin = batch_offset_ + n * slice / batches;
   const size_t end = batch_offset_ + n * (slice + 1) / batches;
   const std::span<const data::PackedRating> all(packed_);
+  if (implicit_ != nullptr) {
+    SampleRng rng(Mix64(epoch_seed_ ^ Mix64(0x6e6567ULL + batch)));
+    plan->expanded.clear();
+    negatives_.clear();
+    const size_t wrap = std::min(end, n);
+    ExpandPositives(*implicit_, all.subspan(begin >= n ? begin - n : begin,
+                                            begin >= n ? end - begin : wrap - begin),
+                    &rng, &plan->expanded, &negatives_);
+    if (begin < n && end > n) {
+      ExpandPositives(*implicit_, all.subspan(0, end - n), &rng, &plan->expanded, &negatives_);
+    }
+    planner_.BuildPacked(plan->expanded, {}, plan, items_only);
+    if (implicit_->examples == models::Examples::kPairwise) {
+      planner_.SlotNegatives(negatives_, plan);
+    }
+    return;
+  }
   if (end <= n) {
     planner_.BuildPacked(all.subspan(begin, end - begin), {}, plan, items_only);
   } else if (begin >= n) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "data/packed_rating.h"
 #include "train/batch_plan.h"
 #include "train/collective.h"
+#include "train/implicit_setup.h"
 
 namespace psrec::train {
 
@@ -43,6 +45,13 @@ class BatchSource {
   BatchSource(const BatchSource&) = delete;
   BatchSource& operator=(const BatchSource&) = delete;
 
+  // Implicit models: each batch's positives are expanded into examples with sampled
+  // negatives (train/implicit_batches.h), drawn by a generator seeded by (training.seed,
+  // rank, epoch, batch). batch_size then counts positives.
+  void ExpandImplicit(std::shared_ptr<const ImplicitTraining> implicit) {
+    implicit_ = std::move(implicit);
+  }
+
   // Chooses the epoch's batch order and boundaries.
   void StartEpoch(int epoch);
 
@@ -62,6 +71,9 @@ class BatchSource {
   BatchPlanner planner_;
   std::vector<uint32_t> batch_order_;  // this epoch: batch b is slice batch_order_[b]
   size_t batch_offset_ = 0;            // this epoch: where slice 0 starts in packed_
+  uint64_t epoch_seed_ = 0;
+  std::shared_ptr<const ImplicitTraining> implicit_;  // null: ratings are the examples
+  std::vector<uint32_t> negatives_;                   // scratch of Plan
 };
 
 }  // namespace psrec::train

@@ -87,22 +87,30 @@ Status DeltaPush::SendPull(size_t batch) {
 
 void DeltaPush::Step(PulledBatch* slot, double* squared_error) {
   const BatchPlan& plan = slot->plan;
-  const models::RowStepper steppers[2] = {
+  const models::RowStepper item_stepper = {&context_.items->optimizer(), epoch_.item_lr,
+                                           context_.items->state_floats()};
+  const models::RowStepper steppers[3] = {
       {&context_.users->optimizer(), epoch_.user_lr, context_.users->state_floats()},
-      {&context_.items->optimizer(), epoch_.item_lr, context_.items->state_floats()}};
-  models::RowLookup fields[2];
+      item_stepper, item_stepper};
+  // Pairwise models read a third field: the negative item, from the same item rows.
+  const size_t num_fields = context_.model->fields().size();
+  models::RowLookup fields[3];
   models::RowLookup& user = fields[0];
   models::RowLookup& item = fields[1];
   item.rows = slot->item_rows.data();
   item.stride = RowFloats(*context_.items);
+  models::RowLookup& negative = fields[2];
+  negative.rows = item.rows;
+  negative.stride = item.stride;
   models::ExampleBatch batch;
-  batch.fields = fields;
-  batch.steppers = steppers;
+  batch.fields = std::span<const models::RowLookup>(fields, num_fields);
+  batch.steppers = std::span<const models::RowStepper>(steppers, num_fields);
   if (!local_users_) {
     user.rows = slot->user_rows.data();
     user.stride = RowFloats(*context_.users);
     user.index = plan.user_slot.data();
     item.index = plan.item_slot.data();
+    negative.index = plan.neg_slot.data();
     batch.size = plan.rating.size();
     batch.labels = plan.rating.data();
     *squared_error += context_.model->Step(batch, &step_scratch_);
@@ -128,6 +136,10 @@ void DeltaPush::Step(PulledBatch* slot, double* squared_error) {
     if (ratings.empty()) continue;
     user.index = &ratings.data()->user;
     item.index = slots.data();
+    // Implicit batches are one part (packed_first spans plan.expanded).
+    if (!plan.neg_slot.empty()) {
+      negative.index = plan.neg_slot.data() + (ratings.data() == plan.packed_first.data() ? 0 : first);
+    }
     batch.size = ratings.size();
     batch.labels = &ratings.data()->rating;
     *squared_error += context_.model->Step(batch, &step_scratch_);

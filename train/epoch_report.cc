@@ -30,6 +30,8 @@ EpochReport::EpochReport(const EpochReportOptions& options, Collective* collecti
 
 void EpochReport::PrintStart(const models::Model& model, int64_t batches_per_epoch,
                              const std::string& mode_note) {
+  ranking_ = model.evaluation() == models::Evaluation::kRanking;
+  loss_name_ = std::string(model.loss_name());
   if (!reporter() || !options_.print_epochs) return;
   std::string scalars;
   for (const auto& [name, value] : model.scalars()) {
@@ -108,7 +110,13 @@ void EpochReport::PrintCheckpoint(int64_t step, const CheckpointPause& pause) {
 Status EpochReport::EndEpoch(const EpochMetrics& metrics) {
   if (!reporter()) return Status::OK();
   progress_.Clear();
-  if (options_.print_epochs) {
+  if (options_.print_epochs && ranking_) {
+    // Implicit models: the loss per training example (positives and their negatives).
+    std::printf("epoch %3d  train_loss %.4f (%s per example)  %.2fM examples/s  %.2fs\n",
+                metrics.epoch, metrics.train_loss, loss_name_.c_str(),
+                metrics.ratings_per_sec / 1e6, metrics.epoch_sec);
+    std::fflush(stdout);
+  } else if (options_.print_epochs) {
     std::printf("epoch %3d  train_loss %.4f  train_rmse %s  test_rmse %s  test_mae %s"
                 "  %.2fM ratings/s  %.2fs\n",
                 metrics.epoch, metrics.train_loss, Figure(metrics.train_rmse).c_str(),

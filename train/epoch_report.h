@@ -71,6 +71,10 @@ class EpochReport {
   Collective* collective_;
   client::PsClient* client_;
   ProgressLine progress_;
+  // Set by PrintStart: a ranking model's epoch line shows its training loss by name and
+  // no rating errors (train/epoch_report.cc).
+  bool ranking_ = false;
+  std::string loss_name_;
 };
 
 }  // namespace psrec::train

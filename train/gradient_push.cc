@@ -59,7 +59,7 @@ Status GradientPush::TrainBatch(size_t b, TrainSums* sums) {
   slot->user_grads.assign(plan.user_keys.size() * user_floats, 0.0f);
   slot->item_grads.assign(slot->item_rows.size(), 0.0f);
   // Example i reads the rows of its user and item slots, and adds to their gradients.
-  models::RowLookup fields[2];
+  models::RowLookup fields[3];
   models::RowLookup& user = fields[0];
   models::RowLookup& item = fields[1];
   user.index = plan.user_slot.data();
@@ -80,10 +80,16 @@ Status GradientPush::TrainBatch(size_t b, TrainSums* sums) {
   item.stride = static_cast<size_t>(context_.items->dim());
   item.index = plan.item_slot.data();
   item.grads = slot->item_grads.data();
+  // Pairwise models read a third field: the negative item, from the same item rows.
+  const size_t num_fields = context_.model->fields().size();
+  if (num_fields == 3) {
+    fields[2] = item;
+    fields[2].index = plan.neg_slot.data();
+  }
   models::ExampleBatch batch;
   batch.size = plan.rating.size();
   batch.labels = plan.rating.data();
-  batch.fields = fields;
+  batch.fields = std::span<const models::RowLookup>(fields, num_fields);
   sums->squared_error += context_.model->AccumulateGradients(batch);
   sums->ratings += plan.ratings;
   // Items first: their push goes on the wire while the user rows are updated here.

@@ -92,6 +92,13 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   const double start = MonotonicSeconds();
   // Every worker's pushes are applied before anyone evaluates.
   RETURN_IF_ERROR(collective_->Barrier());
+  if (model_->evaluation() == models::Evaluation::kRanking) {
+    // Rating error means nothing for a ranking model; its figures come from the ranking
+    // evaluation. Test and train RMSE stay NaN (shown as "-", null in metrics.jsonl).
+    RETURN_IF_ERROR(report_.ReduceEvaluation({}, {}, metrics));
+    metrics->eval_sec = MonotonicSeconds() - start;
+    return Status::OK();
+  }
   EvalOptions eval;
   eval.model = model_;
   eval.min_rating = job_.data().min_rating();
@@ -132,12 +139,19 @@ Status Trainer::MaybeCheckpoint(int epoch, EpochMetrics* metrics, bool force) {
 
 Status Trainer::Run() {
   RETURN_IF_ERROR(FitModel());
+  // Implicit models: positives over the job's item catalogue, and a negative sampler.
+  std::shared_ptr<const ImplicitTraining> implicit;
+  if (model_->examples() != models::Examples::kRatings) {
+    ASSIGN_OR_RETURN(implicit,
+                     PrepareImplicit(job_, model_->examples(), data_, collective_));
+  }
   // Every worker runs the same number of batches per epoch, so clocks advance in step.
   ASSIGN_OR_RETURN(const int64_t batches,
                    BatchSource::AgreeBatchesPerEpoch(
                        data_->train.size(), job_.training().batch_size(), collective_));
   batches_ = std::make_unique<BatchSource>(job_.training(), collective_->rank(), &data_->train,
                                            batches);
+  if (implicit != nullptr) batches_->ExpandImplicit(std::move(implicit));
   clocks_.emplace(options_.first_step, options_.first_clock, batches,
                   job_.training().clock_every());
   UpdateModeContext context;

@@ -1,4 +1,4 @@
-// Trainer: one worker's training of biased MF, epoch after epoch. The parts it drives:
+// Trainer: one worker's training of a model, epoch after epoch. The parts it drives:
 //   BatchSource (train/batch_source.h)       packs the partition, orders and plans batches
 //   UpdateMode (train/update_mode.h)          pulls, trains and pushes a batch, by
 //                                             training.update_mode (GRADIENTS, DELTAS)
@@ -8,7 +8,10 @@
 // Each epoch: every batch goes through the update mode, the clock advances every
 // training.clock_every batches and at the epoch's end; then pushes are flushed, every worker
 // waits for the others (barrier), test RMSE/MAE and train RMSE on a sample are evaluated and
-// reduced over workers, and a checkpoint is taken when due. Worker 0 reports.
+// reduced over workers (rating models only), and a checkpoint is taken when due. Worker 0
+// reports. Implicit models (models::Examples kPairwise/kPointwise) first turn the data into
+// positives over the job's item catalogue (train/implicit_setup.h, collective), and each
+// batch's positives are expanded with sampled negatives (train/implicit_batches.h).
 //
 // Graceful stop: `stop` may be set from another thread or a signal handler (cli/stop_signal.h).
 // At the end of each epoch the workers agree on it (a max over the Collective, so all stop

@@ -45,7 +45,9 @@ struct UpdateModeContext {
   client::PsClient* client = nullptr;   // null only when no table is remote
   BatchSource* batches = nullptr;
   const ClockSchedule* clocks = nullptr;
-  const models::Model* model = nullptr;  // its fields: the user's row, then the item's
+  // Its fields: the user's row, the item's, and for pairwise models the negative item's
+  // (BatchPlan::neg_slot, from the same item rows).
+  const models::Model* model = nullptr;
   // The partition's users by dense index (the dictionaries the batches are planned with).
   std::span<const uint64_t> user_ids;
 };

@@ -1,0 +1,26 @@
+#include "train/implicit_batches.h"
+
+namespace psrec::train {
+
+void ExpandPositives(const ImplicitTraining& implicit, std::span<const data::PackedRating> positives,
+                     SampleRng* rng, std::vector<data::PackedRating>* examples,
+                     std::vector<uint32_t>* negatives) {
+  const int n = implicit.config.negatives_per_positive();
+  const int max_draws = implicit.config.max_draws_per_negative();
+  const bool pairwise = implicit.examples == models::Examples::kPairwise;
+  for (const data::PackedRating& p : positives) {
+    const std::span<const uint32_t> own = implicit.positives.of(p.user);
+    if (!pairwise) examples->push_back({p.user, p.item, 1.0f});
+    for (int j = 0; j < n; ++j) {
+      const uint32_t negative = implicit.sampler.DrawExcluding(rng, own, max_draws);
+      if (pairwise) {
+        examples->push_back({p.user, p.item, 1.0f});
+        negatives->push_back(negative);
+      } else {
+        examples->push_back({p.user, negative, 0.0f});
+      }
+    }
+  }
+}
+
+}  // namespace psrec::train
