@@ -17,6 +17,7 @@
 #include "data/line_parser.h"
 #include "data/line_scanner.h"
 #include "data/message_quote.h"
+#include "data/quoted_fields.h"
 
 namespace psrec::data {
 namespace {
@@ -102,6 +103,8 @@ struct Chunk {
   std::map<std::string, int64_t> skipped_by_reason;
   ColumnDictionary users, items;
   Status error;
+  bool last = false;         // ends at the end of the file
+  bool open_at_end = false;  // ends inside a quoted field: the cut split a record
 };
 
 struct OutputColumns {
@@ -118,11 +121,22 @@ struct ChunkContext {
   uint64_t header_line;  // 0: none
   bool skip_bad_lines;
   size_t max_line_bytes;
+  char terminator;
+  bool quoting;  // RFC 4180 quotes: records may span lines
+  char delimiter;
   OutputColumns out;
 };
 
+std::string TooLongReason(size_t max_line_bytes, char terminator) {
+  return "line is longer than " + std::to_string(max_line_bytes) + " bytes (line endings read as " +
+         (terminator == '\n' ? "LF or CRLF" : "CR") +
+         ", detected from the first line break; a file that mixes them, or is not text, "
+         "reads as one long line)";
+}
+
 void ParseChunk(const ChunkContext& ctx, Chunk* chunk) {
-  LineScanner scanner(ctx.fd, *ctx.path, chunk->begin, chunk->end, ctx.max_line_bytes);
+  LineScanner scanner(ctx.fd, *ctx.path, chunk->begin, chunk->end, ctx.max_line_bytes,
+                      ctx.terminator);
   uint64_t line_number = chunk->first_line - 1;
   uint64_t row = chunk->slot;
   std::string_view line;
@@ -132,10 +146,37 @@ void ParseChunk(const ChunkContext& ctx, Chunk* chunk) {
   uint64_t last_user_key = 0;
   uint32_t last_user_index = 0;
   bool have_last_user = false;
+  // A record whose quoted field holds a line break spans lines: they are joined here.
+  std::string record;
+  bool joining = false;
+  uint64_t record_line = 0;
   while (scanner.Next(&line, &too_long)) {
     ++line_number;
     if (line_number == ctx.header_line) continue;
+    uint64_t number = line_number;
+    const bool joined = joining;
+    if (joining && !too_long) {
+      record.push_back(ctx.terminator);
+      record.append(line);
+      number = record_line;
+      if (record.size() > ctx.max_line_bytes) {
+        too_long = true;
+      } else if (QuoteOpenAtEnd(record, ctx.delimiter)) {
+        continue;
+      } else {
+        line = record;
+      }
+    }
+    joining = false;
     LineError error = too_long ? LineError::kLineTooLong : ctx.parser->Parse(line, &parsed);
+    // Only a line that fails can open a quoted field, so clean files never look for quotes.
+    if (error == LineError::kUnterminatedQuote && ctx.quoting && !joined &&
+        QuoteOpenAtEnd(line, ctx.delimiter)) {
+      record.assign(line);
+      record_line = line_number;
+      joining = true;
+      continue;
+    }
     if (error == LineError::kNone && (parsed.user_is_string || parsed.item_is_string)) {
       if ((parsed.user_is_string && !chunk->users.RememberName(parsed.user_key, parsed.user)) ||
           (parsed.item_is_string && !chunk->items.RememberName(parsed.item_key, parsed.item))) {
@@ -154,10 +195,9 @@ void ParseChunk(const ChunkContext& ctx, Chunk* chunk) {
         continue;
       }
       std::string reason = error == LineError::kLineTooLong
-                               ? "line is longer than " + std::to_string(ctx.max_line_bytes) +
-                                     " bytes"
+                               ? TooLongReason(ctx.max_line_bytes, ctx.terminator)
                                : ctx.parser->Describe(error, line);
-      chunk->error = Status::InvalidArgument(*ctx.path + ":" + std::to_string(line_number) +
+      chunk->error = Status::InvalidArgument(*ctx.path + ":" + std::to_string(number) +
                                              ": " + reason);
       return;
     }
@@ -173,6 +213,20 @@ void ParseChunk(const ChunkContext& ctx, Chunk* chunk) {
     ++row;
   }
   if (!scanner.status().ok()) chunk->error = scanner.status();
+  if (joining) {
+    chunk->open_at_end = true;
+    if (chunk->last && chunk->error.ok()) {
+      if (ctx.skip_bad_lines) {
+        ++chunk->skipped;
+        ++chunk->skipped_by_reason[LineErrorReason(LineError::kUnterminatedQuote)];
+      } else {
+        chunk->error = Status::InvalidArgument(
+            *ctx.path + ":" + std::to_string(record_line) +
+            ": unterminated quoted field: the '\"' opened on this line never closes before the "
+            "end of the file");
+      }
+    }
+  }
   chunk->ratings = row - chunk->slot;
 }
 
@@ -205,17 +259,16 @@ std::vector<std::string> NamesOf(const ColumnDictionary& dict) {
 // Finds the first non-blank line of the file: its number and text (for format detection).
 Result<std::pair<uint64_t, std::string>> FirstLine(int fd, const std::string& path,
                                                    uint64_t begin, uint64_t size,
-                                                   size_t max_line_bytes) {
-  LineScanner scanner(fd, path, begin, size, max_line_bytes);
+                                                   size_t max_line_bytes, char terminator) {
+  LineScanner scanner(fd, path, begin, size, max_line_bytes, terminator);
   std::string_view line;
   bool too_long = false;
   uint64_t number = 0;
   while (scanner.Next(&line, &too_long)) {
     ++number;
     if (too_long) {
-      return Status::InvalidArgument(path + ":" + std::to_string(number) +
-                                     ": line is longer than " + std::to_string(max_line_bytes) +
-                                     " bytes");
+      return Status::InvalidArgument(path + ":" + std::to_string(number) + ": " +
+                                     TooLongReason(max_line_bytes, terminator));
     }
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") != std::string_view::npos) {
@@ -255,7 +308,14 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
   if (size >= 3 && ::pread(fd, bom, 3, 0) == 3 && std::memcmp(bom, "\xEF\xBB\xBF", 3) == 0) {
     begin = 3;  // a UTF-8 byte order mark is not part of the first field
   }
-  ASSIGN_OR_RETURN(auto first, FirstLine(fd, path, begin, size, options.max_line_bytes));
+  std::string head(std::min<uint64_t>(size - begin, 64 << 10), '\0');
+  if (::pread(fd, head.data(), head.size(), static_cast<off_t>(begin)) !=
+      static_cast<ssize_t>(head.size())) {
+    return Status::IoError(path + ": read failed: " + std::strerror(errno));
+  }
+  const char terminator = DetectTerminator(head);
+  ASSIGN_OR_RETURN(auto first,
+                   FirstLine(fd, path, begin, size, options.max_line_bytes, terminator));
   ASSIGN_OR_RETURN(LineLayout layout, ResolveLayout(path, first.second, data));
   const LineParser parser(layout, data.min_rating(), data.max_rating());
 
@@ -270,12 +330,13 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
     uint64_t stop = size;
     if (i + 1 < threads) {
       ASSIGN_OR_RETURN(stop, NextLineStart(fd, path, std::max(cut, size * (i + 1) / threads),
-                                           size));
+                                           size, terminator));
     }
     if (stop <= cut) continue;
     chunks.emplace_back();
     chunks.back().begin = cut;
     chunks.back().end = stop;
+    chunks.back().last = stop == size;
     cut = stop;
   }
 
@@ -286,10 +347,10 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
     std::vector<std::thread> workers;
     for (size_t i = 1; i < chunks.size(); ++i) {
       workers.emplace_back([&, i] {
-        newlines[i] = CountNewlines(fd, path, chunks[i].begin, chunks[i].end);
+        newlines[i] = CountNewlines(fd, path, chunks[i].begin, chunks[i].end, terminator);
       });
     }
-    newlines[0] = CountNewlines(fd, path, chunks[0].begin, chunks[0].end);
+    newlines[0] = CountNewlines(fd, path, chunks[0].begin, chunks[0].end, terminator);
     for (auto& w : workers) w.join();
   }
   char last_byte = '\n';
@@ -299,7 +360,7 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
   uint64_t total_lines = 0;
   for (size_t i = 0; i < chunks.size(); ++i) {
     if (!newlines[i].ok()) return newlines[i].status();
-    chunks[i].lines = *newlines[i] + (i + 1 == chunks.size() && last_byte != '\n' ? 1 : 0);
+    chunks[i].lines = *newlines[i] + (i + 1 == chunks.size() && last_byte != terminator ? 1 : 0);
     chunks[i].first_line = total_lines + 1;
     chunks[i].slot = total_lines;
     total_lines += chunks[i].lines;
@@ -322,6 +383,9 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
                    layout.header ? first.first : 0,
                    data.skip_bad_lines(),
                    options.max_line_bytes,
+                   terminator,
+                   layout.separator == LineLayout::Separator::kChar,
+                   layout.delimiter.empty() ? '\0' : layout.delimiter[0],
                    {columns.user_index.data(), columns.item_index.data(),
                     columns.rating.data(),
                     columns.timestamp.empty() ? nullptr : columns.timestamp.data()}};
@@ -332,6 +396,15 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
     }
     ParseChunk(ctx, &chunks[0]);
     for (auto& w : workers) w.join();
+  }
+  // A cut inside a quoted field (one holding a line break) parsed the next chunk from the
+  // middle of a record: read the file again in one piece.
+  for (size_t i = 0; i + 1 < chunks.size(); ++i) {
+    if (chunks[i].open_at_end) {
+      TextReadOptions one_piece = options;
+      one_piece.threads = 1;
+      return ReadRatingsFile(path, data, report, one_piece);
+    }
   }
   for (const Chunk& chunk : chunks) RETURN_IF_ERROR(chunk.error);
 
