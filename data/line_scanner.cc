@@ -134,11 +134,9 @@ Result<uint64_t> NextLineStart(int fd, const std::string& path, uint64_t offset,
 }
 
 char DetectTerminator(std::string_view head) {
-  const size_t pos = head.find_first_of("\r\n");
-  if (pos == std::string_view::npos || head[pos] == '\n') return '\n';
-  // A CR at the very end of `head` cannot be told from CRLF; LF files are the common case.
-  if (pos + 1 == head.size() || head[pos + 1] == '\n') return '\n';
-  return '\r';
+  // Any LF makes a LF (or CRLF) file, so a stray CR inside a line never splits it.
+  if (head.find('\n') != std::string_view::npos) return '\n';
+  return head.find('\r') != std::string_view::npos ? '\r' : '\n';
 }
 
 }  // namespace psrec::data

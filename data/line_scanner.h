@@ -54,8 +54,8 @@ Result<uint64_t> CountNewlines(int fd, const std::string& path, uint64_t begin, 
 Result<uint64_t> NextLineStart(int fd, const std::string& path, uint64_t offset, uint64_t end,
                                char terminator = '\n');
 
-// The line terminator of a file whose first bytes are `head`: '\r' when its first line
-// break is a CR not followed by LF (old Mac exports), else '\n' (LF and CRLF files).
+// The line terminator of a file whose first bytes (64 KiB) are `head`: '\r' when they hold
+// a CR and no LF (old Mac exports), else '\n' (LF and CRLF files).
 char DetectTerminator(std::string_view head);
 
 }  // namespace psrec::data

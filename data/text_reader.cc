@@ -118,7 +118,7 @@ struct ChunkContext {
   int fd;
   const std::string* path;
   const LineParser* parser;
-  uint64_t header_line;  // 0: none
+  uint64_t header_first, header_last;  // lines of the header record; 0: none
   bool skip_bad_lines;
   size_t max_line_bytes;
   char terminator;
@@ -152,7 +152,7 @@ void ParseChunk(const ChunkContext& ctx, Chunk* chunk) {
   uint64_t record_line = 0;
   while (scanner.Next(&line, &too_long)) {
     ++line_number;
-    if (line_number == ctx.header_line) continue;
+    if (line_number >= ctx.header_first && line_number <= ctx.header_last) continue;
     uint64_t number = line_number;
     const bool joined = joining;
     if (joining && !too_long) {
@@ -256,26 +256,56 @@ std::vector<std::string> NamesOf(const ColumnDictionary& dict) {
   return names;
 }
 
-// Finds the first non-blank line of the file: its number and text (for format detection).
-Result<std::pair<uint64_t, std::string>> FirstLine(int fd, const std::string& path,
-                                                   uint64_t begin, uint64_t size,
-                                                   size_t max_line_bytes, char terminator) {
+// The first record of the file, for format detection and the header.
+struct FirstRecord {
+  uint64_t first_line = 0, last_line = 0;  // 1-based; more than one when quotes span lines
+  std::string text;                        // without its last terminator and CR
+};
+
+// The quoting delimiter the format will use before the layout is resolved ('\0': none).
+char QuotingDelimiter(const config::DataConfig& data) {
+  if (data.format() == config::MOVIELENS_CSV) return ',';
+  if (data.format() == config::DELIMITED && data.delimited().delimiter().size() == 1) {
+    return data.delimited().delimiter()[0];
+  }
+  return '\0';
+}
+
+// Finds the first non-blank record of the file; a quoted field that holds a line break
+// (`quoting` names the delimiter) joins the following lines.
+Result<FirstRecord> FindFirstRecord(int fd, const std::string& path, uint64_t begin,
+                                    uint64_t size, size_t max_line_bytes, char terminator,
+                                    char quoting) {
   LineScanner scanner(fd, path, begin, size, max_line_bytes, terminator);
   std::string_view line;
   bool too_long = false;
   uint64_t number = 0;
+  FirstRecord record;
   while (scanner.Next(&line, &too_long)) {
     ++number;
-    if (too_long) {
+    if (too_long || record.text.size() + line.size() > max_line_bytes) {
       return Status::InvalidArgument(path + ":" + std::to_string(number) + ": " +
                                      TooLongReason(max_line_bytes, terminator));
     }
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") != std::string_view::npos) {
-      return std::make_pair(number, std::string(line));
+    if (record.first_line != 0) {
+      record.text.push_back(terminator);
+    } else if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+      continue;
+    } else {
+      record.first_line = number;
     }
+    record.text.append(line);
+    record.last_line = number;
+    if (quoting != '\0' && QuoteOpenAtEnd(record.text, quoting)) continue;
+    if (!record.text.empty() && record.text.back() == '\r') record.text.pop_back();
+    return record;
   }
   RETURN_IF_ERROR(scanner.status());
+  if (record.first_line != 0) {
+    return Status::InvalidArgument(path + ":" + std::to_string(record.first_line) +
+                                   ": unterminated quoted field: the '\"' opened on this line "
+                                   "never closes before the end of the file");
+  }
   return Status::InvalidArgument(path + ":1: file has no ratings (only blank lines)");
 }
 
@@ -315,8 +345,9 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
   }
   const char terminator = DetectTerminator(head);
   ASSIGN_OR_RETURN(auto first,
-                   FirstLine(fd, path, begin, size, options.max_line_bytes, terminator));
-  ASSIGN_OR_RETURN(LineLayout layout, ResolveLayout(path, first.second, data));
+                   FindFirstRecord(fd, path, begin, size, options.max_line_bytes, terminator,
+                                   QuotingDelimiter(data)));
+  ASSIGN_OR_RETURN(LineLayout layout, ResolveLayout(path, first.text, data));
   const LineParser parser(layout, data.min_rating(), data.max_rating());
 
   // One chunk per thread, each starting just after a '\n'.
@@ -380,7 +411,8 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
   ChunkContext ctx{fd,
                    &path,
                    &parser,
-                   layout.header ? first.first : 0,
+                   layout.header ? first.first_line : 0,
+                   layout.header ? first.last_line : 0,
                    data.skip_bad_lines(),
                    options.max_line_bytes,
                    terminator,
