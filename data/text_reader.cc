@@ -18,9 +18,18 @@
 #include "data/line_scanner.h"
 #include "data/message_quote.h"
 #include "data/quoted_fields.h"
+#include "data/text_chunk.h"
 
 namespace psrec::data {
 namespace {
+
+using internal::Chunk;
+using internal::ChunkContext;
+using internal::ColumnDictionary;
+using internal::MergeDictionary;
+using internal::NamesOf;
+using internal::ParseChunk;
+using internal::TooLongReason;
 
 constexpr int kMaxThreads = 8;
 
@@ -57,204 +66,6 @@ class FileCloser {
   int fd_;
 };
 
-// Keys below this are looked up in a flat array (4 bytes per key up to the largest seen):
-// real data sets number their ids densely from 0 or 1, and an array probe is several times
-// cheaper than a hash probe. The bound caps that array at 16 MiB per column and thread.
-constexpr uint64_t kDirectKeyLimit = 1ULL << 22;
-
-// Raw key -> dense index, in order of first appearance.
-struct ColumnDictionary {
-  std::vector<uint32_t> direct;  // key -> index + 1 (0: not seen), for key < kDirectKeyLimit
-  absl::flat_hash_map<uint64_t, uint32_t> index;  // the other keys
-  std::vector<uint64_t> keys;
-  absl::flat_hash_map<uint64_t, std::string> names;  // ids that are not integers only
-
-  uint32_t IndexOf(uint64_t key) {
-    if (key < kDirectKeyLimit) {
-      if (key >= direct.size()) {
-        direct.resize(std::max<uint64_t>(key + 1, std::min(2 * direct.size(), kDirectKeyLimit)));
-      }
-      uint32_t& slot = direct[key];
-      if (slot == 0) {
-        keys.push_back(key);
-        slot = static_cast<uint32_t>(keys.size());
-      }
-      return slot - 1;
-    }
-    auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(keys.size()));
-    if (inserted) keys.push_back(key);
-    return it->second;
-  }
-  // Keeps the raw text of a string id; false when another text already has its key.
-  bool RememberName(uint64_t key, std::string_view raw) {
-    auto [it, inserted] = names.try_emplace(key, raw);
-    return inserted || it->second == raw;
-  }
-};
-
-// Where a chunk's rows go, and what it found.
-struct Chunk {
-  uint64_t begin = 0, end = 0;  // byte range
-  uint64_t first_line = 1;      // 1-based number of its first line
-  uint64_t lines = 0;           // lines in it (a last line without '\n' included)
-  uint64_t slot = 0;            // index of its first row in the output columns
-  uint64_t ratings = 0;
-  int64_t skipped = 0;
-  std::map<std::string, int64_t> skipped_by_reason;
-  ColumnDictionary users, items;
-  Status error;
-  bool last = false;         // ends at the end of the file
-  bool open_at_end = false;  // ends inside a quoted field: the cut split a record
-};
-
-struct OutputColumns {
-  uint32_t* user_index;
-  uint32_t* item_index;
-  float* rating;
-  int64_t* timestamp;  // null when the layout has no timestamps
-};
-
-struct ChunkContext {
-  int fd;
-  const std::string* path;
-  const LineParser* parser;
-  uint64_t header_first, header_last;  // lines of the header record; 0: none
-  bool skip_bad_lines;
-  size_t max_line_bytes;
-  char terminator;
-  bool quoting;  // RFC 4180 quotes: records may span lines
-  char delimiter;
-  OutputColumns out;
-};
-
-std::string TooLongReason(size_t max_line_bytes, char terminator) {
-  return "line is longer than " + std::to_string(max_line_bytes) + " bytes (line endings read as " +
-         (terminator == '\n' ? "LF or CRLF" : "CR") +
-         ", detected from the first line break; a file that mixes them, or is not text, "
-         "reads as one long line)";
-}
-
-void ParseChunk(const ChunkContext& ctx, Chunk* chunk) {
-  LineScanner scanner(ctx.fd, *ctx.path, chunk->begin, chunk->end, ctx.max_line_bytes,
-                      ctx.terminator);
-  uint64_t line_number = chunk->first_line - 1;
-  uint64_t row = chunk->slot;
-  std::string_view line;
-  bool too_long = false;
-  ParsedLine parsed;
-  // Files list a user's ratings together: remembering the last user skips most lookups.
-  uint64_t last_user_key = 0;
-  uint32_t last_user_index = 0;
-  bool have_last_user = false;
-  // A record whose quoted field holds a line break spans lines: they are joined here.
-  std::string record;
-  bool joining = false;
-  uint64_t record_line = 0;
-  while (scanner.Next(&line, &too_long)) {
-    ++line_number;
-    if (line_number >= ctx.header_first && line_number <= ctx.header_last) continue;
-    uint64_t number = line_number;
-    const bool joined = joining;
-    if (joining && !too_long) {
-      record.push_back(ctx.terminator);
-      record.append(line);
-      number = record_line;
-      if (record.size() > ctx.max_line_bytes) {
-        too_long = true;
-      } else if (QuoteOpenAtEnd(record, ctx.delimiter)) {
-        continue;
-      } else {
-        line = record;
-      }
-    }
-    joining = false;
-    LineError error = too_long ? LineError::kLineTooLong : ctx.parser->Parse(line, &parsed);
-    // Only a line that fails can open a quoted field, so clean files never look for quotes.
-    if (error == LineError::kUnterminatedQuote && ctx.quoting && !joined &&
-        QuoteOpenAtEnd(line, ctx.delimiter)) {
-      record.assign(line);
-      record_line = line_number;
-      joining = true;
-      continue;
-    }
-    if (error == LineError::kNone && (parsed.user_is_string || parsed.item_is_string)) {
-      if ((parsed.user_is_string && !chunk->users.RememberName(parsed.user_key, parsed.user)) ||
-          (parsed.item_is_string && !chunk->items.RememberName(parsed.item_key, parsed.item))) {
-        error = LineError::kIdCollision;
-      }
-    }
-    if (error != LineError::kNone) {
-      if (error == LineError::kFieldCount &&
-          std::all_of(line.begin(), line.end(),
-                      [](char c) { return c == ' ' || c == '\t' || c == '\r'; })) {
-        continue;  // blank lines carry nothing and are allowed anywhere
-      }
-      if (ctx.skip_bad_lines) {
-        ++chunk->skipped;
-        ++chunk->skipped_by_reason[LineErrorReason(error)];
-        continue;
-      }
-      std::string reason = error == LineError::kLineTooLong
-                               ? TooLongReason(ctx.max_line_bytes, ctx.terminator)
-                               : ctx.parser->Describe(error, line);
-      chunk->error = Status::InvalidArgument(*ctx.path + ":" + std::to_string(number) +
-                                             ": " + reason);
-      return;
-    }
-    if (!have_last_user || parsed.user_key != last_user_key) {
-      last_user_key = parsed.user_key;
-      last_user_index = chunk->users.IndexOf(parsed.user_key);
-      have_last_user = true;
-    }
-    ctx.out.user_index[row] = last_user_index;
-    ctx.out.item_index[row] = chunk->items.IndexOf(parsed.item_key);
-    ctx.out.rating[row] = parsed.rating;
-    if (ctx.out.timestamp != nullptr) ctx.out.timestamp[row] = parsed.timestamp;
-    ++row;
-  }
-  if (!scanner.status().ok()) chunk->error = scanner.status();
-  if (joining) {
-    chunk->open_at_end = true;
-    if (chunk->last && chunk->error.ok()) {
-      if (ctx.skip_bad_lines) {
-        ++chunk->skipped;
-        ++chunk->skipped_by_reason[LineErrorReason(LineError::kUnterminatedQuote)];
-      } else {
-        chunk->error = Status::InvalidArgument(
-            *ctx.path + ":" + std::to_string(record_line) +
-            ": unterminated quoted field: the '\"' opened on this line never closes before the "
-            "end of the file");
-      }
-    }
-  }
-  chunk->ratings = row - chunk->slot;
-}
-
-// Adds `local`'s keys to `global` in order; returns local index -> global index.
-Result<std::vector<uint32_t>> MergeDictionary(const std::string& path, ColumnDictionary&& local,
-                                              ColumnDictionary* global) {
-  std::vector<uint32_t> remap(local.keys.size());
-  for (size_t i = 0; i < local.keys.size(); ++i) remap[i] = global->IndexOf(local.keys[i]);
-  for (auto& [key, name] : local.names) {
-    if (!global->RememberName(key, name)) {
-      return Status::InvalidArgument(path + ": ids " + QuoteForMessage(name) + " and " +
-                                     QuoteForMessage(global->names[key]) +
-                                     " hash to the same 64-bit key");
-    }
-  }
-  return remap;
-}
-
-std::vector<std::string> NamesOf(const ColumnDictionary& dict) {
-  std::vector<std::string> names;
-  if (dict.names.empty()) return names;
-  names.reserve(dict.keys.size());
-  for (uint64_t key : dict.keys) {
-    auto it = dict.names.find(key);
-    names.push_back(it != dict.names.end() ? it->second : std::to_string(key));
-  }
-  return names;
-}
 
 // The first record of the file, for format detection and the header.
 struct FirstRecord {
