@@ -62,15 +62,6 @@ Result<data::DataStats> PreparedStats(const std::string& dir) {
   return stats.Finish();
 }
 
-void AddInputFlags(FlagSet* flags, InputFlags* input) {
-  flags->AddString("format", &input->format,
-                   "auto, tsv (u.data), dat (ratings.dat), csv, libmf, delimited, binary");
-  flags->AddBool("skip-bad-lines", &input->skip_bad_lines,
-                 "count and skip bad lines instead of failing on the first");
-  flags->AddDouble("min-rating", &input->min_rating, "ratings below this are bad lines");
-  flags->AddDouble("max-rating", &input->max_rating, "ratings above this are bad lines");
-}
-
 // Parses flags; returns -1 to go on, else the exit code.
 int ParseFlags(FlagSet* flags, int argc, char** argv, const std::string& verb) {
   Status s = flags->Parse(argc, argv, 1);
@@ -100,7 +91,7 @@ int RunDataStats(int argc, char** argv) {
                 "Print users, items, ratings, density, the rating histogram and percentiles "
                 "of ratings per user and per item of a ratings file or prepared directory.");
   flags.AddString("input", &input, "ratings text file or prepared directory", true);
-  AddInputFlags(&flags, &input_flags);
+  AddInputFlags(&flags, &input_flags, /*with_binary=*/true);
   flags.AddBool("json", &json, "print one JSON object instead of text");
   if (int code = ParseFlags(&flags, argc, argv, "stats"); code >= 0) return code;
 
@@ -131,7 +122,7 @@ int RunDataSplit(int argc, char** argv) {
                 "Split a ratings file into train and test LIBMF text files ('user item "
                 "rating').");
   flags.AddString("input", &input, "ratings text file", true);
-  AddInputFlags(&flags, &input_flags);
+  AddInputFlags(&flags, &input_flags, /*with_binary=*/false);
   flags.AddString("split", &kind, "random or leave-last-out");
   flags.AddDouble("test-fraction", &test_fraction, "random: share of ratings in test");
   flags.AddInt("leave-last-k", &leave_last_k, "leave-last-out: ratings per user in test");

@@ -17,23 +17,6 @@ namespace psrec::cli {
 
 bool ProgressWanted() { return ::isatty(STDERR_FILENO) == 1; }
 
-Result<config::DataConfig> DataConfigFromFlags(const InputFlags& flags,
-                                               const std::string& path) {
-  config::DataConfig data;
-  ASSIGN_OR_RETURN(config::DataFormat format, data::ParseFormatName(flags.format));
-  std::error_code ec;
-  if (format == config::AUTO && std::filesystem::is_directory(path, ec)) format = config::BINARY;
-  data.set_format(format);
-  data.set_train_path(path);
-  data.set_skip_bad_lines(flags.skip_bad_lines);
-  if (!(flags.min_rating <= flags.max_rating)) {
-    return Status::InvalidArgument("--min-rating must not exceed --max-rating");
-  }
-  data.set_min_rating(static_cast<float>(flags.min_rating));
-  data.set_max_rating(static_cast<float>(flags.max_rating));
-  return data;
-}
-
 Result<data::RatingColumns> ReadTextInput(const std::string& path,
                                           const config::DataConfig& data,
                                           data::ReadReport* report) {

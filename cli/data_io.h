@@ -11,20 +11,9 @@
 #include "data/ratings.h"
 #include "common/status.h"
 #include "data/text_reader.h"
+#include "cli/data_input_flags.h"
 
 namespace psrec::cli {
-
-// The flags every reading subcommand shares.
-struct InputFlags {
-  std::string format = "auto";
-  bool skip_bad_lines = false;
-  double min_rating = -1e30;
-  double max_rating = 1e30;
-};
-
-// A DataConfig for the flags (format resolved; BINARY when `path` is a directory and the
-// format is auto).
-Result<config::DataConfig> DataConfigFromFlags(const InputFlags& flags, const std::string& path);
 
 // Reads a text ratings file, printing "reading PATH ..." / "read N lines ..." to stderr when it
 // is a terminal. The report's skipped lines are printed to stderr when there are any.

@@ -59,12 +59,7 @@ int RunDataPrepare(int argc, char** argv) {
                 "partitioned by user into --parts parts (one per worker).");
   flags.AddString("input", &input, "ratings text file (train, or everything to split)", true);
   flags.AddString("test", &test_path, "test ratings file (implies --split given)");
-  flags.AddString("format", &input_flags.format,
-                  "auto, tsv (u.data), dat (ratings.dat), csv, libmf, delimited");
-  flags.AddBool("skip-bad-lines", &input_flags.skip_bad_lines,
-                "count and skip bad lines instead of failing on the first");
-  flags.AddDouble("min-rating", &input_flags.min_rating, "ratings below this are bad lines");
-  flags.AddDouble("max-rating", &input_flags.max_rating, "ratings above this are bad lines");
+  AddInputFlags(&flags, &input_flags, /*with_binary=*/false);
   flags.AddInt("parts", &parts, "number of parts (workers)");
   flags.AddString("split", &kind,
                   "random, leave-last-out or given; default: given with --test, else none");

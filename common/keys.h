@@ -1,7 +1,9 @@
 // Keys and sharding. A parameter row is named by (table id, 64-bit id). Raw ids from the
 // data map to ids as follows (stable across runs, machines and languages):
-//   - an id made only of ASCII digits that fits in 63 bits is that integer;
-//   - any other string s maps to HashString(s) | (1 << 63), so the two never collide.
+//   - an id in canonical decimal form (ASCII digits, no sign, no leading zero unless it is
+//     "0") that fits in 63 bits is that integer;
+//   - any other string s maps to HashString(s) | (1 << 63), so the two never collide:
+//     "0155061224" (an ISBN), "+5" and "1e3" are strings, distinct from 155061224, 5, 1000.
 // The server that owns a key is Mix64(id ^ TableSeed(table)) % num_servers.
 //
 // Thread safety: pure functions.
@@ -44,7 +46,9 @@ constexpr uint64_t HashString(std::string_view s) {
 // The key of a raw id from a data file, by the rule at the top of this file. Readers that
 // must reject some ids (negative numbers, more than 63 bits of digits) check them first.
 constexpr uint64_t KeyOfRawId(std::string_view raw) {
-  if (raw.empty() || raw.size() > 19) return HashString(raw) | (1ULL << 63);
+  if (raw.empty() || raw.size() > 19 || (raw[0] == '0' && raw.size() > 1)) {
+    return HashString(raw) | (1ULL << 63);
+  }
   uint64_t v = 0;
   for (char c : raw) {
     if (c < '0' || c > '9') return HashString(raw) | (1ULL << 63);

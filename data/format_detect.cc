@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "data/message_quote.h"
+#include "data/quoted_fields.h"
 
 namespace psrec::data {
 namespace {
@@ -24,6 +25,18 @@ std::vector<std::string_view> SplitOn(std::string_view line, std::string_view de
   }
 }
 
+// Fields of a line as the parser will see them: RFC 4180 quoting for one-character
+// delimiters (quotes removed), a plain split otherwise.
+std::vector<std::string> SplitFields(std::string_view line, std::string_view delimiter) {
+  std::vector<std::string> fields;
+  if (delimiter.size() == 1) {
+    SplitQuoted(line, delimiter[0], &fields);  // a malformed line fails when it is parsed
+    return fields;
+  }
+  for (std::string_view f : SplitOn(line, delimiter)) fields.emplace_back(f);
+  return fields;
+}
+
 std::vector<std::string_view> SplitWhitespace(std::string_view line) {
   std::vector<std::string_view> fields;
   size_t i = 0;
@@ -40,10 +53,6 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-bool StartsWithDigit(std::string_view s) {
-  return !s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-');
 }
 
 Status LineOneError(const std::string& path, const std::string& reason) {
@@ -82,13 +91,10 @@ Result<LineLayout> CsvLayout(const std::string& path, std::string_view first_lin
   layout.delimiter = ",";
   layout.header = true;
   layout.user_column = layout.item_column = layout.rating_column = -1;
-  std::vector<std::string_view> names = SplitOn(first_line, ",");
+  std::vector<std::string> names = SplitFields(first_line, ",");
   layout.num_fields = static_cast<int>(names.size());
   for (int i = 0; i < layout.num_fields; ++i) {
-    std::string name = Lower(names[i]);
-    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
-      name = name.substr(1, name.size() - 2);
-    }
+    const std::string name = Lower(names[i]);
     if (name == "userid" || name == "user_id" || name == "user") layout.user_column = i;
     if (name == "movieid" || name == "itemid" || name == "item_id" || name == "item") {
       layout.item_column = i;
@@ -101,6 +107,36 @@ Result<LineLayout> CsvLayout(const std::string& path, std::string_view first_lin
                                   QuoteForMessage(first_line));
   }
   return layout;
+}
+
+// Sets the columns that data.delimited names by header text.
+Status ColumnsByName(const std::string& path, std::string_view header,
+                     const std::vector<std::string>& names,
+                     const config::DelimitedColumns& columns, LineLayout* layout) {
+  const std::pair<const std::string*, int*> wanted[] = {
+      {&columns.user_column_name(), &layout->user_column},
+      {&columns.item_column_name(), &layout->item_column},
+      {&columns.rating_column_name(), &layout->rating_column},
+      {&columns.timestamp_column_name(), &layout->timestamp_column}};
+  for (const auto& [name, column] : wanted) {
+    if (name->empty()) continue;
+    if (!columns.header()) {
+      return Status::InvalidArgument("data.delimited: columns named '" + *name +
+                                     "' need a header line (header: true, --header)");
+    }
+    const std::string target = Lower(*name);
+    *column = -1;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (Lower(names[i]) == target) *column = static_cast<int>(i);
+    }
+    if (*column < 0) {
+      std::string listed;
+      for (const std::string& n : names) listed += (listed.empty() ? "" : ", ") + QuoteForMessage(n);
+      return LineOneError(path, "the header " + QuoteForMessage(header) + " has no column " +
+                                    QuoteForMessage(*name) + " (it has " + listed + ")");
+    }
+  }
+  return Status::OK();
 }
 
 Result<LineLayout> DelimitedLayout(const std::string& path, std::string_view first_line,
@@ -120,7 +156,9 @@ Result<LineLayout> DelimitedLayout(const std::string& path, std::string_view fir
   layout.rating_column = columns.rating_column();
   layout.timestamp_column = columns.timestamp_column();
   // Every line must have as many fields as the first one (header or data).
-  layout.num_fields = static_cast<int>(SplitOn(first_line, layout.delimiter).size());
+  const std::vector<std::string> first_fields = SplitFields(first_line, layout.delimiter);
+  layout.num_fields = static_cast<int>(first_fields.size());
+  RETURN_IF_ERROR(ColumnsByName(path, first_line, first_fields, columns, &layout));
   const int needed = std::max({layout.user_column, layout.item_column, layout.rating_column,
                                layout.timestamp_column}) + 1;
   if (layout.user_column < 0 || layout.item_column < 0 || layout.rating_column < -1 ||
@@ -170,18 +208,24 @@ Result<LineLayout> DetectLayout(const std::string& path, std::string_view first_
   const size_t tab_fields = SplitOn(first_line, "\t").size();
   const size_t ws_fields = SplitWhitespace(first_line).size();
   if (has_tab && tab_fields == 4 && ws_fields == 4) return FixedLayout(config::MOVIELENS_TSV);
+  // Ids may be any text ("ü 2 3"); a header line fails on line 1 as a rating that is not a
+  // number, which names the line.
   if (ws_fields == 3 && first_line.find(',') == std::string_view::npos &&
-      StartsWithDigit(SplitWhitespace(first_line)[0])) {
+      first_line.find(';') == std::string_view::npos) {
     return FixedLayout(config::LIBMF);
   }
   std::string hint;
-  if (first_line.find(',') != std::string_view::npos) {
+  if (first_line.find(';') != std::string_view::npos) {
+    hint = "';'-separated; use --format delimited --delimiter ';' (and --header when the "
+           "first line names the columns)";
+  } else if (first_line.find(',') != std::string_view::npos) {
     hint = "comma-separated without a userId,movieId,rating header; add the header or use "
            "--format delimited with data.delimited";
   } else {
-    hint = std::to_string(ws_fields) +
-           " whitespace-separated fields fit none of u.data (4, tabs), LIBMF (3) or "
-           "ratings.dat ('::'); pass --format";
+    hint = std::to_string(ws_fields) + " whitespace-separated field" +
+           (ws_fields == 1 ? "" : "s") +
+           " fit none of u.data (4, tab-separated), LIBMF (3) or ratings.dat ('::'); pass "
+           "--format";
   }
   return LineOneError(path, "cannot detect the format from " + QuoteForMessage(first_line) +
                                 ": " + hint);

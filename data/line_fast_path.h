@@ -15,13 +15,14 @@ inline constexpr double kPow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7};
 
 inline bool IsDigit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
 
-// An id of 1..18 digits (always below 2^63). Longer ids and non-digits take the slow path.
+// An id of 1..18 digits without a leading zero (always below 2^63). Longer ids, "0155",
+// and non-digits take the slow path (which makes "0155" a string id).
 inline bool Id(const char*& p, const char* end, uint64_t* key) {
   const char* start = p;
   uint64_t v = 0;
   while (p < end && IsDigit(*p)) v = v * 10 + static_cast<uint64_t>(*p++ - '0');
   *key = v;
-  return p > start && p - start <= 18;
+  return p > start && p - start <= 18 && (*start != '0' || p - start == 1);
 }
 
 // [-]digits[.digits] with at most 7 significant digits: exactly the float strtof gives,

@@ -9,6 +9,7 @@
 #include "common/keys.h"
 #include "data/line_fast_path.h"
 #include "data/message_quote.h"
+#include "data/quoted_fields.h"
 
 namespace psrec::data {
 namespace {
@@ -38,6 +39,8 @@ const char* LineErrorReason(LineError error) {
     case LineError::kBadTimestamp: return "bad timestamp";
     case LineError::kLineTooLong: return "line too long";
     case LineError::kIdCollision: return "id hash collision";
+    case LineError::kUnterminatedQuote: return "unterminated quote";
+    case LineError::kTextAfterQuote: return "text after closing quote";
   }
   return "unknown";
 }
@@ -114,12 +117,12 @@ LineError ParseIdField(std::string_view text, uint64_t* key, bool* is_string) {
     if (!IsDigit(c)) break;
     value = value * 10 + static_cast<uint64_t>(c - '0');
   }
-  if (i == text.size()) {
+  if (i == text.size() && !(text[0] == '0' && text.size() > 1)) {
     if (value >= (1ULL << 63)) return LineError::kIdOverflow;
     *key = value;
     return LineError::kNone;
   }
-  if (i == 19 && std::all_of(text.begin() + 19, text.end(), IsDigit)) {
+  if (i == 19 && text[0] != '0' && std::all_of(text.begin() + 19, text.end(), IsDigit)) {
     return LineError::kIdOverflow;
   }
   if (text[0] == '-' && text.size() > 1 &&
@@ -173,7 +176,31 @@ inline int PickFields(const char* p, const char* end, const int* columns,
 
 }  // namespace
 
-int LineParser::Pick(std::string_view line, std::string_view* picked) const {
+// Like PickFields, through RFC 4180 quoting; doubled quotes are unescaped into scratch.
+int PickQuoted(std::string_view line, char delimiter, const int* columns,
+               std::string_view* picked, std::string* scratch, LineError* quote_error) {
+  QuotedFieldCursor cursor(line, delimiter);
+  std::string other;  // fields nobody reads
+  std::string_view field;
+  int count = 0;
+  while (true) {
+    int slot = -1;
+    for (int k = 0; k < 4; ++k) {
+      if (count == columns[k]) slot = k;
+    }
+    if (!cursor.Next(&field, slot >= 0 ? &scratch[slot] : &other)) break;
+    for (int k = 0; k < 4; ++k) {
+      if (count == columns[k]) picked[k] = field;
+    }
+    ++count;
+  }
+  if (cursor.error() == QuoteError::kUnterminated) *quote_error = LineError::kUnterminatedQuote;
+  if (cursor.error() == QuoteError::kTextAfterQuote) *quote_error = LineError::kTextAfterQuote;
+  return count;
+}
+
+int LineParser::Pick(std::string_view line, std::string_view* picked, std::string* scratch,
+                     LineError* quote_error) const {
   const int columns[4] = {layout_.user_column, layout_.item_column, layout_.rating_column,
                           layout_.timestamp_column};
   const char* p = line.data();
@@ -192,8 +219,11 @@ int LineParser::Pick(std::string_view line, std::string_view* picked) const {
                           return true;
                         });
     case LineLayout::Separator::kChar: {
-      // N delimiters make N + 1 fields; `done` marks that the last one was returned.
       const char d = layout_.delimiter[0];
+      if (std::memchr(p, '"', line.size()) != nullptr) {
+        return PickQuoted(line, d, columns, picked, scratch, quote_error);
+      }
+      // N delimiters make N + 1 fields; `done` marks that the last one was returned.
       bool done = false;
       return PickFields(p, end, columns, picked,
                         [d, &done](const char** q, const char* e, const char** b,
@@ -254,7 +284,9 @@ LineError LineParser::Parse(std::string_view line, ParsedLine* out) const {
     }
   }
   std::string_view picked[4];
-  const int count = Pick(line, picked);
+  LineError quote_error = LineError::kNone;
+  const int count = Pick(line, picked, out->scratch, &quote_error);
+  if (quote_error != LineError::kNone) return quote_error;
   if (layout_.num_fields > 0 ? count != layout_.num_fields : count <= max_column_) {
     return LineError::kFieldCount;
   }
@@ -288,7 +320,9 @@ LineError LineParser::Parse(std::string_view line, ParsedLine* out) const {
 std::string LineParser::Describe(LineError error, std::string_view line) const {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   std::string_view picked[4];
-  const int count = Pick(line, picked);
+  std::string scratch[4];
+  LineError quote_error = LineError::kNone;
+  const int count = Pick(line, picked, scratch, &quote_error);
   auto field = [&](int column) {
     if (column < 0) return std::string_view();
     if (column == layout_.user_column) return picked[0];
@@ -338,6 +372,12 @@ std::string LineParser::Describe(LineError error, std::string_view line) const {
       return "line is too long";
     case LineError::kIdCollision:
       return "two different ids hash to the same 64-bit key";
+    case LineError::kUnterminatedQuote:
+      return "unterminated quoted field (a '\"' opens a field that never closes) in " +
+             QuoteForMessage(line);
+    case LineError::kTextAfterQuote:
+      return "text after the closing quote of a field (a '\"' inside a quoted field must be "
+             "doubled) in " + QuoteForMessage(line);
     case LineError::kNone:
       break;
   }

@@ -29,6 +29,8 @@ enum class LineError : uint8_t {
   kBadTimestamp,
   kLineTooLong,
   kIdCollision,
+  kUnterminatedQuote,
+  kTextAfterQuote,
 };
 
 // A short stable key per error, used to count skipped lines ("wrong field count").
@@ -43,6 +45,10 @@ struct ParsedLine {
   bool item_is_string = false;
   float rating = 1.0f;
   int64_t timestamp = 0;
+  // Unescaped text of quoted fields with doubled quotes (user, item, rating, timestamp):
+  // the views above may point here. Reused from line to line, so the steady state allocates
+  // nothing.
+  std::string scratch[4];
 };
 
 class LineParser {
@@ -61,7 +67,11 @@ class LineParser {
  private:
   // Returns the field count and sets picked[0..3] to the user, item, rating and timestamp
   // fields (left empty when the line is too short or the layout has no such column).
-  int Pick(std::string_view line, std::string_view* picked) const;
+  // Single-character delimiters follow RFC 4180 quoting (data/quoted_fields.h): quoted
+  // fields come back unquoted, unescaped into scratch[0..3] when they hold doubled quotes;
+  // a malformed quoted field sets *quote_error.
+  int Pick(std::string_view line, std::string_view* picked, std::string* scratch,
+           LineError* quote_error) const;
 
   LineLayout layout_;
   float min_rating_;
@@ -76,7 +86,9 @@ class LineParser {
 // `*finite` tells a non-number ("abc") from nan / inf / overflow.
 bool ParseRatingField(std::string_view text, float* out, bool* finite);
 
-// Exposed for tests. The key of an id field, or the error that rejects it.
+// Exposed for tests. The key of an id field, or the error that rejects it. Only the
+// canonical decimal form of an integer below 2^63 ("0", "42"; no sign, no leading zero) is
+// an integer id; "0155061224", "+5", "1e3" are string ids (common/keys.h).
 LineError ParseIdField(std::string_view text, uint64_t* key, bool* is_string);
 
 }  // namespace psrec::data

@@ -31,12 +31,13 @@ Result<size_t> ReadAt(int fd, const std::string& path, char* out, size_t size,
 }  // namespace
 
 LineScanner::LineScanner(int fd, std::string path, uint64_t begin, uint64_t end,
-                         size_t max_line_bytes)
+                         size_t max_line_bytes, char terminator)
     : fd_(fd),
       path_(std::move(path)),
       next_offset_(begin),
       end_(end),
       max_line_bytes_(max_line_bytes),
+      terminator_(terminator),
       capacity_(max_line_bytes + kReadBytes),
       buffer_(new char[capacity_]) {}
 
@@ -67,7 +68,7 @@ bool LineScanner::Next(std::string_view* line, bool* too_long) {
   size_t searched = pos_;  // bytes before this were already searched for '\n'
   while (true) {
     const char* begin = buffer_.get() + pos_;
-    const void* nl = std::memchr(buffer_.get() + searched, '\n', len_ - searched);
+    const void* nl = std::memchr(buffer_.get() + searched, terminator_, len_ - searched);
     if (nl != nullptr) {
       const char* stop = static_cast<const char*>(nl);
       *line = std::string_view(begin, stop - begin);
@@ -85,7 +86,7 @@ bool LineScanner::Next(std::string_view* line, bool* too_long) {
       while (true) {
         pos_ = len_ = 0;
         if (!Refill()) return status_.ok();  // ends without '\n': still one (bad) line
-        const void* end_nl = std::memchr(buffer_.get(), '\n', len_);
+        const void* end_nl = std::memchr(buffer_.get(), terminator_, len_);
         if (end_nl != nullptr) {
           pos_ = static_cast<const char*>(end_nl) - buffer_.get() + 1;
           return true;
@@ -104,30 +105,38 @@ bool LineScanner::Next(std::string_view* line, bool* too_long) {
   }
 }
 
-Result<uint64_t> CountNewlines(int fd, const std::string& path, uint64_t begin, uint64_t end) {
+Result<uint64_t> CountNewlines(int fd, const std::string& path, uint64_t begin, uint64_t end,
+                               char terminator) {
   std::vector<char> buffer(kReadBytes);
   uint64_t count = 0;
   for (uint64_t offset = begin; offset < end;) {
     const size_t want = std::min<uint64_t>(buffer.size(), end - offset);
     ASSIGN_OR_RETURN(size_t got, ReadAt(fd, path, buffer.data(), want, offset));
     if (got == 0) return Status::IoError(path + ": file ended early (changed while reading?)");
-    count += static_cast<uint64_t>(std::count(buffer.data(), buffer.data() + got, '\n'));
+    count += static_cast<uint64_t>(std::count(buffer.data(), buffer.data() + got, terminator));
     offset += got;
   }
   return count;
 }
 
-Result<uint64_t> NextLineStart(int fd, const std::string& path, uint64_t offset, uint64_t end) {
+Result<uint64_t> NextLineStart(int fd, const std::string& path, uint64_t offset, uint64_t end,
+                               char terminator) {
   char buffer[4096];
   while (offset < end) {
     const size_t want = std::min<uint64_t>(sizeof(buffer), end - offset);
     ASSIGN_OR_RETURN(size_t got, ReadAt(fd, path, buffer, want, offset));
     if (got == 0) return end;
-    const void* nl = std::memchr(buffer, '\n', got);
+    const void* nl = std::memchr(buffer, terminator, got);
     if (nl != nullptr) return offset + (static_cast<const char*>(nl) - buffer) + 1;
     offset += got;
   }
   return end;
+}
+
+char DetectTerminator(std::string_view head) {
+  // Any LF makes a LF (or CRLF) file, so a stray CR inside a line never splits it.
+  if (head.find('\n') != std::string_view::npos) return '\n';
+  return head.find('\r') != std::string_view::npos ? '\r' : '\n';
 }
 
 }  // namespace psrec::data

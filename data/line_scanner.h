@@ -17,11 +17,13 @@ namespace psrec::data {
 
 class LineScanner {
  public:
-  // Scans [begin, end) of `fd`. `path` names the file in I/O errors.
-  // REQUIRES: begin is 0 or just after a '\n'; max_line_bytes > 0.
-  LineScanner(int fd, std::string path, uint64_t begin, uint64_t end, size_t max_line_bytes);
+  // Scans [begin, end) of `fd`, lines ending in `terminator` ('\n' for LF and CRLF files,
+  // '\r' for CR-only ones). `path` names the file in I/O errors.
+  // REQUIRES: begin is 0 or just after a terminator; max_line_bytes > 0.
+  LineScanner(int fd, std::string path, uint64_t begin, uint64_t end, size_t max_line_bytes,
+              char terminator = '\n');
 
-  // Returns the next line without its '\n' (a last line without '\n' counts). A line longer
+  // Returns the next line without its terminator (a last line without one counts). A line longer
   // than max_line_bytes comes back empty with *too_long set; it is skipped, not buffered.
   // Returns false at the end of the range or on a read error (then status() is not OK).
   bool Next(std::string_view* line, bool* too_long);
@@ -36,6 +38,7 @@ class LineScanner {
   uint64_t next_offset_;  // file offset of the next byte to read
   uint64_t end_;
   size_t max_line_bytes_;
+  char terminator_;
   size_t capacity_;
   std::unique_ptr<char[]> buffer_;
   size_t pos_ = 0;  // start of the unread bytes in buffer_
@@ -43,10 +46,16 @@ class LineScanner {
   Status status_;
 };
 
-// Number of '\n' bytes in [begin, end) of `fd`.
-Result<uint64_t> CountNewlines(int fd, const std::string& path, uint64_t begin, uint64_t end);
+// Number of `terminator` bytes in [begin, end) of `fd`.
+Result<uint64_t> CountNewlines(int fd, const std::string& path, uint64_t begin, uint64_t end,
+                               char terminator = '\n');
 
-// The offset just after the first '\n' at or after `offset`, or `end` when there is none.
-Result<uint64_t> NextLineStart(int fd, const std::string& path, uint64_t offset, uint64_t end);
+// The offset just after the first `terminator` at or after `offset`, or `end` when none.
+Result<uint64_t> NextLineStart(int fd, const std::string& path, uint64_t offset, uint64_t end,
+                               char terminator = '\n');
+
+// The line terminator of a file whose first bytes (64 KiB) are `head`: '\r' when they hold
+// a CR and no LF (old Mac exports), else '\n' (LF and CRLF files).
+char DetectTerminator(std::string_view head);
 
 }  // namespace psrec::data

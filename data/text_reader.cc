@@ -17,9 +17,19 @@
 #include "data/line_parser.h"
 #include "data/line_scanner.h"
 #include "data/message_quote.h"
+#include "data/quoted_fields.h"
+#include "data/text_chunk.h"
 
 namespace psrec::data {
 namespace {
+
+using internal::Chunk;
+using internal::ChunkContext;
+using internal::ColumnDictionary;
+using internal::MergeDictionary;
+using internal::NamesOf;
+using internal::ParseChunk;
+using internal::TooLongReason;
 
 constexpr int kMaxThreads = 8;
 
@@ -56,173 +66,57 @@ class FileCloser {
   int fd_;
 };
 
-// Keys below this are looked up in a flat array (4 bytes per key up to the largest seen):
-// real data sets number their ids densely from 0 or 1, and an array probe is several times
-// cheaper than a hash probe. The bound caps that array at 16 MiB per column and thread.
-constexpr uint64_t kDirectKeyLimit = 1ULL << 22;
 
-// Raw key -> dense index, in order of first appearance.
-struct ColumnDictionary {
-  std::vector<uint32_t> direct;  // key -> index + 1 (0: not seen), for key < kDirectKeyLimit
-  absl::flat_hash_map<uint64_t, uint32_t> index;  // the other keys
-  std::vector<uint64_t> keys;
-  absl::flat_hash_map<uint64_t, std::string> names;  // ids that are not integers only
+// The first record of the file, for format detection and the header.
+struct FirstRecord {
+  uint64_t first_line = 0, last_line = 0;  // 1-based; more than one when quotes span lines
+  std::string text;                        // without its last terminator and CR
+};
 
-  uint32_t IndexOf(uint64_t key) {
-    if (key < kDirectKeyLimit) {
-      if (key >= direct.size()) {
-        direct.resize(std::max<uint64_t>(key + 1, std::min(2 * direct.size(), kDirectKeyLimit)));
-      }
-      uint32_t& slot = direct[key];
-      if (slot == 0) {
-        keys.push_back(key);
-        slot = static_cast<uint32_t>(keys.size());
-      }
-      return slot - 1;
-    }
-    auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(keys.size()));
-    if (inserted) keys.push_back(key);
-    return it->second;
+// The quoting delimiter the format will use before the layout is resolved ('\0': none).
+char QuotingDelimiter(const config::DataConfig& data) {
+  if (data.format() == config::MOVIELENS_CSV) return ',';
+  if (data.format() == config::DELIMITED && data.delimited().delimiter().size() == 1) {
+    return data.delimited().delimiter()[0];
   }
-  // Keeps the raw text of a string id; false when another text already has its key.
-  bool RememberName(uint64_t key, std::string_view raw) {
-    auto [it, inserted] = names.try_emplace(key, raw);
-    return inserted || it->second == raw;
-  }
-};
-
-// Where a chunk's rows go, and what it found.
-struct Chunk {
-  uint64_t begin = 0, end = 0;  // byte range
-  uint64_t first_line = 1;      // 1-based number of its first line
-  uint64_t lines = 0;           // lines in it (a last line without '\n' included)
-  uint64_t slot = 0;            // index of its first row in the output columns
-  uint64_t ratings = 0;
-  int64_t skipped = 0;
-  std::map<std::string, int64_t> skipped_by_reason;
-  ColumnDictionary users, items;
-  Status error;
-};
-
-struct OutputColumns {
-  uint32_t* user_index;
-  uint32_t* item_index;
-  float* rating;
-  int64_t* timestamp;  // null when the layout has no timestamps
-};
-
-struct ChunkContext {
-  int fd;
-  const std::string* path;
-  const LineParser* parser;
-  uint64_t header_line;  // 0: none
-  bool skip_bad_lines;
-  size_t max_line_bytes;
-  OutputColumns out;
-};
-
-void ParseChunk(const ChunkContext& ctx, Chunk* chunk) {
-  LineScanner scanner(ctx.fd, *ctx.path, chunk->begin, chunk->end, ctx.max_line_bytes);
-  uint64_t line_number = chunk->first_line - 1;
-  uint64_t row = chunk->slot;
-  std::string_view line;
-  bool too_long = false;
-  ParsedLine parsed;
-  // Files list a user's ratings together: remembering the last user skips most lookups.
-  uint64_t last_user_key = 0;
-  uint32_t last_user_index = 0;
-  bool have_last_user = false;
-  while (scanner.Next(&line, &too_long)) {
-    ++line_number;
-    if (line_number == ctx.header_line) continue;
-    LineError error = too_long ? LineError::kLineTooLong : ctx.parser->Parse(line, &parsed);
-    if (error == LineError::kNone && (parsed.user_is_string || parsed.item_is_string)) {
-      if ((parsed.user_is_string && !chunk->users.RememberName(parsed.user_key, parsed.user)) ||
-          (parsed.item_is_string && !chunk->items.RememberName(parsed.item_key, parsed.item))) {
-        error = LineError::kIdCollision;
-      }
-    }
-    if (error != LineError::kNone) {
-      if (error == LineError::kFieldCount &&
-          std::all_of(line.begin(), line.end(),
-                      [](char c) { return c == ' ' || c == '\t' || c == '\r'; })) {
-        continue;  // blank lines carry nothing and are allowed anywhere
-      }
-      if (ctx.skip_bad_lines) {
-        ++chunk->skipped;
-        ++chunk->skipped_by_reason[LineErrorReason(error)];
-        continue;
-      }
-      std::string reason = error == LineError::kLineTooLong
-                               ? "line is longer than " + std::to_string(ctx.max_line_bytes) +
-                                     " bytes"
-                               : ctx.parser->Describe(error, line);
-      chunk->error = Status::InvalidArgument(*ctx.path + ":" + std::to_string(line_number) +
-                                             ": " + reason);
-      return;
-    }
-    if (!have_last_user || parsed.user_key != last_user_key) {
-      last_user_key = parsed.user_key;
-      last_user_index = chunk->users.IndexOf(parsed.user_key);
-      have_last_user = true;
-    }
-    ctx.out.user_index[row] = last_user_index;
-    ctx.out.item_index[row] = chunk->items.IndexOf(parsed.item_key);
-    ctx.out.rating[row] = parsed.rating;
-    if (ctx.out.timestamp != nullptr) ctx.out.timestamp[row] = parsed.timestamp;
-    ++row;
-  }
-  if (!scanner.status().ok()) chunk->error = scanner.status();
-  chunk->ratings = row - chunk->slot;
+  return '\0';
 }
 
-// Adds `local`'s keys to `global` in order; returns local index -> global index.
-Result<std::vector<uint32_t>> MergeDictionary(const std::string& path, ColumnDictionary&& local,
-                                              ColumnDictionary* global) {
-  std::vector<uint32_t> remap(local.keys.size());
-  for (size_t i = 0; i < local.keys.size(); ++i) remap[i] = global->IndexOf(local.keys[i]);
-  for (auto& [key, name] : local.names) {
-    if (!global->RememberName(key, name)) {
-      return Status::InvalidArgument(path + ": ids " + QuoteForMessage(name) + " and " +
-                                     QuoteForMessage(global->names[key]) +
-                                     " hash to the same 64-bit key");
-    }
-  }
-  return remap;
-}
-
-std::vector<std::string> NamesOf(const ColumnDictionary& dict) {
-  std::vector<std::string> names;
-  if (dict.names.empty()) return names;
-  names.reserve(dict.keys.size());
-  for (uint64_t key : dict.keys) {
-    auto it = dict.names.find(key);
-    names.push_back(it != dict.names.end() ? it->second : std::to_string(key));
-  }
-  return names;
-}
-
-// Finds the first non-blank line of the file: its number and text (for format detection).
-Result<std::pair<uint64_t, std::string>> FirstLine(int fd, const std::string& path,
-                                                   uint64_t begin, uint64_t size,
-                                                   size_t max_line_bytes) {
-  LineScanner scanner(fd, path, begin, size, max_line_bytes);
+// Finds the first non-blank record of the file; a quoted field that holds a line break
+// (`quoting` names the delimiter) joins the following lines.
+Result<FirstRecord> FindFirstRecord(int fd, const std::string& path, uint64_t begin,
+                                    uint64_t size, size_t max_line_bytes, char terminator,
+                                    char quoting) {
+  LineScanner scanner(fd, path, begin, size, max_line_bytes, terminator);
   std::string_view line;
   bool too_long = false;
   uint64_t number = 0;
+  FirstRecord record;
   while (scanner.Next(&line, &too_long)) {
     ++number;
-    if (too_long) {
-      return Status::InvalidArgument(path + ":" + std::to_string(number) +
-                                     ": line is longer than " + std::to_string(max_line_bytes) +
-                                     " bytes");
+    if (too_long || record.text.size() + line.size() > max_line_bytes) {
+      return Status::InvalidArgument(path + ":" + std::to_string(number) + ": " +
+                                     TooLongReason(max_line_bytes, terminator));
     }
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") != std::string_view::npos) {
-      return std::make_pair(number, std::string(line));
+    if (record.first_line != 0) {
+      record.text.push_back(terminator);
+    } else if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+      continue;
+    } else {
+      record.first_line = number;
     }
+    record.text.append(line);
+    record.last_line = number;
+    if (quoting != '\0' && QuoteOpenAtEnd(record.text, quoting)) continue;
+    if (!record.text.empty() && record.text.back() == '\r') record.text.pop_back();
+    return record;
   }
   RETURN_IF_ERROR(scanner.status());
+  if (record.first_line != 0) {
+    return Status::InvalidArgument(path + ":" + std::to_string(record.first_line) +
+                                   ": unterminated quoted field: the '\"' opened on this line "
+                                   "never closes before the end of the file");
+  }
   return Status::InvalidArgument(path + ":1: file has no ratings (only blank lines)");
 }
 
@@ -255,8 +149,16 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
   if (size >= 3 && ::pread(fd, bom, 3, 0) == 3 && std::memcmp(bom, "\xEF\xBB\xBF", 3) == 0) {
     begin = 3;  // a UTF-8 byte order mark is not part of the first field
   }
-  ASSIGN_OR_RETURN(auto first, FirstLine(fd, path, begin, size, options.max_line_bytes));
-  ASSIGN_OR_RETURN(LineLayout layout, ResolveLayout(path, first.second, data));
+  std::string head(std::min<uint64_t>(size - begin, 64 << 10), '\0');
+  if (::pread(fd, head.data(), head.size(), static_cast<off_t>(begin)) !=
+      static_cast<ssize_t>(head.size())) {
+    return Status::IoError(path + ": read failed: " + std::strerror(errno));
+  }
+  const char terminator = DetectTerminator(head);
+  ASSIGN_OR_RETURN(auto first,
+                   FindFirstRecord(fd, path, begin, size, options.max_line_bytes, terminator,
+                                   QuotingDelimiter(data)));
+  ASSIGN_OR_RETURN(LineLayout layout, ResolveLayout(path, first.text, data));
   const LineParser parser(layout, data.min_rating(), data.max_rating());
 
   // One chunk per thread, each starting just after a '\n'.
@@ -270,12 +172,13 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
     uint64_t stop = size;
     if (i + 1 < threads) {
       ASSIGN_OR_RETURN(stop, NextLineStart(fd, path, std::max(cut, size * (i + 1) / threads),
-                                           size));
+                                           size, terminator));
     }
     if (stop <= cut) continue;
     chunks.emplace_back();
     chunks.back().begin = cut;
     chunks.back().end = stop;
+    chunks.back().last = stop == size;
     cut = stop;
   }
 
@@ -286,10 +189,10 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
     std::vector<std::thread> workers;
     for (size_t i = 1; i < chunks.size(); ++i) {
       workers.emplace_back([&, i] {
-        newlines[i] = CountNewlines(fd, path, chunks[i].begin, chunks[i].end);
+        newlines[i] = CountNewlines(fd, path, chunks[i].begin, chunks[i].end, terminator);
       });
     }
-    newlines[0] = CountNewlines(fd, path, chunks[0].begin, chunks[0].end);
+    newlines[0] = CountNewlines(fd, path, chunks[0].begin, chunks[0].end, terminator);
     for (auto& w : workers) w.join();
   }
   char last_byte = '\n';
@@ -299,7 +202,7 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
   uint64_t total_lines = 0;
   for (size_t i = 0; i < chunks.size(); ++i) {
     if (!newlines[i].ok()) return newlines[i].status();
-    chunks[i].lines = *newlines[i] + (i + 1 == chunks.size() && last_byte != '\n' ? 1 : 0);
+    chunks[i].lines = *newlines[i] + (i + 1 == chunks.size() && last_byte != terminator ? 1 : 0);
     chunks[i].first_line = total_lines + 1;
     chunks[i].slot = total_lines;
     total_lines += chunks[i].lines;
@@ -319,9 +222,13 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
   ChunkContext ctx{fd,
                    &path,
                    &parser,
-                   layout.header ? first.first : 0,
+                   layout.header ? first.first_line : 0,
+                   layout.header ? first.last_line : 0,
                    data.skip_bad_lines(),
                    options.max_line_bytes,
+                   terminator,
+                   layout.separator == LineLayout::Separator::kChar,
+                   layout.delimiter.empty() ? '\0' : layout.delimiter[0],
                    {columns.user_index.data(), columns.item_index.data(),
                     columns.rating.data(),
                     columns.timestamp.empty() ? nullptr : columns.timestamp.data()}};
@@ -332,6 +239,15 @@ Result<RatingColumns> ReadRatingsFile(const std::string& path, const config::Dat
     }
     ParseChunk(ctx, &chunks[0]);
     for (auto& w : workers) w.join();
+  }
+  // A cut inside a quoted field (one holding a line break) parsed the next chunk from the
+  // middle of a record: read the file again in one piece.
+  for (size_t i = 0; i + 1 < chunks.size(); ++i) {
+    if (chunks[i].open_at_end) {
+      TextReadOptions one_piece = options;
+      one_piece.threads = 1;
+      return ReadRatingsFile(path, data, report, one_piece);
+    }
   }
   for (const Chunk& chunk : chunks) RETURN_IF_ERROR(chunk.error);
 
