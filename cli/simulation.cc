@@ -121,6 +121,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
       run.faults.bandwidth_mbps = job.simulation().bandwidth_mbps();
       run.cancel = &cancel;
       run.stop = options.stop;
+      run.transport = options.worker_transport;
       if (options.after_batch) {
         run.after_batch = [&options, w](int64_t step) { return options.after_batch(w, step); };
       }

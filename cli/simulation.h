@@ -24,6 +24,7 @@
 #include "common/status.h"
 #include "checkpoint/checkpoint_writer.h"
 #include "train/run_report.h"
+#include "wire/transport.h"
 
 namespace psrec::cli {
 
@@ -43,6 +44,9 @@ struct SimulationOptions {
   // Test seam: called by every worker after each batch (train::TrainerOptions::after_batch);
   // an error fails that worker, as a real failure would.
   std::function<Status(int worker, int64_t step)> after_batch;
+  // Test seam: the transport every worker's client dials through (wire::FrameTap to see
+  // what workers send); null: the default.
+  wire::Transport* worker_transport = nullptr;
 };
 
 struct SimulationResult {

@@ -28,6 +28,7 @@ Status RunWorker(const WorkerRunOptions& options) {
   client_options.connect_timeout = std::chrono::milliseconds(job.cluster().connect_timeout_ms());
   client_options.max_frame_bytes = static_cast<size_t>(job.cluster().max_frame_bytes());
   client_options.faults = options.faults;
+  if (options.transport != nullptr) client_options.transport = options.transport;
   ASSIGN_OR_RETURN(std::unique_ptr<client::PsClient> client,
                    client::PsClient::Connect(client_options));
 
@@ -51,6 +52,12 @@ Status RunWorker(const WorkerRunOptions& options) {
     if (static_cast<int>(spec.id) == item_table) items = std::move(access);
   }
   table::EmbeddingTable* local_users = users->local_table();  // LOCAL user rows, or null
+  if (job.training().update_mode() == config::FEDERATED && local_users == nullptr) {
+    return Status::InvalidArgument(
+        "tables." + users->spec().name +
+        ".placement: must be LOCAL for training.update_mode FEDERATED (a client's user row "
+        "never leaves its worker)");
+  }
   train::TrainerOptions trainer_options;
   if (!options.resume_from.empty()) {
     // Servers check the data of their rows; a worker without LOCAL rows needs the manifest
