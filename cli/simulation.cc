@@ -113,7 +113,11 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
     threads.emplace_back([&, w] {
       std::unique_ptr<train::Collective> member = group.Member(w);
       std::optional<wire::FaultyTransport> faulty;
-      if (injector) faulty.emplace(wire::Transport::Default(), &*injector, w, endpoints);
+      if (injector) {
+        wire::Transport* inner = options.worker_transport != nullptr ? options.worker_transport
+                                                                     : wire::Transport::Default();
+        faulty.emplace(inner, &*injector, w, endpoints);
+      }
       WorkerRunOptions run;
       run.job = &job;
       run.worker = w;
@@ -131,6 +135,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
       run.cancel = &cancel;
       run.stop = options.stop;
       run.reconnect_budget = options.reconnect_budget;
+      run.transport = options.worker_transport;
       if (faulty) {
         run.transport = &*faulty;
         run.use_local_socket = false;  // the faults name servers by their TCP address

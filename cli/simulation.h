@@ -26,6 +26,7 @@
 #include "checkpoint/checkpoint_writer.h"
 #include "train/run_report.h"
 #include "wire/fault_spec.h"
+#include "wire/transport.h"
 
 namespace psrec::cli {
 
@@ -50,6 +51,9 @@ struct SimulationOptions {
   std::optional<wire::FaultSpec> network_faults;
   // PsClientOptions::reconnect_budget of every worker (0: a lost connection fails it).
   std::chrono::milliseconds reconnect_budget{0};
+  // Test seam: the transport every worker's client dials through (wire::FrameTap to see
+  // what workers send); null: the default.
+  wire::Transport* worker_transport = nullptr;
 };
 
 struct SimulationResult {

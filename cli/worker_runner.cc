@@ -54,6 +54,12 @@ Status RunWorker(const WorkerRunOptions& options) {
     if (static_cast<int>(spec.id) == item_table) items = std::move(access);
   }
   table::EmbeddingTable* local_users = users->local_table();  // LOCAL user rows, or null
+  if (job.training().update_mode() == config::FEDERATED && local_users == nullptr) {
+    return Status::InvalidArgument(
+        "tables." + users->spec().name +
+        ".placement: must be LOCAL for training.update_mode FEDERATED (a client's user row "
+        "never leaves its worker)");
+  }
   train::TrainerOptions trainer_options;
   if (!options.resume_from.empty()) {
     // Servers check the data of their rows; a worker without LOCAL rows needs the manifest

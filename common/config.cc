@@ -32,6 +32,11 @@ struct RangeRule {
 };
 
 const RangeRule kRangeRules[] = {
+    {"training.federated.sampling_rate", 0, 1, true, false},
+    {"training.federated.local_epochs", 1, kInf},
+    {"training.federated.client_lr", 0, kInf, true},
+    {"training.federated.server_lr", 0, kInf, true},
+    {"training.federated.dropout_fraction", 0, 1, false, true},
     {"data.split.test_fraction", 0, 1, true, true},
     {"data.split.leave_last_k", 1, kInf},
     {"data.synthetic.num_users", 1, kInf},

@@ -122,6 +122,10 @@ Status EpochReport::EndEpoch(const EpochMetrics& metrics) {
                 metrics.epoch, metrics.train_loss, Figure(metrics.train_rmse).c_str(),
                 Figure(metrics.test_rmse).c_str(), Figure(metrics.test_mae).c_str(),
                 metrics.ratings_per_sec / 1e6, metrics.epoch_sec);
+    for (const auto& [name, value] : metrics.mode_figures) {
+      std::printf("    %s %.6g", name.c_str(), value);
+    }
+    if (!metrics.mode_figures.empty()) std::printf("\n");
     std::fflush(stdout);
   }
   return options_.report == nullptr ? Status::OK() : options_.report->AppendEpoch(metrics);

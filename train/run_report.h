@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
@@ -39,6 +41,9 @@ struct EpochMetrics {
   // the training pause (copy plus barrier) and the slowest in-memory copy of the tables.
   double checkpoint_pause_sec = -1;
   double checkpoint_snapshot_sec = -1;
+  // The update mode's own figures (UpdateMode::EndEpoch; FEDERATED: clients, bytes per
+  // client, times), written to metrics.jsonl under their names.
+  std::vector<std::pair<std::string, double>> mode_figures;
 };
 
 class RunReport {

@@ -74,6 +74,7 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   if (client_ != nullptr) RETURN_IF_ERROR(client_->Flush());
   RETURN_IF_ERROR(
       report_.ReduceTraining(epoch, sums, MonotonicSeconds() - start, item_lr, metrics));
+  RETURN_IF_ERROR(mode_->EndEpoch(metrics));
   if (!std::isfinite(metrics->train_loss)) {
     // Every later epoch would be NaN too; stop and say what usually causes it.
     char text[320];
@@ -146,9 +147,12 @@ Status Trainer::Run() {
                      PrepareImplicit(job_, model_->examples(), data_, collective_));
   }
   // Every worker runs the same number of batches per epoch, so clocks advance in step.
+  // FEDERATED: an epoch is one round, one batch (train/federated_round.h).
+  const bool federated = job_.training().update_mode() == config::FEDERATED;
   ASSIGN_OR_RETURN(const int64_t batches,
                    BatchSource::AgreeBatchesPerEpoch(
-                       data_->train.size(), job_.training().batch_size(), collective_));
+                       federated ? 0 : data_->train.size(), job_.training().batch_size(),
+                       collective_));
   batches_ = std::make_unique<BatchSource>(job_.training(), collective_->rank(), &data_->train,
                                            batches);
   if (implicit != nullptr) batches_->ExpandImplicit(std::move(implicit));
@@ -163,6 +167,8 @@ Status Trainer::Run() {
   context.clocks = &*clocks_;
   context.model = model_;
   context.user_ids = data_->train.user_ids;
+  context.item_ids = data_->train.item_ids;
+  context.collective = collective_;
   mode_ = MakeUpdateMode(context);
   train_sample_size_ = static_cast<size_t>(std::min<int64_t>(
       job_.training().eval_train_sample(), static_cast<int64_t>(batches_->packed().size())));

@@ -33,6 +33,8 @@
 #include "models/model.h"
 #include "train/batch_source.h"
 #include "train/clock_schedule.h"
+#include "train/collective.h"
+#include "train/run_report.h"
 #include "train/table_access.h"
 
 namespace psrec::train {
@@ -50,6 +52,8 @@ struct UpdateModeContext {
   const models::Model* model = nullptr;
   // The partition's users by dense index (the dictionaries the batches are planned with).
   std::span<const uint64_t> user_ids;
+  std::span<const uint64_t> item_ids;  // the partition's items by dense index
+  Collective* collective = nullptr;    // the job's workers (FEDERATED reduces counts)
 };
 
 // The rates and position of one epoch.
@@ -81,6 +85,9 @@ class UpdateMode {
   virtual Status TrainBatch(size_t b, TrainSums* sums) = 0;
   // REQUIRES: TrainBatch(b) succeeded.
   virtual Status FinishBatch(size_t b) = 0;
+  // After the epoch's training figures are reduced: the mode's own figures, reduced over
+  // workers into metrics->mode_figures. Collective: every worker calls it.
+  virtual Status EndEpoch(EpochMetrics* /*metrics*/) { return Status::OK(); }
 };
 
 // The mode training.update_mode names.

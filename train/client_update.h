@@ -1,0 +1,63 @@
+// ClientUpdate, RoundAggregate, ClientUpdateTransform: the seams of a federated round
+// (train/federated_round.h) where privacy steps go.
+//
+//   client c trains locally  ->  ClientUpdate (its item-row deltas; never leaves the client
+//                                 in this form once a transform masks it)
+//                            ->  ClientUpdateTransform::TransformClientUpdate (e.g. clip the
+//                                 whole update to L2 norm S, add a secure-aggregation mask)
+//   worker sums its clients  ->  RoundAggregate (per-row sums and client counts)
+//                            ->  ClientUpdateTransform::TransformAggregate (e.g. Gaussian
+//                                 noise, this worker's share of z*S)
+//   then the round's aggregation rule scales the sums and the worker pushes them.
+//
+// With no transform the round is plain FedAvg. A transform sees only what it is handed:
+// one client's update, or the worker's sum.
+//
+// Thread safety: a transform is called from the trainer's thread only.
+// Ownership: the round owns the update and aggregate objects; a transform may change their
+// values in place but not their keys.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/status.h"
+
+namespace psrec::train {
+
+// One client's update for one round: the change of each item row it trained on.
+struct ClientUpdate {
+  int64_t round = 0;       // 0-based
+  uint64_t client_id = 0;  // the user id; stays on the worker (never sent)
+  // The worker-dense ids of the items it trained on, and dim floats of delta per item
+  // (items.size() * dim floats, in the same order).
+  std::vector<uint32_t> items;
+  std::vector<float> deltas;
+  int dim = 0;
+  double weight = 1;   // the client's weight in WEIGHTED_MEAN (1 per client and row)
+  size_t ratings = 0;  // the client's local examples (not sent)
+};
+
+// The worker's sum of its reporting clients' updates in one round, per row of the round's
+// item set: sums (rows * dim floats, accumulated in double) and the summed client weights.
+struct RoundAggregate {
+  int64_t round = 0;
+  int dim = 0;
+  std::vector<uint32_t> items;   // worker-dense item ids; row r of sums is items[r]
+  std::vector<double> sums;      // rows * dim
+  std::vector<double> weights;   // per row: summed weights of the clients that sent it
+  int64_t clients = 0;           // clients whose updates are in the sums
+};
+
+class ClientUpdateTransform {
+ public:
+  virtual ~ClientUpdateTransform() = default;
+  // Called once per reporting client, before its update is added to the aggregate.
+  virtual Status TransformClientUpdate(ClientUpdate* update) = 0;
+  // Called once per round on every worker (also one with no reporting client), before the
+  // aggregation rule scales the sums.
+  virtual Status TransformAggregate(RoundAggregate* aggregate) = 0;
+};
+
+}  // namespace psrec::train

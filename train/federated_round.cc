@@ -1,0 +1,325 @@
+#include "train/federated_round.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+
+#include "train/client_sampler.h"
+
+namespace psrec::train {
+namespace {
+
+constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
+
+double Seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+FederatedRound::FederatedRound(const UpdateModeContext& context,
+                               std::unique_ptr<ClientUpdateTransform> transform)
+    : context_(context),
+      federated_(context.job->training().federated()),
+      transform_(std::move(transform)),
+      users_(context.users->local_table(), context.user_ids, /*keep_addresses=*/true),
+      dim_(context.items->dim()) {
+  // Group the partition's ratings by client (stable: each client's ratings keep the packed
+  // order, itself a function of the seed and rank only).
+  const std::span<const data::PackedRating> packed = context.batches->packed();
+  const size_t users = context.user_ids.size();
+  first_.assign(users + 1, 0);
+  for (const data::PackedRating& r : packed) ++first_[r.user + 1];
+  for (size_t d = 0; d < users; ++d) {
+    if (first_[d + 1] > 0) ++local_clients_;
+    first_[d + 1] += first_[d];
+  }
+  by_client_.resize(packed.size());
+  std::vector<size_t> next(first_.begin(), first_.end() - 1);
+  for (const data::PackedRating& r : packed) by_client_[next[r.user]++] = r;
+  round_slot_of_item_.assign(context.item_ids.size(), kNoSlot);
+  client_slot_of_item_.assign(context.item_ids.size(), kNoSlot);
+}
+
+std::string FederatedRound::Describe() const {
+  char text[200];
+  std::snprintf(text, sizeof(text), ", FEDERATED (q %g, %d local epochs, %s, %s)",
+                federated_.sampling_rate(), federated_.local_epochs(),
+                config::FederatedConfig::Aggregation_Name(federated_.aggregation()).c_str(),
+                config::FederatedConfig::ItemPull_Name(federated_.item_pull()).c_str());
+  return text;
+}
+
+std::string FederatedRound::DivergenceAdvice() const {
+  return " or training.federated.client_lr / server_lr";
+}
+
+void FederatedRound::StartEpoch(const EpochStart& epoch) {
+  round_ = context_.clocks->ClockOfBatch(epoch.first_global_batch);
+  users_.Resolve();
+  figures_ = RoundFigures();
+  clients_.clear();
+  const uint64_t seed = context_.job->training().seed();
+  for (uint32_t d = 0; d < context_.user_ids.size(); ++d) {
+    if (first_[d + 1] == first_[d]) continue;  // no ratings: never a client
+    const uint64_t id = context_.user_ids[d];
+    if (!ClientSampled(seed, round_, id, federated_.sampling_rate())) continue;
+    clients_.push_back(
+        {d, !ClientDropsOut(seed, round_, id, federated_.dropout_fraction())});
+  }
+}
+
+Status FederatedRound::AgreeOnce() {
+  if (agreed_) return Status::OK();
+  Collective& collective = *context_.collective;
+  const std::span<const uint64_t> items = context_.item_ids;
+  // Item keys are gathered through sums: each worker writes its keys (as two exact 32-bit
+  // halves) into its own segment of a zero vector.
+  std::vector<double> sizes(static_cast<size_t>(collective.size()) + 1, 0);
+  sizes[static_cast<size_t>(collective.rank())] = static_cast<double>(items.size());
+  sizes.back() = static_cast<double>(local_clients_);
+  RETURN_IF_ERROR(collective.AllReduceSum(sizes));
+  total_clients_ = sizes.back();
+  size_t offset = 0, total = 0;
+  for (int w = 0; w < collective.size(); ++w) {
+    if (w < collective.rank()) offset += static_cast<size_t>(sizes[static_cast<size_t>(w)]);
+    total += static_cast<size_t>(sizes[static_cast<size_t>(w)]);
+  }
+  std::vector<double> halves(2 * total, 0);
+  for (size_t i = 0; i < items.size(); ++i) {
+    halves[2 * (offset + i)] = static_cast<double>(items[i] >> 32);
+    halves[2 * (offset + i) + 1] = static_cast<double>(items[i] & 0xffffffffULL);
+  }
+  RETURN_IF_ERROR(collective.AllReduceSum(halves));
+  std::vector<uint64_t> keys(total);
+  for (size_t i = 0; i < total; ++i) {
+    keys[i] = (static_cast<uint64_t>(halves[2 * i]) << 32) |
+              static_cast<uint64_t>(halves[2 * i + 1]);
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  global_items_ = keys.size();
+  global_of_item_.resize(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    global_of_item_[i] = static_cast<uint32_t>(
+        std::lower_bound(keys.begin(), keys.end(), items[i]) - keys.begin());
+  }
+  agreed_ = true;
+  return Status::OK();
+}
+
+Status FederatedRound::PrepareBatch(size_t) {
+  RETURN_IF_ERROR(AgreeOnce());
+  for (uint32_t item : round_items_) round_slot_of_item_[item] = kNoSlot;
+  round_items_.clear();
+  if (federated_.item_pull() == config::FederatedConfig::WHOLE_TABLE) {
+    round_items_.resize(context_.item_ids.size());
+    std::iota(round_items_.begin(), round_items_.end(), 0u);
+  } else {
+    // Every sampled client downloads its items, a dropped one too (it drops out later).
+    for (const Client& client : clients_) {
+      for (size_t i = first_[client.dense]; i < first_[client.dense + 1]; ++i) {
+        const uint32_t item = by_client_[i].item;
+        if (round_slot_of_item_[item] != kNoSlot) continue;
+        round_slot_of_item_[item] = 0;
+        round_items_.push_back(item);
+      }
+    }
+    std::sort(round_items_.begin(), round_items_.end());
+  }
+  round_keys_.resize(round_items_.size());
+  for (size_t r = 0; r < round_items_.size(); ++r) {
+    round_slot_of_item_[round_items_[r]] = static_cast<uint32_t>(r);
+    round_keys_[r] = context_.item_ids[round_items_[r]];
+  }
+  round_rows_.resize(round_items_.size() * static_cast<size_t>(dim_));
+  if (round_keys_.empty()) return Status::OK();
+  ASSIGN_OR_RETURN(TableAccess::Ticket ticket,
+                   context_.items->BeginPull(round_keys_, round_rows_.data(),
+                                             static_cast<int>(round_)));
+  return context_.items->EndPull(ticket);
+}
+
+Status FederatedRound::TrainBatch(size_t, TrainSums* sums) {
+  aggregate_.round = round_;
+  aggregate_.dim = dim_;
+  aggregate_.items = round_items_;
+  aggregate_.sums.assign(round_items_.size() * static_cast<size_t>(dim_), 0);
+  aggregate_.weights.assign(round_items_.size(), 0);
+  aggregate_.clients = 0;
+  for (const Client& client : clients_) {
+    ++figures_.sampled;
+    if (!client.reports) {
+      ++figures_.dropped;
+      continue;
+    }
+    RETURN_IF_ERROR(TrainClient(client.dense, sums));
+  }
+  return AggregateAndPush();
+}
+
+Status FederatedRound::TrainClient(uint32_t dense, TrainSums* sums) {
+  const double start = Seconds();
+  const size_t first = first_[dense], end = first_[dense + 1];
+  const size_t n = end - first;
+  const size_t row = static_cast<size_t>(dim_);
+  // The client's copy of its items' rows, as downloaded.
+  update_.items.clear();
+  for (size_t i = first; i < end; ++i) {
+    const uint32_t item = by_client_[i].item;
+    if (client_slot_of_item_[item] != kNoSlot) continue;
+    client_slot_of_item_[item] = static_cast<uint32_t>(update_.items.size());
+    update_.items.push_back(item);
+  }
+  base_rows_.resize(update_.items.size() * row);
+  for (size_t s = 0; s < update_.items.size(); ++s) {
+    const float* pulled = &round_rows_[round_slot_of_item_[update_.items[s]] * row];
+    std::copy(pulled, pulled + row, &base_rows_[s * row]);
+  }
+  client_rows_ = base_rows_;
+  // E local epochs of the model's steps, each over the client's ratings in a seeded order.
+  const uint64_t id = context_.user_ids[dense];
+  const uint32_t zero = 0;
+  const table::EmbeddingTable& user_table = users_.table();
+  const models::RowStepper steppers[2] = {
+      {&client_sgd_, federated_.client_lr(), 0}, {&client_sgd_, federated_.client_lr(), 0}};
+  models::RowLookup fields[2];
+  fields[0].rows = users_.row_of_dense()[dense];  // the client's private row, in place
+  fields[0].stride = static_cast<size_t>(user_table.row_floats());
+  fields[0].index = &zero;
+  fields[0].index_stride = 0;
+  fields[1].rows = client_rows_.data();
+  fields[1].stride = row;
+  order_.resize(n);
+  labels_.resize(n);
+  slots_.resize(n);
+  const uint64_t seed = context_.job->training().seed();
+  for (int e = 0; e < federated_.local_epochs(); ++e) {
+    std::iota(order_.begin(), order_.end(), 0u);
+    for (size_t i = n; i > 1; --i) {  // Fisher-Yates, seeded by (seed, round, client, e)
+      const double u = ClientUniform(seed, round_ * 1024 + e, id ^ (i << 40), kShuffleStream);
+      std::swap(order_[i - 1], order_[static_cast<size_t>(u * static_cast<double>(i))]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const data::PackedRating& r = by_client_[first + order_[i]];
+      labels_[i] = r.rating;
+      slots_[i] = client_slot_of_item_[r.item];
+    }
+    fields[1].index = slots_.data();
+    models::ExampleBatch batch;
+    batch.size = n;
+    batch.labels = labels_.data();
+    batch.fields = fields;
+    batch.steppers = steppers;
+    const double loss = context_.model->Step(batch, &scratch_);
+    if (e == 0) {  // the loss before the round's steps, as a DELTAS epoch reports it
+      sums->squared_error += loss;
+      sums->ratings += n;
+    }
+  }
+  update_.round = round_;
+  update_.client_id = id;
+  update_.dim = dim_;
+  update_.weight = 1;
+  update_.ratings = n;
+  update_.deltas.resize(client_rows_.size());
+  for (size_t i = 0; i < client_rows_.size(); ++i) {
+    update_.deltas[i] = client_rows_[i] - base_rows_[i];
+  }
+  for (uint32_t item : update_.items) client_slot_of_item_[item] = kNoSlot;
+  if (transform_) RETURN_IF_ERROR(transform_->TransformClientUpdate(&update_));
+  for (size_t s = 0; s < update_.items.size(); ++s) {
+    const size_t r = round_slot_of_item_[update_.items[s]];
+    double* sum = &aggregate_.sums[r * row];
+    const float* delta = &update_.deltas[s * row];
+    for (size_t k = 0; k < row; ++k) sum[k] += delta[k];
+    aggregate_.weights[r] += update_.weight;
+  }
+  ++aggregate_.clients;
+  // What the client would send and receive on its own: the keys it asks for and its rows
+  // (OWN_ITEMS) or the whole item table (no keys), then its keys and deltas.
+  const double rows = static_cast<double>(update_.items.size());
+  const double row_bytes = 4.0 * static_cast<double>(row);
+  const bool whole = federated_.item_pull() == config::FederatedConfig::WHOLE_TABLE;
+  const double down = (whole ? static_cast<double>(global_items_) : rows) * row_bytes;
+  const double up = (whole ? 0 : 8 * rows) + rows * (8 + row_bytes);
+  const double sec = Seconds() - start;
+  ++figures_.reporting;
+  figures_.bytes_up_sum += up;
+  figures_.bytes_up_max = std::max(figures_.bytes_up_max, up);
+  figures_.bytes_down_sum += down;
+  figures_.bytes_down_max = std::max(figures_.bytes_down_max, down);
+  figures_.compute_sec_sum += sec;
+  figures_.compute_sec_max = std::max(figures_.compute_sec_max, sec);
+  return Status::OK();
+}
+
+Status FederatedRound::AggregateAndPush() {
+  const double start = Seconds();
+  if (transform_) RETURN_IF_ERROR(transform_->TransformAggregate(&aggregate_));
+  const size_t row = static_cast<size_t>(dim_);
+  const size_t rows = aggregate_.items.size();
+  // Per row: the factor its sum is scaled by.
+  std::vector<double> scale(rows, 0);
+  const double server_lr = federated_.server_lr();
+  if (federated_.aggregation() == config::FederatedConfig::WEIGHTED_MEAN) {
+    // Every worker reduces the same vector (collective): the job's clients per item row.
+    std::vector<double> weights(global_items_, 0);
+    for (size_t r = 0; r < rows; ++r) {
+      weights[global_of_item_[aggregate_.items[r]]] += aggregate_.weights[r];
+    }
+    RETURN_IF_ERROR(context_.collective->AllReduceSum(weights));
+    for (size_t r = 0; r < rows; ++r) {
+      const double w = weights[global_of_item_[aggregate_.items[r]]];
+      if (aggregate_.weights[r] > 0 && w > 0) scale[r] = server_lr / w;
+    }
+  } else {
+    const double denominator = federated_.sampling_rate() * std::max(total_clients_, 1.0);
+    for (size_t r = 0; r < rows; ++r) scale[r] = server_lr / denominator;
+  }
+  // Pushed as DELTAS: payload changes, then zero for the table's optimizer state.
+  const size_t state = static_cast<size_t>(context_.items->state_floats());
+  push_keys_.clear();
+  push_deltas_.clear();
+  for (size_t r = 0; r < rows; ++r) {
+    if (scale[r] == 0) continue;  // WEIGHTED_MEAN: no client of this worker sent the row
+    push_keys_.push_back(context_.item_ids[aggregate_.items[r]]);
+    for (size_t k = 0; k < row; ++k) {
+      push_deltas_.push_back(static_cast<float>(aggregate_.sums[r * row + k] * scale[r]));
+    }
+    push_deltas_.insert(push_deltas_.end(), state, 0.0f);
+  }
+  if (!push_keys_.empty()) {
+    RETURN_IF_ERROR(context_.items->PushDelta(push_keys_, push_deltas_));
+  }
+  figures_.aggregation_sec = Seconds() - start;
+  return Status::OK();
+}
+
+Status FederatedRound::EndEpoch(EpochMetrics* metrics) {
+  const RoundFigures& f = figures_;
+  double sums[6] = {f.sampled, f.reporting, f.dropped, f.bytes_up_sum, f.bytes_down_sum,
+                    f.compute_sec_sum};
+  double maxima[4] = {f.bytes_up_max, f.bytes_down_max, f.compute_sec_max, f.aggregation_sec};
+  RETURN_IF_ERROR(context_.collective->AllReduceSum(sums));
+  RETURN_IF_ERROR(context_.collective->AllReduceMax(maxima));
+  const double reporting = std::max(sums[1], 1.0);
+  metrics->mode_figures = {
+      {"clients_sampled", sums[0]},
+      {"clients_reporting", sums[1]},
+      {"clients_dropped", sums[2]},
+      {"bytes_up_per_client_mean", sums[3] / reporting},
+      {"bytes_up_per_client_max", maxima[0]},
+      {"bytes_down_per_client_mean", sums[4] / reporting},
+      {"bytes_down_per_client_max", maxima[1]},
+      {"client_compute_ms_mean", 1e3 * sums[5] / reporting},
+      {"client_compute_ms_max", 1e3 * maxima[2]},
+      {"aggregation_ms", 1e3 * maxima[3]},
+  };
+  return Status::OK();
+}
+
+}  // namespace psrec::train
