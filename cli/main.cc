@@ -21,6 +21,8 @@ const Subcommand kSubcommands[] = {
      psrec::cli::RunCkptCommand},
     {"config", "print or check a job config", psrec::cli::RunConfigCommand},
     {"data", "read, prepare, generate and describe ratings data", psrec::cli::RunDataCommand},
+    {"launch", "run a job (mpirun ... psrec train) and restart it from a checkpoint on failure",
+     psrec::cli::RunLaunchCommand},
     {"recommend", "top items for a user from a checkpoint (same as 'psrec ckpt topk')",
      psrec::cli::RunRecommendCommand},
     {"sim", "run a whole job (servers and workers) in one process, no MPI",
