@@ -17,6 +17,8 @@ packages=(
                                       # construction (header-only)
   libssl-dev                          # libcrypto: HMAC-SHA256 challenge-response handshake
                                       # (the job secret never crosses the wire), nonces
+  clang libclang-rt-dev               # libFuzzer, ASan+UBSan and TSan builds (make fuzz,
+                                      # make ci-sanitize, make ci-tsan, make ci-fuzz)
 )
 
 missing=()
