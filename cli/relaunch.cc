@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +75,9 @@ Result<pid_t> Spawn(const std::vector<std::string>& command) {
   if (pid < 0) return Status::IoError(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
     setpgid(0, 0);
+    // The job is in its own process group, out of reach of signals to the wrapper's group:
+    // if the wrapper dies, the job is told to stop (mpirun forwards SIGTERM to every rank).
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     int null_fd = open("/dev/null", O_RDONLY);

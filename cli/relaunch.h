@@ -19,7 +19,8 @@
 // terminal's Ctrl-C reaches only the wrapper, and a background mpirun never stops on a
 // terminal read); each SIGINT/SIGTERM the wrapper gets is forwarded once to the job (mpirun
 // passes it to every rank: the first stops the job gracefully, a second at once), and the
-// wrapper then restarts nothing.
+// wrapper then restarts nothing. If the wrapper itself dies, the job gets SIGTERM
+// (PR_SET_PDEATHSIG), so no mpirun is left behind without it.
 //
 // Thread safety: RunWithRelaunches installs process-wide signal handlers; one call at a time.
 #pragma once
