@@ -92,8 +92,8 @@ rows = {}
 for line in open(sys.argv[1]):
     mode, _, code, restarts, rmse = line.split()
     rows.setdefault(mode, []).append((int(code), int(restarts), rmse))
-print("| mode | runs | finished | hung (timed out) | restarts logged | test RMSE min | median | max | uninterrupted | max deviation |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| mode | runs | crashed mid-run | finished | hung (timed out) | restarts logged | test RMSE min | median | max | uninterrupted | max deviation |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 failed = 0
 for mode, runs in rows.items():
     b = float(base[mode.split("-")[0]])
@@ -102,7 +102,8 @@ for mode, runs in rows.items():
     dev = max((abs(x - b) for x in xs), default=float("inf"))
     failed += len(xs) != len(runs) or dev > 0.005
     cells = ("%.5f %.5f %.5f" % (xs[0], statistics.median(xs), xs[-1])).split() if xs else ["-"] * 3
-    print("| %s | %d | %d | %d | %d | %s | %.5f | %.6f |" % (mode, len(runs), len(xs), hung,
+    crashed = sum(1 for _, r, _ in runs if r > 0)  # else the run ended before its moment
+    print("| %s | %d | %d | %d | %d | %d | %s | %.5f | %.6f |" % (mode, len(runs), crashed, len(xs), hung,
           sum(r for _, r, _ in runs), " | ".join(cells), b, dev))
 sys.exit(1 if failed else 0)
 PY
