@@ -4,7 +4,10 @@
 #include "cli/relaunch.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
@@ -134,6 +137,44 @@ TEST_F(RelaunchLoopTest, ConfigMistakesAndUnrunnableCommandsAreNotRestarted) {
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->exit_code, 127);
   EXPECT_EQ(outcome->restarts, 0);
+}
+
+}  // namespace
+}  // namespace psrec::cli
+
+namespace psrec::cli {
+namespace {
+
+// SIGTERM to `psrec launch` reaches the job once (it runs in its own process group) and
+// nothing is restarted afterwards, whatever the job's exit status.
+TEST_F(RelaunchLoopTest, ASignalIsForwardedOnceAndEndsTheLaunch) {
+  std::ofstream(dir_ / "job.textproto")
+      << "data { synthetic { num_users: 10 num_items: 10 } }\n"
+      << "checkpoint { dir: '" << (dir_ / "ckpt").string() << "' }\n";
+  std::ofstream script(dir_ / "bin" / "psrec");
+  script << "#!/bin/sh\n"
+         << "trap 'echo TERM >> " << (dir_ / "signals").string() << "; exit 1' TERM\n"
+         << "echo started >> " << (dir_ / "signals").string() << "\n"
+         << "while true; do sleep 0.05; done\n";
+  script.close();
+  fs::permissions(dir_ / "bin" / "psrec", fs::perms::owner_all);
+  const std::string command =
+      std::string(PSREC_BINARY_DIR "/psrec launch --max-restarts 3 -- ") +
+      (dir_ / "bin" / "psrec").string() + " train --config " +
+      (dir_ / "job.textproto").string() + " 2> " + (dir_ / "stderr").string() + " & pid=$!; " +
+      "for i in $(seq 200); do [ -s " + (dir_ / "signals").string() +
+      " ] && break; sleep 0.05; done; kill -TERM $pid; wait $pid";
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  std::ifstream signals(dir_ / "signals");
+  std::stringstream lines;
+  lines << signals.rdbuf();
+  EXPECT_EQ(lines.str(), "started\nTERM\n");
+  std::ifstream err(dir_ / "stderr");
+  std::stringstream err_text;
+  err_text << err.rdbuf();
+  EXPECT_EQ(err_text.str().find("restart"), std::string::npos) << err_text.str();
 }
 
 }  // namespace
