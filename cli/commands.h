@@ -9,6 +9,7 @@ int RunConfigCommand(int argc, char** argv);  // psrec config print|check
 int RunCkptCommand(int argc, char** argv);    // psrec ckpt ls|info|verify|show|topk|similar|diff|export
 int RunTrainCommand(int argc, char** argv);   // psrec train (one MPI rank)
 int RunSimCommand(int argc, char** argv);     // psrec sim (a whole job in one process)
+int RunLaunchCommand(int argc, char** argv);  // psrec launch (relaunch a failed job)
 int RunBenchCommand(int argc, char** argv);   // psrec bench ingest|pushpull|train
 int RunRecommendCommand(int argc, char** argv);  // psrec recommend = psrec ckpt topk
 int RunPrivacyCommand(int argc, char** argv);    // psrec privacy (the RDP accountant)

@@ -23,6 +23,8 @@ const Subcommand kSubcommands[] = {
     {"data", "read, prepare, generate and describe ratings data", psrec::cli::RunDataCommand},
     {"privacy", "epsilon of DP training (RDP accountant), or the noise for a target epsilon",
      psrec::cli::RunPrivacyCommand},
+    {"launch", "run a job (mpirun ... psrec train) and restart it from a checkpoint on failure",
+     psrec::cli::RunLaunchCommand},
     {"recommend", "top items for a user from a checkpoint (same as 'psrec ckpt topk')",
      psrec::cli::RunRecommendCommand},
     {"sim", "run a whole job (servers and workers) in one process, no MPI",

@@ -28,6 +28,9 @@ void CommonJobFlags::Register(FlagSet* flags) {
   flags->AddBool("resume-other-job", &resume_other_job,
                  "with --resume/--resume-from: accept a checkpoint written by another job "
                  "(other job id, model type or data), which is refused otherwise");
+  flags->AddInt("restart-count", &restart_count,
+                "set by 'psrec launch' on a relaunch: restarts so far (metrics.jsonl is "
+                "appended to, its lines carry \"restarts\")");
 }
 
 namespace {
@@ -100,12 +103,18 @@ Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter) {
   }
   std::string forced;
   RETURN_IF_ERROR(ResolveResume(flags, &setup, &forced));
+  if (flags.restart_count < 0) {
+    return Status::InvalidArgument("--restart-count: expected 0 or more, got " +
+                                   std::to_string(flags.restart_count));
+  }
   if (flags.progress) setup.progress = true;
   if (flags.no_progress) setup.progress = false;
   if (reporter) {
     ASSIGN_OR_RETURN(train::RunReport report,
-                     train::RunReport::Open(setup.out_dir, EffectiveConfigText(setup.job)));
+                     train::RunReport::Open(setup.out_dir, EffectiveConfigText(setup.job),
+                                            /*append_metrics=*/flags.restart_count > 0));
     setup.report = std::make_unique<train::RunReport>(std::move(report));
+    setup.report->set_restarts(flags.restart_count);
     if (!forced.empty()) std::fprintf(stderr, "%s\n", forced.c_str());
     if (!setup.resume_line.empty()) std::printf("%s\n", setup.resume_line.c_str());
     std::fflush(stdout);

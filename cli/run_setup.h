@@ -24,6 +24,9 @@ struct CommonJobFlags {
   bool resume = false;       // --resume: the latest valid checkpoint in checkpoint.dir
   std::string resume_from;   // --resume-from DIR: that checkpoint
   bool resume_other_job = false;  // --resume-other-job: accept a checkpoint of another job
+  // --restart-count K, set by `psrec launch` when it relaunches a failed job: the report
+  // appends to metrics.jsonl and marks what it writes with "restarts": K.
+  int restart_count = 0;
   void Register(FlagSet* flags);
 };
 

@@ -3,6 +3,7 @@
 // bandwidth caps and stragglers can be injected to study how staleness affects convergence.
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -27,6 +28,34 @@ std::string Assignment(const std::string& path, double value) {
   return path + "=" + text;
 }
 
+// --inject-crash server:I:MS / worker:I:MS (a test hook: SimulationOptions::crash).
+Result<SimulationOptions::InjectedCrash> ParseInjectedCrash(const std::string& text,
+                                                           const config::ClusterConfig& cluster) {
+  SimulationOptions::InjectedCrash crash;
+  const size_t first = text.find(':');
+  const size_t second = first == std::string::npos ? first : text.find(':', first + 1);
+  const std::string role = text.substr(0, first);
+  const Status usage = Status::InvalidArgument(
+      "--inject-crash: expected server:I:MS or worker:I:MS, got '" + text + "'");
+  if (second == std::string::npos || (role != "server" && role != "worker")) return usage;
+  crash.server = role == "server";
+  try {
+    size_t used = 0;
+    crash.index = std::stoi(text.substr(first + 1, second - first - 1), &used);
+    crash.after_ms = std::stoi(text.substr(second + 1), &used);
+    if (used != text.size() - second - 1) return usage;
+  } catch (const std::exception&) {
+    return usage;
+  }
+  const int count = crash.server ? cluster.servers() : cluster.workers();
+  if (crash.index < 0 || crash.index >= count || crash.after_ms < 0) {
+    return Status::InvalidArgument("--inject-crash: this job has " + std::to_string(count) +
+                                   " " + role + "s (0.." + std::to_string(count - 1) +
+                                   ") and the delay must be >= 0, got '" + text + "'");
+  }
+  return crash;
+}
+
 }  // namespace
 
 int RunSimCommand(int argc, char** argv) {
@@ -37,6 +66,7 @@ int RunSimCommand(int argc, char** argv) {
   std::optional<int> max_restarts;  // unset: 0
   std::string faults;
   std::optional<int> reconnect_budget_ms;
+  std::string inject_crash;
   FlagSet flags("psrec sim",
                 "Run a whole job in one process: S server threads and W worker threads over\n"
                 "loopback TCP, with optional injected latency, bandwidth cap and a straggler.\n"
@@ -77,6 +107,9 @@ int RunSimCommand(int argc, char** argv) {
                        "how long a lost worker-server connection may take to come back, ms; "
                        "0: a lost connection fails the job [default: 5000 with --faults, "
                        "else 0]", 0, 3600000);
+  flags.AddString("inject-crash", &inject_crash,
+                  "test hook: crash server or worker I MS ms into the run, once "
+                  "(server:I:MS or worker:I:MS; scripts/killtest.sh)");
   Status s = flags.Parse(argc, argv);
   if (flags.help_requested()) {
     std::cout << flags.Usage();
@@ -126,6 +159,15 @@ int RunSimCommand(int argc, char** argv) {
   options.report = setup->report.get();
   options.progress = setup->progress;
   options.resume_from = setup->resume_from;
+  if (!inject_crash.empty()) {
+    Result<SimulationOptions::InjectedCrash> crash =
+        ParseInjectedCrash(inject_crash, setup->job.cluster());
+    if (!crash.ok()) {
+      std::cerr << "psrec sim: " << crash.status().message() << "\n";
+      return 2;
+    }
+    options.crash = *crash;
+  }
   InstallStopSignalHandlers("psrec sim");
   options.stop = StopRequested();
   options.network_faults = fault_spec;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,8 +72,10 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
   std::vector<std::unique_ptr<ps::Server>> servers;
   std::vector<std::string> endpoints;
   std::once_flag stopped;
-  auto stop_all = [&servers, &stopped] {
-    std::call_once(stopped, [&servers] {
+  std::mutex stop_mu;  // Server::Stop must not run twice at once (an injected crash)
+  auto stop_all = [&servers, &stopped, &stop_mu] {
+    std::call_once(stopped, [&servers, &stop_mu] {
+      std::lock_guard<std::mutex> lock(stop_mu);
       for (auto& server : servers) server->Stop();
     });
   };
@@ -140,8 +143,16 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
         run.transport = &*faulty;
         run.use_local_socket = false;  // the faults name servers by their TCP address
       }
-      if (options.after_batch) {
-        run.after_batch = [&options, w](int64_t step) { return options.after_batch(w, step); };
+      const bool crashes = options.crash && !options.crash->server && options.crash->index == w;
+      if (options.after_batch || crashes) {
+        run.after_batch = [&options, w, crashes, start](int64_t step) {
+          if (crashes && std::chrono::steady_clock::now() - start >=
+                             std::chrono::milliseconds(options.crash->after_ms) &&
+              !options.crash->fired->exchange(true)) {
+            return Status::Aborted("injected crash of worker " + std::to_string(w));
+          }
+          return options.after_batch ? options.after_batch(w, step) : Status::OK();
+        };
       }
       run.stopped_after_epoch = w == 0 ? &result.stopped_after_epoch : nullptr;
       run.history = w == 0 ? &result.history : nullptr;
@@ -157,7 +168,29 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
       }
     });
   }
+  std::thread crasher;
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool workers_done = false;
+  if (options.crash && options.crash->server) {
+    crasher = std::thread([&] {
+      std::unique_lock<std::mutex> lock(done_mu);
+      const auto at = start + std::chrono::milliseconds(options.crash->after_ms);
+      if (done_cv.wait_until(lock, at, [&] { return workers_done; })) return;
+      if (options.crash->fired->exchange(true)) return;
+      std::lock_guard<std::mutex> stopping(stop_mu);
+      servers[static_cast<size_t>(options.crash->index)]->Stop();
+    });
+  }
   for (auto& t : threads) t.join();
+  if (crasher.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(done_mu);
+      workers_done = true;
+    }
+    done_cv.notify_all();
+    crasher.join();
+  }
   stop_all();
   if (injector) LOG(INFO) << "network faults applied: " << injector->Summary();
   RETURN_IF_ERROR(first_error.Get());

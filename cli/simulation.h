@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,18 @@ struct SimulationOptions {
   // Test seam: the transport every worker's client dials through (wire::FrameTap to see
   // what workers send); null: the default.
   wire::Transport* worker_transport = nullptr;
+  // Test seam (`psrec sim --inject-crash`, scripts/killtest.sh): one server or worker
+  // crashes `after_ms` into the run, once per `fired` flag (share it between the runs of a
+  // restarted job so that only the first is crashed). A crashed server stops at once: its
+  // connections close under the workers' requests and its rows are lost with the run, as
+  // when its process is killed; a crashed worker fails after its current batch.
+  struct InjectedCrash {
+    bool server = false;  // else a worker
+    int index = 0;
+    int after_ms = 0;
+    std::shared_ptr<std::atomic<bool>> fired = std::make_shared<std::atomic<bool>>(false);
+  };
+  std::optional<InjectedCrash> crash;
 };
 
 struct SimulationResult {

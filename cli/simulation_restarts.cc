@@ -19,8 +19,10 @@ Result<RestartedSimulation> RunSimulationWithRestarts(SimulationOptions options,
   const std::string first_start = options.resume_from;
   const std::string& dir = options.job.checkpoint().dir();
   RestartedSimulation out;
+  // Restarts before this process (`psrec launch` relaunching it) count too.
+  const int earlier = options.report != nullptr ? options.report->restarts() : 0;
   while (true) {
-    if (options.report != nullptr) options.report->set_restarts(out.restarts);
+    if (options.report != nullptr) options.report->set_restarts(earlier + out.restarts);
     Result<SimulationResult> run = RunSimulation(options);
     if (run.ok()) {
       out.result = std::move(run).value();

@@ -23,7 +23,11 @@ Result<std::vector<std::string>> PsClient::Impl::CallServers(RequestKind kind,
       ids.emplace_back(s, id);
     }
   }
-  for (const auto& [s, id] : ids) {
+  // Not a structured binding: clang before 16 cannot capture one in a lambda (CI's
+  // sanitizer builds use Debian's clang 14).
+  for (const auto& entry : ids) {
+    const auto s = entry.first;
+    const auto id = entry.second;
     // Not kept for a resend: a reconnect fails a checkpoint call (ResendAll).
     Send(s, id, /*retained=*/false, [&](ByteBuffer* buf) { encode(s, id, buf); });
   }

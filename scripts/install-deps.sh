@@ -19,6 +19,8 @@ packages=(
                                       # (the job secret never crosses the wire), nonces
   libsodium-dev                       # X25519 + ChaCha20: federated secure aggregation's
                                       # pairwise masks, seeded DP noise
+  clang libclang-rt-dev               # libFuzzer, ASan+UBSan and TSan builds (make fuzz,
+                                      # make ci-sanitize, make ci-tsan, make ci-fuzz)
 )
 
 missing=()

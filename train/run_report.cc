@@ -48,7 +48,8 @@ double NowSec() {
 
 std::string EpochMetricsJson(const EpochMetrics& m) { return JsonText(EpochMetricsObject(m)); }
 
-Result<RunReport> RunReport::Open(const std::string& dir, const std::string& effective_config) {
+Result<RunReport> RunReport::Open(const std::string& dir, const std::string& effective_config,
+                                  bool append_metrics) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IoError(dir + ": cannot create output directory: " + ec.message());
@@ -57,7 +58,7 @@ Result<RunReport> RunReport::Open(const std::string& dir, const std::string& eff
     config << effective_config;
     if (!config) return Status::IoError(dir + "/config.textproto: write failed");
   }
-  FILE* metrics = std::fopen((dir + "/metrics.jsonl").c_str(), "w");
+  FILE* metrics = std::fopen((dir + "/metrics.jsonl").c_str(), append_metrics ? "a" : "w");
   if (metrics == nullptr) return Status::IoError(dir + "/metrics.jsonl: cannot open for writing");
   return RunReport(dir, metrics);
 }

@@ -2,8 +2,10 @@
 //   config.textproto  the effective config (every field)
 //   metrics.jsonl     one JSON object per epoch (EpochMetrics below, fields in that order)
 //   summary.json      the final figures: servers, workers, total_sec, final (the last epoch)
-// After a restart (`psrec sim --max-restarts`), each metrics.jsonl line written since and
-// summary.json carry "restarts": how many times the job was restarted so far (absent: 0).
+// After a restart (`psrec sim --max-restarts`, or `psrec launch` relaunching a job), each
+// metrics.jsonl line written since and summary.json carry "restarts": how many times the job
+// was restarted so far (absent: 0). A relaunched process opens metrics.jsonl to append, so
+// the lines of the runs before the restart stay.
 // Figures have 10 significant digits; a non-finite one (test_rmse without a test set) is
 // null, since JSON has no NaN (common/json.h).
 // and the human-facing lines: one per epoch on stdout, a progress line on stderr.
@@ -48,8 +50,10 @@ struct EpochMetrics {
 
 class RunReport {
  public:
-  // Creates `dir` (and parents) and writes config.textproto.
-  static Result<RunReport> Open(const std::string& dir, const std::string& effective_config);
+  // Creates `dir` (and parents) and writes config.textproto. metrics.jsonl is truncated,
+  // or appended to when `append_metrics` (a relaunched job continuing its report).
+  static Result<RunReport> Open(const std::string& dir, const std::string& effective_config,
+                                bool append_metrics = false);
   RunReport(RunReport&& other) noexcept;
   ~RunReport();
 
@@ -58,6 +62,7 @@ class RunReport {
   const std::string& dir() const { return dir_; }
   // The restarts so far, written from now on (see the header comment).
   void set_restarts(int restarts) { restarts_ = restarts; }
+  int restarts() const { return restarts_; }
 
  private:
   RunReport(std::string dir, FILE* metrics) : dir_(std::move(dir)), metrics_(metrics) {}
