@@ -16,5 +16,6 @@ int RunRecommendCommand(int argc, char** argv);  // psrec recommend = psrec ckpt
 int RunBenchIngest(int argc, char** argv);
 int RunBenchPushPull(int argc, char** argv);
 int RunBenchTrain(int argc, char** argv);
+int RunBenchRank(int argc, char** argv);   // cli/bench_rank.cc
 
 }  // namespace psrec::cli

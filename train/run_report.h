@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
@@ -39,6 +41,9 @@ struct EpochMetrics {
   // the training pause (copy plus barrier) and the slowest in-memory copy of the tables.
   double checkpoint_pause_sec = -1;
   double checkpoint_snapshot_sec = -1;
+  // Ranking evaluation (evaluation.protocol LEAVE_ONE_OUT, FULL_RANKING): named figures in
+  // display order, e.g. {"hr@10", 0.61}, {"ndcg@10", 0.33}; empty for rating error.
+  std::vector<std::pair<std::string, double>> ranking;
 };
 
 class RunReport {

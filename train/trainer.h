@@ -8,7 +8,8 @@
 // Each epoch: every batch goes through the update mode, the clock advances every
 // training.clock_every batches and at the epoch's end; then pushes are flushed, every worker
 // waits for the others (barrier), test RMSE/MAE and train RMSE on a sample are evaluated and
-// reduced over workers, and a checkpoint is taken when due. Worker 0 reports.
+// reduced over workers (or, for a ranking evaluation, HR/NDCG or the full-ranking figures:
+// train/ranking_evaluator.h), and a checkpoint is taken when due. Worker 0 reports.
 //
 // Graceful stop: `stop` may be set from another thread or a signal handler (cli/stop_signal.h).
 // At the end of each epoch the workers agree on it (a max over the Collective, so all stop
@@ -36,6 +37,8 @@
 #include "train/clock_schedule.h"
 #include "train/collective.h"
 #include "train/epoch_report.h"
+#include "train/ranking_evaluator.h"
+#include "train/ranking_setup.h"
 #include "train/run_report.h"
 #include "train/straggler.h"
 #include "train/table_access.h"
@@ -88,6 +91,10 @@ class Trainer {
   Status FitModel();
   Status TrainEpoch(int epoch, EpochMetrics* metrics);
   Status EvaluateEpoch(EpochMetrics* metrics);
+  // Builds the ranking task when evaluation.protocol (or the model) asks for ranking.
+  // Collective; before BatchSource packs data_->train.
+  Status PrepareRanking();
+  Status EvaluateRanking(EpochMetrics* metrics);
   Status MaybeCheckpoint(int epoch, EpochMetrics* metrics, bool force);
   // Whether any worker was asked to stop (collective when options_.stop is set).
   Result<bool> AgreeStop();
@@ -111,6 +118,8 @@ class Trainer {
   int64_t global_batch_ = 0;      // batches done since the start of training
   size_t train_sample_size_ = 0;  // the first ratings of batches_->packed() are the sample
   std::vector<EpochMetrics> history_;
+  std::optional<RankingTask> ranking_task_;  // set when the evaluation ranks
+  std::unique_ptr<RankingEvaluator> ranking_;
   std::optional<int> stopped_after_epoch_;
 };
 
