@@ -19,6 +19,7 @@ const Benchmark kBenchmarks[] = {
     {"pushpull", "push/pull keys/s, MB/s and round-trip time, 1 server + 1 worker",
      RunBenchPushPull},
     {"train", "training ratings/s, epoch time, bytes per rating, peak RSS, RMSE", RunBenchTrain},
+    {"rank", "full-ranking evaluation: users x items scored, top-K heaps, seconds", RunBenchRank},
 };
 
 void PrintBenchHelp() {

@@ -18,5 +18,6 @@ int RunPrivacyCommand(int argc, char** argv);    // psrec privacy (the RDP accou
 int RunBenchIngest(int argc, char** argv);
 int RunBenchPushPull(int argc, char** argv);
 int RunBenchTrain(int argc, char** argv);
+int RunBenchRank(int argc, char** argv);   // cli/bench_rank.cc
 
 }  // namespace psrec::cli

@@ -9,6 +9,7 @@
 #include "data/data_stats.h"
 #include "common/flags.h"
 #include "data/split.h"
+#include "cli/data_split_ncf.h"
 #include "cli/commands.h"
 #include "cli/data_io.h"
 #include "cli/data_subcommands.h"
@@ -112,7 +113,8 @@ int RunDataStats(int argc, char** argv) {
 }
 
 int RunDataSplit(int argc, char** argv) {
-  std::string input, out_train, out_test, kind = "random";
+  std::string input, out_train, out_test, out_negatives, kind = "random";
+  int64_t negatives = 99;
   InputFlags input_flags;
   config::SplitConfig split;
   double test_fraction = split.test_fraction();
@@ -123,20 +125,26 @@ int RunDataSplit(int argc, char** argv) {
                 "rating').");
   flags.AddString("input", &input, "ratings text file", true);
   AddInputFlags(&flags, &input_flags, /*with_binary=*/false);
-  flags.AddString("split", &kind, "random or leave-last-out");
+  flags.AddString("split", &kind,
+                  "random, leave-last-out, or ncf-leave-one-out (train, test and NCF "
+                  ".test.negative files; docs/data.md)");
   flags.AddDouble("test-fraction", &test_fraction, "random: share of ratings in test");
   flags.AddInt("leave-last-k", &leave_last_k, "leave-last-out: ratings per user in test");
   flags.AddInt("seed", &seed, "random: seed of the split");
   flags.AddString("out-train", &out_train, "train output file", true);
   flags.AddString("out-test", &out_test, "test output file", true);
+  flags.AddString("out-negatives", &out_negatives,
+                  "ncf-leave-one-out: the negatives file ('(user,item)\\tneg1\\t...')");
+  flags.AddInt("negatives", &negatives, "ncf-leave-one-out: negatives per test item");
   if (int code = ParseFlags(&flags, argc, argv, "split"); code >= 0) return code;
 
   if (kind == "random") {
     split.set_kind(config::SplitConfig::RANDOM);
-  } else if (kind == "leave-last-out") {
+  } else if (kind == "leave-last-out" || kind == "ncf-leave-one-out") {
     split.set_kind(config::SplitConfig::LEAVE_LAST_OUT);
   } else {
-    std::cerr << "psrec data split: --split: expected random or leave-last-out, got '" << kind
+    std::cerr << "psrec data split: --split: expected random, leave-last-out or "
+                 "ncf-leave-one-out, got '" << kind
               << "'\n";
     return 2;
   }
@@ -152,6 +160,19 @@ int RunDataSplit(int argc, char** argv) {
   data::ReadReport report;
   Result<data::RatingColumns> columns = ReadTextInput(input, *data, &report);
   if (!columns.ok()) return Fail(columns.status());
+  if (kind == "ncf-leave-one-out") {
+    if (out_negatives.empty() || negatives < 1) {
+      std::cerr << "psrec data split: ncf-leave-one-out needs --out-negatives and "
+                   "--negatives >= 1\n";
+      return 2;
+    }
+    Result<std::string> done =
+        WriteNcfSplit(std::move(*columns), static_cast<int>(negatives),
+                      static_cast<uint64_t>(seed), {out_train, out_test, out_negatives});
+    if (!done.ok()) return Fail(done.status().WithContext(input));
+    std::cout << *done << "\n";
+    return 0;
+  }
   Result<data::SplitResult> parts = data::SplitRatings(std::move(*columns), split);
   if (!parts.ok()) return Fail(parts.status().WithContext(input));
   Status s = WriteLibmfText(parts->train, out_train);

@@ -81,6 +81,8 @@ const RangeRule kRangeRules[] = {
     {"checkpoint.every_epochs", 0, kInf},
     {"checkpoint.every_seconds", 0, kInf},
     {"checkpoint.keep_last", 1, kInf},
+    {"evaluation.k", 1, kInf},
+    {"evaluation.negatives", 1, kInf},
 };
 
 std::vector<std::string> SplitPath(const std::string& path) {

@@ -42,6 +42,10 @@
 
 namespace psrec::models {
 
+// How a model is judged by default (evaluation.protocol AUTO): by the error of its predicted
+// ratings, or by how it ranks items (docs/evaluation.md).
+enum class Evaluation { kRatingError, kRanking };
+
 // Which id of an interaction names a table's rows.
 enum class KeyedBy { kUser, kItem };
 
@@ -109,9 +113,6 @@ struct ExampleBatch {
   float label(size_t i) const { return labels[i * label_stride]; }
 };
 
-// What a model is measured by: rating error (RMSE/MAE on test ratings) or ranking figures.
-enum class Evaluation { kRatingError, kRanking };
-
 // What the trainer makes of the training interactions (train/implicit_batches.h):
 //   kRatings    one example per rating: fields user, item; label the rating;
 //   kPairwise   implicit positives, negatives_per_positive examples per positive: fields
@@ -156,6 +157,25 @@ class Model {
   // models). REQUIRES: rows[f] holds tables()[fields()[f].table].payload_floats floats.
   virtual float Score(std::span<const float* const> rows) const = 0;
 
+  // Scores of n_users users x n_items items, as Score would give them for a model whose
+  // fields are (user row, item row): out[u * n_items + i] for user row
+  // user_rows + u * user_stride and item row item_rows + i * item_stride. The default calls
+  // Score per pair; a model with a dot-product form overrides it with a matrix product
+  // (full-ranking evaluation, `psrec ckpt topk`). REQUIRES: fields().size() == 2.
+  virtual void ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
+                          const float* item_rows, size_t item_stride, size_t n_items,
+                          float* out) const {
+    for (size_t u = 0; u < n_users; ++u) {
+      for (size_t i = 0; i < n_items; ++i) {
+        const float* rows[2] = {user_rows + u * user_stride, item_rows + i * item_stride};
+        out[u * n_items + i] = Score(rows);
+      }
+    }
+  }
+
+  // The evaluation evaluation.protocol AUTO picks for this model.
+  virtual Evaluation evaluation() const { return Evaluation::kRatingError; }
+
   // Fills `row` with what the model assumes for a key of table `table` that has no row: a
   // user or item that training never saw (only in the test data, or asked for by a tool).
   // Evaluation reads without creating rows and scores such keys with this row: a row made
@@ -164,7 +184,6 @@ class Model {
   // the key. REQUIRES: row holds tables()[table].payload_floats floats.
   virtual void ColdStartRow(int table, float* row) const = 0;
 
-  virtual Evaluation evaluation() const { return Evaluation::kRatingError; }
   virtual Examples examples() const { return Examples::kRatings; }
   // The name of the per-example loss Step and AccumulateGradients return, as reports show
   // it ("squared error", "BPR log loss").

@@ -1,6 +1,7 @@
 #include "train/epoch_report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -17,6 +18,19 @@ std::string Figure(double v) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.4f", v);
   return text;
+}
+
+// "HR@10 0.6120  NDCG@10 0.3310": names upper-cased, counts left for the JSON.
+std::string RankingLine(const std::vector<std::pair<std::string, double>>& figures) {
+  std::string line;
+  for (const auto& [name, value] : figures) {
+    if (name.starts_with("test_")) continue;
+    std::string shown;
+    for (char c : name) shown += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!line.empty()) line += "  ";
+    line += shown + " " + Figure(value);
+  }
+  return line;
 }
 
 }  // namespace
@@ -110,7 +124,13 @@ void EpochReport::PrintCheckpoint(int64_t step, const CheckpointPause& pause) {
 Status EpochReport::EndEpoch(const EpochMetrics& metrics) {
   if (!reporter()) return Status::OK();
   progress_.Clear();
-  if (options_.print_epochs && ranking_) {
+  if (options_.print_epochs && !metrics.ranking.empty()) {
+    std::printf("epoch %3d  train_loss %.4f  %s  %.2fM %s/s  %.2fs (eval %.2fs)\n",
+                metrics.epoch, metrics.train_loss, RankingLine(metrics.ranking).c_str(),
+                metrics.ratings_per_sec / 1e6, ranking_ ? "examples" : "ratings",
+                metrics.epoch_sec, metrics.eval_sec);
+    std::fflush(stdout);
+  } else if (options_.print_epochs && ranking_) {
     // Implicit models: the loss per training example (positives and their negatives).
     std::printf("epoch %3d  train_loss %.4f (%s per example)  %.2fM examples/s  %.2fs\n",
                 metrics.epoch, metrics.train_loss, loss_name_.c_str(),

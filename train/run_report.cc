@@ -32,6 +32,7 @@ Json EpochMetricsObject(const EpochMetrics& m) {
   j["pull_wait_sec"] = Number(m.pull_wait_sec);
   j["max_staleness"] = Number(m.max_staleness);
   for (const auto& [name, value] : m.mode_figures) j[name] = Number(value);
+  for (const auto& [name, value] : m.ranking) j[name] = Number(value);
   if (m.checkpoint_pause_sec >= 0) {
     j["checkpoint_pause_sec"] = Number(m.checkpoint_pause_sec);
     j["checkpoint_snapshot_sec"] = Number(m.checkpoint_snapshot_sec);

@@ -46,6 +46,9 @@ struct EpochMetrics {
   // The update mode's own figures (UpdateMode::EndEpoch; FEDERATED: clients, bytes per
   // client, times), written to metrics.jsonl under their names.
   std::vector<std::pair<std::string, double>> mode_figures;
+  // Ranking evaluation (evaluation.protocol LEAVE_ONE_OUT, FULL_RANKING): named figures in
+  // display order, e.g. {"hr@10", 0.61}, {"ndcg@10", 0.33}; empty for rating error.
+  std::vector<std::pair<std::string, double>> ranking;
 };
 
 class RunReport {

@@ -105,7 +105,12 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   eval.min_rating = job_.data().min_rating();
   eval.max_rating = job_.data().max_rating();
   eval.clock = clocks_->ClockOfBatch(global_batch_);
-  ASSIGN_OR_RETURN(ErrorSums test, EvaluateRatings(data_->test, users_, items_, eval));
+  ErrorSums test;
+  if (ranking_ != nullptr) {
+    RETURN_IF_ERROR(EvaluateRanking(metrics));
+  } else {
+    ASSIGN_OR_RETURN(test, EvaluateRatings(data_->test, users_, items_, eval));
+  }
   ErrorSums train;
   if (train_sample_size_ > 0) {
     ASSIGN_OR_RETURN(train, EvaluateRatings(batches_->packed().first(train_sample_size_),
@@ -114,6 +119,26 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   }
   RETURN_IF_ERROR(report_.ReduceEvaluation(test, train, metrics));
   metrics->eval_sec = MonotonicSeconds() - start;
+  return Status::OK();
+}
+
+Status Trainer::PrepareRanking() {
+  const config::EvaluationConfig& evaluation = job_.evaluation();
+  const auto protocol = ResolveProtocol(evaluation, model_->evaluation());
+  if (protocol == config::EvaluationConfig::RATING_ERROR) return Status::OK();
+  ASSIGN_OR_RETURN(RankingTask task, BuildRankingTask(evaluation, protocol, data_->train,
+                                                      data_->test, collective_));
+  ranking_task_.emplace(std::move(task));
+  ranking_ = std::make_unique<RankingEvaluator>(model_, &*ranking_task_);
+  return Status::OK();
+}
+
+Status Trainer::EvaluateRanking(EpochMetrics* metrics) {
+  ASSIGN_OR_RETURN(RankingSums mine, ranking_->Evaluate(users_, items_,
+                                                        clocks_->ClockOfBatch(global_batch_)));
+  std::vector<double> sums = mine.ToVector();
+  RETURN_IF_ERROR(collective_->AllReduceSum(sums));
+  metrics->ranking = RankingFigures(*ranking_task_, RankingSums::FromVector(sums));
   return Status::OK();
 }
 
@@ -146,6 +171,7 @@ Status Trainer::Run() {
     ASSIGN_OR_RETURN(implicit,
                      PrepareImplicit(job_, model_->examples(), data_, collective_));
   }
+  RETURN_IF_ERROR(PrepareRanking());
   // Every worker runs the same number of batches per epoch, so clocks advance in step.
   // FEDERATED: an epoch is one round, one batch (train/federated_round.h).
   const bool federated = job_.training().update_mode() == config::FEDERATED;

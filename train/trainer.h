@@ -8,10 +8,11 @@
 // Each epoch: every batch goes through the update mode, the clock advances every
 // training.clock_every batches and at the epoch's end; then pushes are flushed, every worker
 // waits for the others (barrier), test RMSE/MAE and train RMSE on a sample are evaluated and
-// reduced over workers (rating models only), and a checkpoint is taken when due. Worker 0
-// reports. Implicit models (models::Examples kPairwise/kPointwise) first turn the data into
-// positives over the job's item catalogue (train/implicit_setup.h, collective), and each
-// batch's positives are expanded with sampled negatives (train/implicit_batches.h).
+// reduced over workers (rating models; for a ranking evaluation, HR/NDCG or the
+// full-ranking figures: train/ranking_evaluator.h), and a checkpoint is taken when due.
+// Worker 0 reports. Implicit models (models::Examples kPairwise/kPointwise) first turn the
+// data into positives over the job's item catalogue (train/implicit_setup.h, collective), and
+// each batch's positives are expanded with sampled negatives (train/implicit_batches.h).
 //
 // Graceful stop: `stop` may be set from another thread or a signal handler (cli/stop_signal.h).
 // At the end of each epoch the workers agree on it (a max over the Collective, so all stop
@@ -39,6 +40,8 @@
 #include "train/clock_schedule.h"
 #include "train/collective.h"
 #include "train/epoch_report.h"
+#include "train/ranking_evaluator.h"
+#include "train/ranking_setup.h"
 #include "train/run_report.h"
 #include "train/straggler.h"
 #include "train/table_access.h"
@@ -91,6 +94,10 @@ class Trainer {
   Status FitModel();
   Status TrainEpoch(int epoch, EpochMetrics* metrics);
   Status EvaluateEpoch(EpochMetrics* metrics);
+  // Builds the ranking task when evaluation.protocol (or the model) asks for ranking.
+  // Collective; before BatchSource packs data_->train.
+  Status PrepareRanking();
+  Status EvaluateRanking(EpochMetrics* metrics);
   Status MaybeCheckpoint(int epoch, EpochMetrics* metrics, bool force);
   // Whether any worker was asked to stop (collective when options_.stop is set).
   Result<bool> AgreeStop();
@@ -114,6 +121,8 @@ class Trainer {
   int64_t global_batch_ = 0;      // batches done since the start of training
   size_t train_sample_size_ = 0;  // the first ratings of batches_->packed() are the sample
   std::vector<EpochMetrics> history_;
+  std::optional<RankingTask> ranking_task_;  // set when the evaluation ranks
+  std::unique_ptr<RankingEvaluator> ranking_;
   std::optional<int> stopped_after_epoch_;
 };
 

@@ -212,6 +212,27 @@ float BiasedMf::Score(std::span<const float* const> rows) const {
   return global_mean_ + pu[k] + qi[k] + ConstVec(pu, k).dot(ConstVec(qi, k));
 }
 
+void BiasedMf::ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
+                          const float* item_rows, size_t item_stride, size_t n_items,
+                          float* out) const {
+  using Strided = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
+                                                 Eigen::RowMajor>,
+                             0, Eigen::OuterStride<>>;
+  using Column = Eigen::Map<const Eigen::VectorXf, 0, Eigen::InnerStride<>>;
+  const Eigen::Index k = factors_;
+  const Eigen::Index users = static_cast<Eigen::Index>(n_users);
+  const Eigen::Index items = static_cast<Eigen::Index>(n_items);
+  Strided p(user_rows, users, k, Eigen::OuterStride<>(static_cast<Eigen::Index>(user_stride)));
+  Strided q(item_rows, items, k, Eigen::OuterStride<>(static_cast<Eigen::Index>(item_stride)));
+  Column user_bias(user_rows + k, users, Eigen::InnerStride<>(static_cast<Eigen::Index>(user_stride)));
+  Column item_bias(item_rows + k, items, Eigen::InnerStride<>(static_cast<Eigen::Index>(item_stride)));
+  Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> scores(
+      out, users, items);
+  scores.noalias() = p * q.transpose();
+  scores.colwise() += (user_bias.array() + global_mean_).matrix();
+  scores.rowwise() += item_bias.transpose();
+}
+
 void BiasedMf::ColdStartRow(int table, float* row) const {
   const int floats = tables_[static_cast<size_t>(table)].payload_floats;
   std::fill(row, row + floats, 0.0f);

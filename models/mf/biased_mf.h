@@ -47,6 +47,10 @@ class BiasedMf final : public Model {
   double AccumulateGradients(const ExampleBatch& batch) const override;
   double Step(const ExampleBatch& batch, std::vector<float>* scratch) const override;
   float Score(std::span<const float* const> rows) const override;
+  // mean + b_u + b_i + P Q^T as one matrix product.
+  void ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
+                  const float* item_rows, size_t item_stride, size_t n_items,
+                  float* out) const override;
   void ColdStartRow(int table, float* row) const override;
 
   float global_mean() const { return global_mean_; }
