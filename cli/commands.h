@@ -11,6 +11,7 @@ int RunTrainCommand(int argc, char** argv);   // psrec train (one MPI rank)
 int RunSimCommand(int argc, char** argv);     // psrec sim (a whole job in one process)
 int RunBenchCommand(int argc, char** argv);   // psrec bench ingest|pushpull|train
 int RunRecommendCommand(int argc, char** argv);  // psrec recommend = psrec ckpt topk
+int RunReportCommand(int argc, char** argv);     // psrec report (HTML charts of runs)
 
 // psrec bench <name>
 int RunBenchIngest(int argc, char** argv);

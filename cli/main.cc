@@ -23,6 +23,8 @@ const Subcommand kSubcommands[] = {
     {"data", "read, prepare, generate and describe ratings data", psrec::cli::RunDataCommand},
     {"recommend", "top items for a user from a checkpoint (same as 'psrec ckpt topk')",
      psrec::cli::RunRecommendCommand},
+    {"report", "an HTML page of charts of a run, or several overlaid",
+     psrec::cli::RunReportCommand},
     {"sim", "run a whole job (servers and workers) in one process, no MPI",
      psrec::cli::RunSimCommand},
     {"train", "one rank of an mpirun job: the first --servers ranks serve, the rest train",

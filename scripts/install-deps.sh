@@ -17,6 +17,8 @@ packages=(
                                       # construction (header-only)
   libssl-dev                          # libcrypto: HMAC-SHA256 challenge-response handshake
                                       # (the job secret never crosses the wire), nonces
+  chromium                            # tests only: renders `psrec report` pages headless
+  curl                                # tests only: scrapes the metrics endpoint
 )
 
 missing=()
