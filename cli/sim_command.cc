@@ -98,6 +98,7 @@ int RunSimCommand(int argc, char** argv) {
   options.job = setup->job;
   options.report = setup->report.get();
   options.progress = setup->progress;
+  options.print_epochs = !setup->quiet;
   options.resume_from = setup->resume_from;
   InstallStopSignalHandlers("psrec sim");
   options.stop = StopRequested();

@@ -181,6 +181,7 @@ int RunTrainCommand(int argc, char** argv) {
     options.collective = &collective;
     options.report = setup->report.get();
     options.progress = is_reporter && setup->progress;
+    options.print_epochs = !setup->quiet;
     options.resume_from = setup->resume_from;
     options.stop = StopRequested();
     options.stopped_after_epoch = &stopped_after_epoch;
