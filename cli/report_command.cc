@@ -22,7 +22,7 @@ int RunReportCommand(int argc, char** argv) {
                 "pull wait, staleness, checkpoint pauses, restarts. --compare overlays other\n"
                 "runs (e.g. the same job with 1, 2 and 4 workers) on the same charts.");
   flags.SetPositional("RUN_DIR", &dirs, 1, 1);
-  flags.AddRepeated("compare", &compare, "another run directory to overlay (repeatable)");
+  flags.AddRepeated("compare", &compare, "another run directory to overlay");
   flags.AddString("out", &out, "the HTML file [default: RUN_DIR/report.html]");
   Status s = flags.Parse(argc, argv);
   if (flags.help_requested()) {

@@ -40,7 +40,10 @@ int RunSimCommand(int argc, char** argv) {
                 "With checkpoint.dir set, checkpoints are written every checkpoint.every_epochs\n"
                 "/ every_seconds and at the end; --resume continues from the latest valid one.\n"
                 "SIGTERM/SIGINT stops after the current epoch (with a checkpoint when\n"
-                "checkpoint.dir is set) and exits 0; a second signal exits at once.");
+                "checkpoint.dir is set) and exits 0; a second signal exits at once.\n"
+                "With cluster.metrics_port=P, server i serves Prometheus metrics on\n"
+                "http://127.0.0.1:(P+i)/metrics and worker w on P+servers+w\n"
+                "(docs/observability.md). Charts of the run: psrec report DIR.");
   common.Register(&flags);
   flags.AddOptionalInt("servers", &servers, "parameter servers [default: cluster.servers]", 1,
                        4096);
