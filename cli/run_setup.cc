@@ -139,7 +139,7 @@ void PrintRunFooter(const RunSetup& setup) {
       auto total = summary.find("total_sec");
       if (total != summary.end() && total->is_number()) {
         char text[48];
-        std::snprintf(text, sizeof(text), ",  %.2fs total", total->get<double>());
+        std::snprintf(text, sizeof(text), " (%.2fs total)", total->get<double>());
         line += text;
       }
       std::printf("%s\n", line.c_str());
