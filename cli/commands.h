@@ -13,6 +13,7 @@ int RunLaunchCommand(int argc, char** argv);  // psrec launch (relaunch a failed
 int RunBenchCommand(int argc, char** argv);   // psrec bench ingest|pushpull|train
 int RunRecommendCommand(int argc, char** argv);  // psrec recommend = psrec ckpt topk
 int RunPrivacyCommand(int argc, char** argv);    // psrec privacy (the RDP accountant)
+int RunReportCommand(int argc, char** argv);     // psrec report (HTML charts of runs)
 
 // psrec bench <name>
 int RunBenchIngest(int argc, char** argv);

@@ -27,6 +27,8 @@ const Subcommand kSubcommands[] = {
      psrec::cli::RunLaunchCommand},
     {"recommend", "top items for a user from a checkpoint (same as 'psrec ckpt topk')",
      psrec::cli::RunRecommendCommand},
+    {"report", "an HTML page of charts of a run, or several overlaid",
+     psrec::cli::RunReportCommand},
     {"sim", "run a whole job (servers and workers) in one process, no MPI",
      psrec::cli::RunSimCommand},
     {"train", "one rank of an mpirun job: the first --servers ranks serve, the rest train",
@@ -35,7 +37,8 @@ const Subcommand kSubcommands[] = {
 
 void PrintHelp() {
   std::cout << "psrec: parameter-server training of recommender embeddings\n\n"
-               "Usage: psrec <command> [flags]   (psrec <command> --help for its flags)\n\n"
+               "Usage: psrec <command> [flags]   (psrec <command> --help for its flags)\n"
+               "       -v, --verbose with any command: internal logs too (servers, connections)\n\n"
                "Commands:\n";
   for (const auto& c : kSubcommands) {
     std::string name = c.name;
@@ -44,11 +47,30 @@ void PrintHelp() {
   }
 }
 
+// Removes -v/--verbose from anywhere in argv (every command takes it) and says whether it
+// was there.
+bool TakeVerboseFlag(int* argc, char** argv) {
+  bool verbose = false;
+  int kept = 0;
+  for (int i = 0; i < *argc; ++i) {
+    if (i > 0 && (std::strcmp(argv[i], "-v") == 0 || std::strcmp(argv[i], "--verbose") == 0)) {
+      verbose = true;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  *argc = kept;
+  return verbose;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
+  // Internal INFO logs (servers listening, connections closing) are for debugging: shown
+  // with -v/--verbose only. Warnings and errors always go to stderr.
+  FLAGS_minloglevel = TakeVerboseFlag(&argc, argv) ? google::GLOG_INFO : google::GLOG_WARNING;
   if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0 ||
       std::strcmp(argv[1], "-h") == 0) {
     PrintHelp();

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 
 #include "common/config.h"
+#include "common/json.h"
 #include "checkpoint/checkpoint_catalog.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "checkpoint/job_identity.h"
@@ -19,7 +21,9 @@ void CommonJobFlags::Register(FlagSet* flags) {
   flags->AddRepeated("set", &overrides, "override a config field, e.g. --set training.epochs=5");
   flags->AddString("out", &out_dir, "run directory [default: output.dir, else runs/<timestamp>]");
   flags->AddBool("progress", &progress, "force the progress line on stderr");
-  flags->AddBool("quiet", &no_progress, "never print the progress line");
+  flags->AddBool("no-progress", &no_progress, "never print the progress line");
+  flags->AddBool("quiet", &quiet,
+                 "print only errors and the final summary (no epoch lines, no progress line)");
   flags->AddBool("resume", &resume,
                  "continue from the latest valid checkpoint in checkpoint.dir (newer invalid "
                  "ones are skipped with a warning); any number of servers and workers");
@@ -108,7 +112,8 @@ Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter) {
                                    std::to_string(flags.restart_count));
   }
   if (flags.progress) setup.progress = true;
-  if (flags.no_progress) setup.progress = false;
+  if (flags.no_progress || flags.quiet) setup.progress = false;
+  setup.quiet = flags.quiet;
   if (reporter) {
     ASSIGN_OR_RETURN(train::RunReport report,
                      train::RunReport::Open(setup.out_dir, EffectiveConfigText(setup.job),
@@ -123,6 +128,32 @@ Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter) {
 }
 
 void PrintRunFooter(const RunSetup& setup) {
+  if (setup.quiet) {
+    // The epoch lines were not printed: the last one's figures, from summary.json.
+    std::ifstream file(setup.out_dir + "/summary.json");
+    Json summary = Json::parse(file, nullptr, /*allow_exceptions=*/false);
+    if (summary.is_object() && summary.contains("final") && summary["final"].is_object()) {
+      std::string line = "final:";
+      for (const char* key : {"epoch", "train_rmse", "test_rmse", "test_mae"}) {
+        auto it = summary["final"].find(key);
+        if (it == summary["final"].end() || !it->is_number()) continue;
+        char text[64];
+        if (it->is_number_integer()) {
+          std::snprintf(text, sizeof(text), " %s %lld", key, it->get<long long>());
+        } else {
+          std::snprintf(text, sizeof(text), " %s %.4f", key, it->get<double>());
+        }
+        line += text;
+      }
+      auto total = summary.find("total_sec");
+      if (total != summary.end() && total->is_number()) {
+        char text[48];
+        std::snprintf(text, sizeof(text), " (%.2fs total)", total->get<double>());
+        line += text;
+      }
+      std::printf("%s\n", line.c_str());
+    }
+  }
   std::printf("results in %s (metrics.jsonl, summary.json, config.textproto)\n",
               setup.out_dir.c_str());
   std::fflush(stdout);

@@ -20,7 +20,8 @@ struct CommonJobFlags {
   std::vector<std::string> overrides;  // --set a.b=c
   std::string out_dir;
   bool progress = false;
-  bool no_progress = false;
+  bool no_progress = false;  // --no-progress
+  bool quiet = false;        // --quiet: errors and the final summary only
   bool resume = false;       // --resume: the latest valid checkpoint in checkpoint.dir
   std::string resume_from;   // --resume-from DIR: that checkpoint
   bool resume_other_job = false;  // --resume-other-job: accept a checkpoint of another job
@@ -36,6 +37,7 @@ struct RunSetup {
   std::string out_dir;
   std::unique_ptr<train::RunReport> report;  // only for the reporting process
   bool progress = false;
+  bool quiet = false;  // no start, epoch or checkpoint lines; PrintRunFooter sums up instead
   // The checkpoint to resume from (root/step-N), empty for a fresh start, and where it
   // stands; resume_line says so in one line ("resuming from DIR: step N, epoch E, clock C").
   std::string resume_from;
@@ -52,7 +54,7 @@ struct RunSetup {
 // `reporter` and resuming, prints resume_line on stdout (and a warning for a forced resume).
 Result<RunSetup> PrepareRun(CommonJobFlags flags, bool reporter);
 
-// "results in DIR" after a successful run.
+// "results in DIR" after a successful run; with --quiet, the final epoch's figures first.
 void PrintRunFooter(const RunSetup& setup);
 
 }  // namespace psrec::cli

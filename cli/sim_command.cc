@@ -82,7 +82,10 @@ int RunSimCommand(int argc, char** argv) {
                 "p=F picks frames; worker=, server=, type= filter; seed=N; docs/wire.md,\n"
                 "\"Fault injection\"). Lost connections are then made again and requests\n"
                 "resent (pushes applied once) for up to --reconnect-budget-ms; a fault that\n"
-                "does not heal in time ends the job with an error naming the server.");
+                "does not heal in time ends the job with an error naming the server.\n"
+                "With cluster.metrics_port=P, server i serves Prometheus metrics on\n"
+                "http://127.0.0.1:(P+i)/metrics and worker w on P+servers+w\n"
+                "(docs/observability.md). Charts of the run: psrec report DIR.");
   common.Register(&flags);
   flags.AddOptionalInt("servers", &servers, "parameter servers [default: cluster.servers]", 1,
                        4096);
@@ -158,6 +161,7 @@ int RunSimCommand(int argc, char** argv) {
   options.job = setup->job;
   options.report = setup->report.get();
   options.progress = setup->progress;
+  options.print_epochs = !setup->quiet;
   options.resume_from = setup->resume_from;
   if (!inject_crash.empty()) {
     Result<SimulationOptions::InjectedCrash> crash =

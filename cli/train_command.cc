@@ -86,7 +86,9 @@ int RunTrainCommand(int argc, char** argv) {
                 "with any number of servers and workers.\n"
                 "SIGTERM/SIGINT (mpirun forwards it to every rank) stops every worker after\n"
                 "the same epoch, with a checkpoint when checkpoint.dir is set, and exits 0;\n"
-                "a second signal exits at once.");
+                "a second signal exits at once.\n"
+                "With cluster.metrics_port=P, rank r serves Prometheus metrics on\n"
+                "cluster.bind_address:(P+r)/metrics (docs/observability.md).");
   common.Register(&flags);
   flags.AddOptionalInt("servers", &servers, "parameter-server ranks [default: cluster.servers]",
                        1, 4096);
@@ -181,6 +183,7 @@ int RunTrainCommand(int argc, char** argv) {
     options.collective = &collective;
     options.report = setup->report.get();
     options.progress = is_reporter && setup->progress;
+    options.print_epochs = !setup->quiet;
     options.resume_from = setup->resume_from;
     options.stop = StopRequested();
     options.stopped_after_epoch = &stopped_after_epoch;

@@ -1,5 +1,8 @@
 #include "cli/worker_runner.h"
 
+#include "client/client_metrics.h"
+#include "wire/metrics_http_server.h"
+
 #include <chrono>
 #include <memory>
 
@@ -33,6 +36,20 @@ Status RunWorker(const WorkerRunOptions& options) {
   client_options.reconnect_budget = options.reconnect_budget;
   ASSIGN_OR_RETURN(std::unique_ptr<client::PsClient> client,
                    client::PsClient::Connect(client_options));
+  // GET /metrics on cluster.metrics_port + rank; a worker's rank follows the servers'.
+  std::unique_ptr<wire::MetricsHttpServer> metrics;
+  if (const int base = job.cluster().metrics_port(); base != 0) {
+    const int rank = static_cast<int>(options.servers.size()) + options.worker;
+    Result<std::unique_ptr<wire::MetricsHttpServer>> started = wire::MetricsHttpServer::Start(
+        job.cluster().bind_address(), base + rank,
+        [worker = options.worker, c = client.get()] {
+          return client::RenderClientMetrics(worker, c->stats());
+        });
+    if (!started.ok()) {
+      return started.status().WithContext("worker " + std::to_string(options.worker));
+    }
+    metrics = std::move(*started);
+  }
 
   ASSIGN_OR_RETURN(models::JobModel job_model, models::ModelForJob(job));
   // The trainer reads one table keyed by user and one keyed by item (the examples' fields).

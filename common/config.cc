@@ -74,6 +74,7 @@ const RangeRule kRangeRules[] = {
     {"cluster.max_frame_bytes", 1024, 1 << 30},
     {"cluster.handshake_timeout_ms", 1, kInf},
     {"cluster.max_connections", 0, kInf},
+    {"cluster.metrics_port", 0, 65535},
     {"simulation.latency_us", 0, kInf},
     {"simulation.bandwidth_mbps", 0, kInf},
     {"simulation.straggler_worker", -1, kInf},

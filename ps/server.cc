@@ -1,5 +1,7 @@
 #include "ps/server.h"
 
+#include "ps/server_metrics.h"
+
 #include <unistd.h>
 
 #include <cinttypes>
@@ -76,6 +78,18 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   server->Accept();
   if (options.local_socket) server->ListenLocal();
   server->thread_ = std::thread([s = server.get()] { s->io_.run(); });
+  if (const int base = options.job.cluster().metrics_port(); base != 0) {
+    Result<std::unique_ptr<wire::MetricsHttpServer>> metrics = wire::MetricsHttpServer::Start(
+        options.bind_address, base + options.server_id,
+        [s = server.get()] { return s->RenderMetrics(); });
+    if (!metrics.ok()) {
+      server->Stop();
+      return metrics.status().WithContext("server " + std::to_string(options.server_id));
+    }
+    server->metrics_ = std::move(*metrics);
+    LOG(INFO) << "server " << options.server_id << " metrics on http://"
+              << options.bind_address << ":" << server->metrics_->port() << "/metrics";
+  }
   LOG(INFO) << "server " << options.server_id << " of " << options.num_servers
             << " listening on " << options.bind_address << ":" << server->port_
             << (server->local_socket_.empty() ? "" : " and @" + server->local_socket_);
@@ -185,6 +199,8 @@ Status Server::RunOnTableThread(const std::function<void(ServedTables& tables)>&
 }
 
 void Server::Stop() {
+  // First: a scrape may be waiting on the io thread (RenderMetrics).
+  if (metrics_) metrics_->Stop();
   {
     std::lock_guard<std::mutex> lock(stop_mu_);
     if (!stopping_) {
@@ -202,6 +218,19 @@ void Server::Stop() {
     CHECK(std::this_thread::get_id() != thread_.get_id()) << "Stop called on the io thread";
     thread_.join();
   }
+}
+
+std::string Server::RenderMetrics() {
+  std::vector<std::pair<std::string, size_t>> rows;
+  // Table sizes change on the io thread only; asked for between two requests. Empty once
+  // the server is stopping.
+  Status asked = RunOnTableThread([&](ServedTables& tables) {
+    for (size_t t = 0; t < tables.size() && t < options_.tables.size(); ++t) {
+      if (tables[t] != nullptr) rows.emplace_back(options_.tables[t].name, tables[t]->size());
+    }
+  });
+  (void)asked;
+  return RenderServerMetrics(options_.server_id, counters_, rows);
 }
 
 Server::~Server() { Stop(); }

@@ -24,6 +24,8 @@
 // the destructor calls it.
 #pragma once
 
+#include "wire/metrics_http_server.h"
+
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,8 @@ class Server {
   const std::string& local_socket() const { return local_socket_; }
   int server_id() const { return options_.server_id; }
   void Stop();
+  // The metrics endpoint's port, 0 when it is off.
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   ServerStats stats() const { return counters_.Snapshot(); }
 
   // Runs fn on the io thread, between two requests, with the tables (indexed by TableId,
@@ -70,6 +74,8 @@ class Server {
   void AcceptLocal();
   // Hands an accepted stream of either listener to a new Connection.
   void Serve(std::unique_ptr<wire::ByteStream> stream);
+  // The metrics page (ps/server_metrics.h); on the metrics thread.
+  std::string RenderMetrics();
 
   ServerOptions options_;
   ServerCounters counters_;
@@ -78,6 +84,9 @@ class Server {
   std::unique_ptr<wire::Listener> local_listener_;  // null when not listening locally
   std::string local_socket_;
   std::unique_ptr<ShardService> service_;  // used on the io thread only
+  // GET /metrics when cluster.metrics_port is set (on metrics_port + server_id); its own
+  // thread, which reads counters_ and asks the io thread for table sizes.
+  std::unique_ptr<wire::MetricsHttpServer> metrics_;
   int port_ = 0;
   std::thread thread_;
 

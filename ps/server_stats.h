@@ -4,8 +4,10 @@
 // but every field is a value the counter held.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 namespace psrec::ps {
 
@@ -32,6 +34,31 @@ struct ServerStats {
   uint64_t pulls_parked = 0;   // pulls that waited for the consistency model
   uint64_t blocked_us = 0;     // total time pulls were parked
   int64_t max_staleness = 0;   // max over answered pulls of (pull clock - slowest clock)
+};
+
+// Handling time of requests on the io thread, in fixed buckets (seconds), for the metrics
+// endpoint. Observe is wait-free (relaxed atomics).
+class LatencyHistogram {
+ public:
+  static constexpr std::array<double, 12> kUpperBounds = {
+      1e-6, 4e-6, 16e-6, 64e-6, 256e-6, 1e-3, 4e-3, 16e-3, 64e-3, 0.256, 1, 4};
+  void Observe(double seconds) {
+    size_t i = 0;
+    while (i < kUpperBounds.size() && seconds > kUpperBounds[i]) ++i;
+    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    sum_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+  }
+  // Per bucket (not cumulative), the last one above every bound.
+  std::vector<uint64_t> Counts() const {
+    std::vector<uint64_t> out;
+    for (const auto& b : buckets_) out.push_back(b.load(std::memory_order_relaxed));
+    return out;
+  }
+  double SumSeconds() const { return sum_ns_.load(std::memory_order_relaxed) * 1e-9; }
+
+ private:
+  std::array<std::atomic<uint64_t>, kUpperBounds.size() + 1> buckets_{};
+  std::atomic<uint64_t> sum_ns_{0};
 };
 
 class ServerCounters {
@@ -87,6 +114,10 @@ class ServerCounters {
   std::atomic<uint64_t> pulls_parked{0};
   std::atomic<uint64_t> blocked_us{0};
   std::atomic<int64_t> max_staleness{0};
+  // For the metrics endpoint only (not in ServerStats):
+  std::atomic<int64_t> parked_now{0};      // pulls parked at this moment
+  std::atomic<int64_t> slowest_clock{-1};  // of unfinished workers; -1 before any clock
+  LatencyHistogram pull_latency, push_latency, clock_latency, checkpoint_latency;
 };
 
 }  // namespace psrec::ps

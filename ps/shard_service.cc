@@ -116,12 +116,23 @@ Status ShardService::OnFrame(Connection& conn, MessageType type,
     return HandleHandshake(conn, body);
   }
   ServerCounters::Add(counters_->requests, 1);
+  // Handling time on this thread, for the metrics endpoint's histograms.
+  const auto timed = [](LatencyHistogram& histogram, auto&& handle) {
+    const auto start = SteadyClock::now();
+    Status status = handle();
+    histogram.Observe(std::chrono::duration<double>(SteadyClock::now() - start).count());
+    return status;
+  };
   switch (type) {
-    case MessageType::kPull: return HandlePull(conn, body);
-    case MessageType::kPush: return HandlePush(conn, body);
-    case MessageType::kClock: return HandleClock(conn, body);
+    case MessageType::kPull:
+      return timed(counters_->pull_latency, [&] { return HandlePull(conn, body); });
+    case MessageType::kPush:
+      return timed(counters_->push_latency, [&] { return HandlePush(conn, body); });
+    case MessageType::kClock:
+      return timed(counters_->clock_latency, [&] { return HandleClock(conn, body); });
     case MessageType::kFinish: return HandleFinish(conn, body);
-    case MessageType::kCheckpoint: return HandleCheckpoint(conn, body);
+    case MessageType::kCheckpoint:
+      return timed(counters_->checkpoint_latency, [&] { return HandleCheckpoint(conn, body); });
     case MessageType::kCheckpointFile: return HandleCheckpointFile(conn, body);
     case MessageType::kCheckpointStatus: return HandleCheckpointStatus(conn, body);
     default:
@@ -220,6 +231,7 @@ Status ShardService::HandlePull(Connection& conn, std::span<const uint8_t> body)
   parked.since = SteadyClock::now();
   parked_.emplace(clocks_.Park(pull.clock), std::move(parked));
   ServerCounters::Add(counters_->pulls_parked, 1);
+  counters_->parked_now.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();
 }
 
@@ -287,6 +299,9 @@ Status ShardService::HandleClock(Connection& conn, std::span<const uint8_t> body
   ServerCounters::Add(counters_->clocks, 1);
   wire::AppendAck(msg.request_id(), &conn.out());
   if (clocks_.SetClock(msg.worker_id(), msg.clock())) OnSlowestClockAdvanced();
+  if (clocks_.slowest_clock() != ClockTracker::kAllFinished) {
+    counters_->slowest_clock.store(clocks_.slowest_clock(), std::memory_order_relaxed);
+  }
   return Status::OK();
 }
 
@@ -368,6 +383,7 @@ void ShardService::ReleaseParked() {
     if (it == parked_.end()) continue;
     ParkedPull parked = std::move(it->second);
     parked_.erase(it);
+    counters_->parked_now.fetch_sub(1, std::memory_order_relaxed);
     const int64_t blocked_us =
         std::chrono::duration_cast<std::chrono::microseconds>(now - parked.since).count();
     ServerCounters::Add(counters_->blocked_us, static_cast<uint64_t>(blocked_us));

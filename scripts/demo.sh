@@ -7,4 +7,4 @@ out=runs/demo
 echo "== psrec demo: biased MF, planted rank-8 data (20k users, 2k items, 1M ratings)"
 echo "== the noise floor of test RMSE is 0.5 (the planted noise std)"
 "$psrec" sim --servers 2 --workers 2 --config configs/synthetic.textproto --out "$out"
-echo "== metrics per epoch: $out/metrics.jsonl; final figures: $out/summary.json"
+echo "== charts of the run: $psrec report $out (writes $out/report.html)"

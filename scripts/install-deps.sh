@@ -21,6 +21,8 @@ packages=(
                                       # pairwise masks, seeded DP noise
   clang libclang-rt-dev               # libFuzzer, ASan+UBSan and TSan builds (make fuzz,
                                       # make ci-sanitize, make ci-tsan, make ci-fuzz)
+  chromium                            # tests only: renders `psrec report` pages headless
+  curl                                # tests only: scrapes the metrics endpoint
 )
 
 missing=()

@@ -75,7 +75,7 @@ class InputChecksTest : public testing::Test {
   // psrec sim on the job above, writing to DIR/run, with `extra` flags.
   CommandRun Sim(std::vector<std::string> extra) {
     std::vector<std::string> args = {"--config", (dir_ / "job.textproto").string(), "--out",
-                                     (dir_ / "run").string(), "--quiet"};
+                                     (dir_ / "run").string(), "--no-progress"};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunCommand(RunSimCommand, "sim", args);
   }

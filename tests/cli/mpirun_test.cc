@@ -72,7 +72,7 @@ class MpirunTest : public testing::Test {
                                      PSREC_BINARY_DIR "/psrec", "train",
                                      "--servers", std::to_string(servers),
                                      "--config", (dir_ / "job.textproto").string(),
-                                     "--out", (dir_ / "run").string(), "--quiet"};
+                                     "--out", (dir_ / "run").string(), "--no-progress"};
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
