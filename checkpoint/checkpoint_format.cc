@@ -67,4 +67,8 @@ std::string RowsFileName(const std::string& table_name, int shard, bool local) {
   return table_name + (local ? "-local-" : "-") + std::to_string(shard) + ".rows";
 }
 
+std::string IdTextFileName(const std::string& table_name, int worker) {
+  return table_name + "-" + std::to_string(worker) + ".ids";
+}
+
 }  // namespace psrec::checkpoint

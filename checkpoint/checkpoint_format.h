@@ -4,6 +4,8 @@
 //     MANIFEST                            checkpoint.Manifest, framed (below), written last
 //     <table>-<shard>.rows                one rows file per server shard ("item-0.rows")
 //     <table>-local-<partition>.rows      a worker's LOCAL user rows ("user-local-3.rows")
+//     <table>-<worker>.ids                the text of a worker's string ids (format 3;
+//                                         checkpoint/id_text_file.h)
 //
 // A rows file:
 //   header, 64 bytes:
@@ -46,7 +48,10 @@ namespace psrec::checkpoint {
 // framed and checksummed, the writing job's identity. Format 1 (a bare Protobuf MANIFEST,
 // biased MF's global mean in a field of its own, user_table/item_table in the job) is
 // refused with a message that says so.
-inline constexpr uint32_t kCheckpointFormatVersion = 2;
+// 3: id text files (Manifest.id_files) beside the rows; otherwise format 2, which is still
+// read (its string ids have no text). Rows files carry their checkpoint's format version.
+inline constexpr uint32_t kCheckpointFormatVersion = 3;
+inline constexpr uint32_t kOldestReadableFormatVersion = 2;
 inline constexpr char kRowsFileMagic[8] = {'P', 'S', 'R', 'E', 'C', 'R', 'O', 'W'};
 inline constexpr size_t kRowsHeaderBytes = 64;
 inline constexpr size_t kRowsTrailerBytes = 8;
@@ -81,5 +86,7 @@ std::string CheckpointDirName(int64_t step);
 int64_t StepOfCheckpointDirName(const std::string& name);
 // "item-0.rows" / "user-local-3.rows".
 std::string RowsFileName(const std::string& table_name, int shard, bool local);
+// "user-2.ids": worker 2's id text of table user.
+std::string IdTextFileName(const std::string& table_name, int worker);
 
 }  // namespace psrec::checkpoint

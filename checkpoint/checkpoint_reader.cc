@@ -12,6 +12,7 @@
 
 #include "common/checksum.h"
 #include "checkpoint/checkpoint_format.h"
+#include "checkpoint/id_text_file.h"
 #include "checkpoint/manifest_file.h"
 
 namespace psrec::checkpoint {
@@ -69,7 +70,7 @@ using ChunkFn = std::function<void(std::span<const uint64_t>, const float*)>;
 
 // Checks one rows file against its manifest entry; with `fn`, also delivers its rows. The
 // body is read (and its checksum checked) when verify or fn is set.
-Status ScanRowsFile(const std::string& dir, const checkpoint::FileInfo& file,
+Status ScanRowsFile(const std::string& dir, uint32_t version, const checkpoint::FileInfo& file,
                     const checkpoint::TableInfo& table, bool verify, const RowFn* fn,
                     const ChunkFn* chunk_fn = nullptr) {
   const std::string path = dir + "/" + file.name();
@@ -88,9 +89,9 @@ Status ScanRowsFile(const std::string& dir, const checkpoint::FileInfo& file,
   if (!DecodeRowsHeader(encoded, &header)) {
     return Status::Corruption(path + ": bad header (magic or header checksum)");
   }
-  if (header.version != kCheckpointFormatVersion) {
+  if (header.version != version) {
     return Status::Corruption(path + ": format version " + std::to_string(header.version) +
-                              ", this build reads " + std::to_string(kCheckpointFormatVersion));
+                              ", its MANIFEST's is " + std::to_string(version));
   }
   if (header.table_id != table.id() || header.dim != static_cast<uint32_t>(table.dim()) ||
       header.state_floats != static_cast<uint32_t>(table.state_floats())) {
@@ -178,10 +179,16 @@ Result<LoadedCheckpoint> ReadCheckpoint(const std::string& dir,
   checkpoint.dir = dir;
   ASSIGN_OR_RETURN(checkpoint.manifest, DecodeManifestFile(manifest_path, bytes));
   checkpoint::Manifest& m = checkpoint.manifest;
-  if (m.format_version() != kCheckpointFormatVersion) {
+  if (m.format_version() < kOldestReadableFormatVersion ||
+      m.format_version() > kCheckpointFormatVersion) {
     return Status::Corruption(manifest_path + ": format version " +
                               std::to_string(m.format_version()) + ", this build reads " +
+                              std::to_string(kOldestReadableFormatVersion) + " to " +
                               std::to_string(kCheckpointFormatVersion));
+  }
+  if (m.format_version() < 3 && m.id_files_size() > 0) {
+    return Status::Corruption(manifest_path + ": id text files in a format-" +
+                              std::to_string(m.format_version()) + " manifest");
   }
   if (!m.has_identity()) {
     return Status::Corruption(manifest_path + ": no job identity (a format-2 manifest always "
@@ -209,8 +216,19 @@ Result<LoadedCheckpoint> ReadCheckpoint(const std::string& dir,
       return Status::Corruption(manifest_path + ": file " + f.name() + " names unknown table " +
                                 std::to_string(f.table_id()));
     }
-    RETURN_IF_ERROR(ScanRowsFile(dir, f, *table, options.verify_checksums, nullptr));
+    RETURN_IF_ERROR(ScanRowsFile(dir, m.format_version(), f, *table, options.verify_checksums,
+                                 nullptr));
     rows_seen[f.table_id()] += f.rows();
+  }
+  for (const auto& f : m.id_files()) {
+    if (!SafeFileName(f.name()) || !file_names.insert(f.name()).second) {
+      return Status::Corruption(manifest_path + ": bad or repeated file name '" + f.name() + "'");
+    }
+    if (checkpoint.FindTable(f.table_id()) == nullptr) {
+      return Status::Corruption(manifest_path + ": id text file " + f.name() +
+                                " names unknown table " + std::to_string(f.table_id()));
+    }
+    RETURN_IF_ERROR(CheckIdTextFile(dir, f, options.verify_checksums));
   }
   for (const auto& t : m.tables()) {
     if (rows_seen[t.id()] != t.rows()) {
@@ -242,7 +260,8 @@ Status ForEachCheckpointRow(const LoadedCheckpoint& checkpoint, TableId table, c
   }
   for (const auto& f : checkpoint.manifest.files()) {
     if (f.table_id() != table) continue;
-    RETURN_IF_ERROR(ScanRowsFile(checkpoint.dir, f, *info, /*verify=*/true, &fn));
+    RETURN_IF_ERROR(ScanRowsFile(checkpoint.dir, checkpoint.manifest.format_version(), f, *info,
+                                 /*verify=*/true, &fn));
   }
   return Status::OK();
 }
@@ -255,7 +274,8 @@ Status ForEachCheckpointChunk(const LoadedCheckpoint& checkpoint, TableId table,
   }
   for (const auto& f : checkpoint.manifest.files()) {
     if (f.table_id() != table) continue;
-    RETURN_IF_ERROR(ScanRowsFile(checkpoint.dir, f, *info, /*verify=*/true, nullptr, &fn));
+    RETURN_IF_ERROR(ScanRowsFile(checkpoint.dir, checkpoint.manifest.format_version(), f, *info,
+                                 /*verify=*/true, nullptr, &fn));
   }
   return Status::OK();
 }

@@ -191,6 +191,28 @@ Status WriteCheckpointShard(const table::TableRows& rows, const std::string& che
   return Status::OK();
 }
 
+Status WriteIdTextFile(TableId table, const std::string& table_name, const IdTextEntries& entries,
+                       const std::string& checkpoint_dir, int worker, checkpoint::FileInfo* info,
+                       CheckpointFaults* faults) {
+  RETURN_IF_ERROR(CreateDirectories(checkpoint_dir));
+  const std::string name = IdTextFileName(table_name, worker);
+  const std::string path = checkpoint_dir + "/" + name;
+  const std::string bytes = EncodeIdTextFile(table, entries);
+  FaultableFile file(path + ".tmp", faults);
+  RETURN_IF_ERROR(file.Create());
+  RETURN_IF_ERROR(file.Write(bytes.data(), bytes.size()));
+  RETURN_IF_ERROR(file.SyncAndClose());
+  RETURN_IF_ERROR(file.RenameTo(path));
+  info->set_name(name);
+  info->set_bytes(bytes.size());
+  // Like a rows file's: every byte but the 8-byte trailer (which holds this same value).
+  info->set_checksum(Checksum64::Of(bytes.data(), bytes.size() - 8));
+  info->set_table_id(table);
+  info->set_shard(worker);
+  info->set_rows(entries.size());
+  return Status::OK();
+}
+
 Status WriteManifest(const std::string& checkpoint_dir, checkpoint::Manifest manifest,
                      CheckpointFaults* faults) {
   manifest.set_format_version(kCheckpointFormatVersion);
@@ -228,13 +250,19 @@ checkpoint::TableInfo TableInfoOf(const TableSpec& spec, int state_floats, uint6
 
 Result<std::string> WriteCheckpoint(const std::string& root, checkpoint::Manifest manifest,
                                     std::span<const ShardToWrite> shards,
-                                    CheckpointFaults* faults) {
+                                    CheckpointFaults* faults,
+                                    std::span<const IdTextToWrite> id_text) {
   const std::string dir = root + "/" + CheckpointDirName(manifest.step());
   if (std::filesystem::exists(dir + "/" + kManifestName)) {
     return Status::InvalidArgument("checkpoint " + dir + " already exists");
   }
   RETURN_IF_ERROR(CreateDirectories(dir));
   manifest.clear_files();
+  manifest.clear_id_files();
+  for (const IdTextToWrite& text : id_text) {
+    RETURN_IF_ERROR(WriteIdTextFile(text.table, text.table_name, text.entries, dir, text.worker,
+                                    manifest.add_id_files(), faults));
+  }
   const bool fill_tables = manifest.tables_size() == 0;
   std::map<TableId, checkpoint::TableInfo> tables;
   for (const ShardToWrite& shard : shards) {

@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 
+#include "checkpoint/id_text_file.h"
 #include "checkpoint/proto/checkpoint.pb.h"
 #include "common/status.h"
 #include "table/table_spec.h"
@@ -55,6 +56,13 @@ Status WriteCheckpointShard(const table::TableRows& rows, const std::string& che
                             bool local, checkpoint::FileInfo* info,
                             CheckpointFaults* faults = nullptr);
 
+// Creates `checkpoint_dir` if needed and writes IdTextFileName(table_name, worker) in it
+// (checkpoint/id_text_file.h; temp name, fsync, rename). Fills info's name, bytes, checksum,
+// table_id, shard (= worker) and rows (= entries).
+Status WriteIdTextFile(TableId table, const std::string& table_name, const IdTextEntries& entries,
+                       const std::string& checkpoint_dir, int worker, checkpoint::FileInfo* info,
+                       CheckpointFaults* faults = nullptr);
+
 // Writes `checkpoint_dir`/MANIFEST last by atomic rename, fsyncing the directory before (the
 // rows files' renames) and after. Sets format_version, created_unix_ms when unset, and
 // identity from manifest.job when unset (checkpoint/job_identity.h); the file is framed and
@@ -71,12 +79,21 @@ struct ShardToWrite {
   bool local = false;  // a worker's LOCAL user rows
 };
 
-// Writes `root`/step-<manifest.step>/ with every shard and the MANIFEST; fills
-// manifest.files and (when manifest.tables is empty) manifest.tables from the shards.
+struct IdTextToWrite {
+  TableId table = 0;
+  std::string table_name;
+  int worker = 0;
+  IdTextEntries entries;
+};
+
+// Writes `root`/step-<manifest.step>/ with every shard, every id text file and the MANIFEST;
+// fills manifest.files, manifest.id_files and (when manifest.tables is empty)
+// manifest.tables from the shards.
 // Refuses (InvalidArgument) to overwrite a directory that already has a MANIFEST. Returns
 // the checkpoint directory.
 Result<std::string> WriteCheckpoint(const std::string& root, checkpoint::Manifest manifest,
                                     std::span<const ShardToWrite> shards,
-                                    CheckpointFaults* faults = nullptr);
+                                    CheckpointFaults* faults = nullptr,
+                                    std::span<const IdTextToWrite> id_text = {});
 
 }  // namespace psrec::checkpoint

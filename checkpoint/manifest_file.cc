@@ -29,8 +29,8 @@ Status UnframedManifest(const std::string& path, std::string_view file) {
       old.format_version() == 1) {
     return Status::InvalidArgument(
         path + ": format version 1, written before models named their tables and scalars; "
-        "this build reads format " + std::to_string(kCheckpointFormatVersion) +
-        " only: retrain, or use a psrec release older than format 2 to export its rows");
+        "this build reads formats " + std::to_string(kOldestReadableFormatVersion) + " to " +
+        std::to_string(kCheckpointFormatVersion) + ": retrain, or use a psrec release older than format 2 to export its rows");
   }
   return Status::Corruption(path + ": not a valid manifest (no " +
                             std::string(kManifestMagic, sizeof(kManifestMagic)) +

@@ -15,6 +15,12 @@ wire::WrittenFile WrittenFileOf(const checkpoint::FileInfo& info, int state_floa
   return file;
 }
 
+wire::WrittenFile WrittenIdTextFileOf(const checkpoint::FileInfo& info) {
+  wire::WrittenFile file = WrittenFileOf(info, /*state_floats=*/0, /*local=*/false);
+  file.set_id_text(true);
+  return file;
+}
+
 checkpoint::FileInfo FileInfoOf(const wire::WrittenFile& file) {
   checkpoint::FileInfo info;
   info.set_name(file.name());

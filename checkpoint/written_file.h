@@ -10,6 +10,9 @@
 namespace psrec::checkpoint {
 
 wire::WrittenFile WrittenFileOf(const checkpoint::FileInfo& info, int state_floats, bool local);
+// An id text file (checkpoint/id_text_file.h): WrittenFile.id_text set; the manifest lists
+// it in id_files.
+wire::WrittenFile WrittenIdTextFileOf(const checkpoint::FileInfo& info);
 checkpoint::FileInfo FileInfoOf(const wire::WrittenFile& file);
 
 }  // namespace psrec::checkpoint

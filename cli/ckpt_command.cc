@@ -116,6 +116,20 @@ NormStats Quantiles(std::vector<float> norms) {
   return s;
 }
 
+// "    id text: N entries in K file(s)\n" for a table whose string ids have text stored.
+std::string IdTextLine(const checkpoint::Manifest& m, uint32_t table) {
+  uint64_t entries = 0;
+  int files = 0;
+  for (const auto& f : m.id_files()) {
+    if (f.table_id() != table) continue;
+    entries += f.rows();
+    ++files;
+  }
+  if (files == 0) return "";
+  return "    id text: " + std::to_string(entries) + " entries in " + std::to_string(files) +
+         " file(s)\n";
+}
+
 int RunInfo(int argc, char** argv) {
   bool json = false;
   std::vector<std::string> positional;
@@ -179,6 +193,12 @@ int RunInfo(int argc, char** argv) {
         table["files"].push_back(Json{
             {"name", f.name()}, {"shard", f.shard()}, {"rows", f.rows()}, {"bytes", f.bytes()}});
       }
+      table["id_text_files"] = Json::array();
+      for (const auto& f : m.id_files()) {
+        if (f.table_id() != t.id()) continue;
+        table["id_text_files"].push_back(Json{
+            {"name", f.name()}, {"worker", f.shard()}, {"entries", f.rows()}, {"bytes", f.bytes()}});
+      }
       table["factor_norm"] = Json{{"min", ckpt::NumJson(n.min)}, {"p50", ckpt::NumJson(n.p50)},
                                   {"p90", ckpt::NumJson(n.p90)}, {"p99", ckpt::NumJson(n.p99)},
                                   {"max", ckpt::NumJson(n.max)}, {"mean", ckpt::NumJson(n.mean)}};
@@ -216,6 +236,7 @@ int RunInfo(int argc, char** argv) {
               << config::OptimizerConfig::Kind_Name(t.optimizer().kind()) << " ("
               << t.state_floats() << " state floats/row), " << FormatBytes(bytes) << "\n"
               << "    rows per file: " << per_shard << "\n"
+              << IdTextLine(m, t.id())
               << "    factor L2 norm: min " << Num(n.min) << "  p50 " << Num(n.p50) << "  p90 "
               << Num(n.p90) << "  p99 " << Num(n.p99) << "  max " << Num(n.max) << "  mean "
               << Num(n.mean) << "\n";

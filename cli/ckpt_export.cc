@@ -53,6 +53,18 @@ std::string StemOf(const std::string& path, const std::string& ext) {
   return path;
 }
 
+// A CSV field as RFC 4180 writes it: quoted (quotes doubled) when it holds a comma, a quote
+// or a line break, so string ids read back as they were.
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 int RunExport(int argc, char** argv) {
@@ -61,7 +73,8 @@ int RunExport(int argc, char** argv) {
   std::vector<std::string> positional;
   FlagSet flags("psrec ckpt export",
                 "Write a table's rows (factors, then bias), sorted by key. npy: PATH plus "
-                "STEM.keys.npy (uint64 keys) and STEM.ids.txt (raw ids); csv: id,f0..,bias.");
+                "STEM.keys.npy (uint64 keys) and STEM.ids.txt (raw ids as in the data, one a "
+                "line); csv: id,f0..,bias (ids quoted as RFC 4180 needs).");
   flags.AddString("table", &table_name, "table name (user, item)", /*required=*/true);
   flags.AddString("format", &format, "npy or csv");
   flags.AddString("out", &out_path, "output file", /*required=*/true);
@@ -78,6 +91,8 @@ int RunExport(int argc, char** argv) {
   if (!table.ok()) return Fail("export", table.status());
   Result<table::EmbeddingTable> rows = checkpoint::LoadWholeTable(*ckpt, (*table)->id());
   if (!rows.ok()) return Fail("export", rows.status());
+  Result<IdLabels> labels = IdLabels::Of(*ckpt, (*table)->id());
+  if (!labels.ok()) return Fail("export", labels.status());
   std::vector<uint64_t> keys(rows->rows().keys.begin(), rows->rows().keys.end());
   std::sort(keys.begin(), keys.end());
   const int dim = rows->dim();
@@ -97,7 +112,7 @@ int RunExport(int argc, char** argv) {
                      keys.size() * sizeof(uint64_t));
     }
     std::string ids;
-    for (uint64_t key : keys) ids += IdLabel(key) + "\n";
+    for (uint64_t key : keys) ids += (*labels)(key) + "\n";
     if (s.ok()) s = WriteWhole(stem + ".ids.txt", "", ids.data(), ids.size());
     if (!s.ok()) return Fail("export", s);
     written = {out_path, stem + ".keys.npy", stem + ".ids.txt"};
@@ -118,7 +133,7 @@ int RunExport(int argc, char** argv) {
     char buf[32];
     for (uint64_t key : keys) {
       const float* p = rows->Find(key);
-      out << IdLabel(key);
+      out << CsvField((*labels)(key));
       for (int i = 0; i < dim; ++i) {
         std::snprintf(buf, sizeof(buf), ",%.9g", p[i]);  // round-trips a float
         out << buf;
@@ -168,6 +183,8 @@ int RunDiff(int argc, char** argv) {
     }
     Result<table::EmbeddingTable> rows_a = checkpoint::LoadWholeTable(*a, ta.id());
     if (!rows_a.ok()) return Fail("diff", rows_a.status());
+    Result<IdLabels> labels = IdLabels::Of(*b, tb->id());
+    if (!labels.ok()) return Fail("diff", labels.status());
     const int dim = ta.dim();
     uint64_t added = 0, common = 0;
     double sum = 0, max = 0;
@@ -213,7 +230,7 @@ int RunDiff(int argc, char** argv) {
       table["max_l2_change"] = NumJson(max);
       table["most_changed"] = Json::array();
       for (const Change& c : changes) {
-        table["most_changed"].push_back(Json{{"id", IdLabel(c.key)}, {"l2_change", NumJson(c.l2)}});
+        table["most_changed"].push_back(Json{{"id", Utf8OrLatin1((*labels)(c.key))}, {"l2_change", NumJson(c.l2)}});
       }
       tables.push_back(std::move(table));
     } else {
@@ -221,7 +238,7 @@ int RunDiff(int argc, char** argv) {
                 << " rows, +" << added << " added, -" << removed << " removed; L2 change of "
                 << common << " common rows: mean " << Num(mean) << ", max " << Num(max) << "\n";
       for (const Change& c : changes) {
-        std::cout << "    " << IdLabel(c.key) << "\t" << Num(c.l2) << "\n";
+        std::cout << "    " << (*labels)(c.key) << "\t" << Num(c.l2) << "\n";
       }
     }
   }

@@ -60,14 +60,15 @@ std::vector<Scored> TopOf(std::vector<Scored> all, int k) {
   return all;
 }
 
-void PrintRanked(const std::vector<Scored>& ranked, const std::map<uint64_t, std::string>& names,
-                 bool json, const char* score_name) {
+void PrintRanked(const std::vector<Scored>& ranked, const IdLabels& labels,
+                 const std::map<uint64_t, std::string>& names, bool json,
+                 const char* score_name) {
   if (json) {
     std::cout << "[";
     for (size_t i = 0; i < ranked.size(); ++i) {
       auto it = names.find(ranked[i].key);
       Json j{{"rank", i + 1},
-             {"id", IdLabel(ranked[i].key)},
+             {"id", Utf8OrLatin1(labels(ranked[i].key))},
              {score_name, NumJson(ranked[i].score)}};
       if (it != names.end()) j["name"] = Utf8OrLatin1(it->second);  // ML-100K titles: latin-1
       std::cout << (i ? ",\n " : "") << JsonText(j);  // one item per line
@@ -77,7 +78,7 @@ void PrintRanked(const std::vector<Scored>& ranked, const std::map<uint64_t, std
   }
   for (size_t i = 0; i < ranked.size(); ++i) {
     auto it = names.find(ranked[i].key);
-    std::cout << (i + 1) << "\t" << IdLabel(ranked[i].key) << "\t" << Num(ranked[i].score);
+    std::cout << (i + 1) << "\t" << labels(ranked[i].key) << "\t" << Num(ranked[i].score);
     if (it != names.end()) std::cout << "\t" << it->second;  // bytes as they are (latin-1)
     std::cout << "\n";
   }
@@ -91,7 +92,8 @@ int RunShow(int argc, char** argv) {
   std::vector<std::string> positional;
   FlagSet flags("psrec ckpt show", "Print one row: factors, bias and optimizer state.");
   flags.AddString("table", &table_name, "table name (user, item)", /*required=*/true);
-  flags.AddString("id", &id, "raw id, or #<hex key>", /*required=*/true);
+  flags.AddString("id", &id, "id as in the data (0155061224, 034545104X), or #<hex key>",
+                  /*required=*/true);
   flags.AddBool("json", &json, "print JSON");
   flags.SetPositional("CKPT", &positional, 1, 1);
   if (int rc = ParseToolFlags(&flags, argc, argv); rc >= 0) return rc;
@@ -109,6 +111,8 @@ int RunShow(int argc, char** argv) {
   if (!model.ok()) return Fail("show", model.status());
   // The row as the model lays it out: named segments (biased MF: factors, then the bias).
   const std::vector<models::RowSegment>& segments = DeclOf(**model, **table).segments;
+  Result<IdLabels> labels = IdLabels::Of(*ckpt, (*table)->id());
+  if (!labels.ok()) return Fail("show", labels.status());
   if (json) {
     auto floats = [](const float* v, size_t n) {
       Json list = Json::array();
@@ -117,7 +121,7 @@ int RunShow(int argc, char** argv) {
     };
     Json j;
     j["table"] = table_name;
-    j["id"] = IdLabel(*key);
+    j["id"] = Utf8OrLatin1((*labels)(*key));
     int offset = 0;
     for (const models::RowSegment& segment : segments) {
       const float* values = r.payload.data() + offset;
@@ -129,7 +133,7 @@ int RunShow(int argc, char** argv) {
     std::cout << JsonText(j) << "\n";
     return kExitOk;
   }
-  std::cout << table_name << " " << IdLabel(*key) << "\n";
+  std::cout << table_name << " " << (*labels)(*key) << "\n";
   int offset = 0;
   for (const models::RowSegment& segment : segments) {
     const float* values = r.payload.data() + offset;
@@ -157,7 +161,8 @@ int RunTopK(int argc, char** argv) {
   bool json = false;
   std::vector<std::string> positional;
   FlagSet flags("psrec ckpt topk", "Top items for a user by the model's score.");
-  flags.AddString("user", &user, "raw user id, or #<hex key>", /*required=*/true);
+  flags.AddString("user", &user, "user id as in the data (string ids too), or #<hex key>",
+                  /*required=*/true);
   flags.AddInt("k", &k, "items to list");
   flags.AddString("exclude-seen", &exclude_seen,
                   "ratings file (e.g. u1.base): leave out the items the user rated");
@@ -216,7 +221,9 @@ int RunTopK(int argc, char** argv) {
     all.push_back({(*model)->Score(rows), key});
   });
   if (!s.ok()) return Fail("topk", s);
-  PrintRanked(TopOf(std::move(all), k), names, json, "score");
+  Result<IdLabels> labels = IdLabels::Of(*ckpt, items->id());
+  if (!labels.ok()) return Fail("topk", labels.status());
+  PrintRanked(TopOf(std::move(all), k), *labels, names, json, "score");
   return kExitOk;
 }
 
@@ -226,7 +233,8 @@ int RunSimilar(int argc, char** argv) {
   bool json = false;
   std::vector<std::string> positional;
   FlagSet flags("psrec ckpt similar", "Nearest items by cosine similarity of their factors.");
-  flags.AddString("item", &item, "raw item id, or #<hex key>", /*required=*/true);
+  flags.AddString("item", &item, "item id as in the data (string ids too), or #<hex key>",
+                  /*required=*/true);
   flags.AddInt("k", &k, "items to list");
   flags.AddString("item-names", &item_names_path, "id|title|... file (e.g. ML-100K u.item)");
   flags.AddBool("json", &json, "print JSON");
@@ -271,8 +279,10 @@ int RunSimilar(int argc, char** argv) {
     all.push_back({denom > 0 ? dot / denom : 0.0, key});
   });
   if (!s.ok()) return Fail("similar", s);
+  Result<IdLabels> labels = IdLabels::Of(*ckpt, items->id());
+  if (!labels.ok()) return Fail("similar", labels.status());
   if (!json && names.count(*item_key)) std::cout << "items like " << names[*item_key] << ":\n";
-  PrintRanked(TopOf(std::move(all), k), names, json, "cosine");
+  PrintRanked(TopOf(std::move(all), k), *labels, names, json, "cosine");
   return kExitOk;
 }
 

@@ -18,6 +18,17 @@ std::string IdLabel(uint64_t key) {
   return buf;
 }
 
+Result<IdLabels> IdLabels::Of(const checkpoint::LoadedCheckpoint& checkpoint, TableId table) {
+  IdLabels labels;
+  ASSIGN_OR_RETURN(labels.text_, checkpoint::ReadIdText(checkpoint, table));
+  return labels;
+}
+
+std::string IdLabels::operator()(uint64_t key) const {
+  auto it = text_.find(key);
+  return it != text_.end() ? it->second : IdLabel(key);
+}
+
 Result<uint64_t> KeyOfArgument(const std::string& text) {
   if (text.empty()) return Status::InvalidArgument("empty id");
   if (text[0] == '#') {

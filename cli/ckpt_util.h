@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "common/status.h"
 #include "checkpoint/checkpoint_reader.h"
+#include "checkpoint/id_text_file.h"
 #include "models/model.h"
 #include "table/embedding_table.h"
 
@@ -25,7 +26,20 @@ inline constexpr int kExitUsage = 2;
 
 // The raw id of a key when it is an integer id (keys below 2^63), else "#<hex key>".
 std::string IdLabel(uint64_t key);
-// Inverse for command lines: "#<hex>" is a key; anything else is a raw id (KeyOfRawId).
+// How the tools name the rows of one table: the original text of a string id when the
+// checkpoint stores it (format 3: checkpoint/id_text_file.h), else IdLabel(key).
+class IdLabels {
+ public:
+  IdLabels() = default;
+  // Reads (and checks) every id text file of `table`.
+  static Result<IdLabels> Of(const checkpoint::LoadedCheckpoint& checkpoint, TableId table);
+  std::string operator()(uint64_t key) const;
+
+ private:
+  checkpoint::IdTextMap text_;
+};
+// Inverse for command lines: "#<hex>" is a key; anything else is a raw id (KeyOfRawId), so
+// the original text of a string id ("0155061224", "034545104X") finds its row.
 Result<uint64_t> KeyOfArgument(const std::string& text);
 
 // A figure for the text reports: "%.6g", "null" when not finite.

@@ -13,6 +13,7 @@
 #include "checkpoint/checkpoint_reader.h"
 #include "train/table_access.h"
 #include "train/worker_checkpointer.h"
+#include "train/worker_id_text.h"
 
 namespace psrec::cli {
 
@@ -77,6 +78,11 @@ Status RunWorker(const WorkerRunOptions& options) {
         ".placement: must be LOCAL for training.update_mode FEDERATED (a client's user row "
         "never leaves its worker)");
   }
+  // The text of string ids, for the checkpoints (before the trainer drops item names).
+  std::vector<checkpoint::IdTextToWrite> id_text;
+  if (!job.checkpoint().dir().empty()) {
+    id_text = train::IdTextOfWorkerData(data, users->spec(), items->spec(), options.worker);
+  }
   train::TrainerOptions trainer_options;
   if (!options.resume_from.empty()) {
     // Servers check the data of their rows; a worker without LOCAL rows needs the manifest
@@ -88,6 +94,10 @@ Status RunWorker(const WorkerRunOptions& options) {
     if (local_users != nullptr) {
       RETURN_IF_ERROR(checkpoint::LoadLocalRows(checkpoint, users->spec().id, options.worker,
                                                 options.num_workers, local_users));
+    }
+    if (!job.checkpoint().dir().empty()) {
+      RETURN_IF_ERROR(train::CarryCheckpointIdText(checkpoint, job_model.tables, options.worker,
+                                                   options.num_workers, &id_text));
     }
     const checkpoint::Manifest& m = checkpoint.manifest;
     trainer_options.first_epoch = m.epoch();
@@ -106,6 +116,7 @@ Status RunWorker(const WorkerRunOptions& options) {
     checkpoint_options.num_servers = static_cast<int>(options.servers.size());
     checkpoint_options.client = client.get();
     checkpoint_options.local_users = local_users;
+    checkpoint_options.id_text = std::move(id_text);
     checkpointer = std::make_unique<train::WorkerCheckpointer>(checkpoint_options);
   }
   trainer_options.checkpointer = checkpointer.get();

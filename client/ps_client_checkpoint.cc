@@ -71,11 +71,13 @@ Result<std::vector<wire::CheckpointReply>> PsClient::Impl::TakeCheckpoint(
   std::vector<int> all;
   for (int s = 0; s < num_servers_; ++s) all.push_back(s);
   const int local_partitions = request.local_partitions();
+  const int worker_reports = request.worker_reports();
   ASSIGN_OR_RETURN(std::vector<std::string> bodies,
                    CallServers(RequestKind::kCheckpoint, all, [&](int s, uint64_t id, ByteBuffer* out) {
                      request.set_request_id(id);
-                     // Only server 0 collects the LOCAL files.
+                     // Only server 0 collects the workers' files.
                      request.set_local_partitions(s == 0 ? local_partitions : 0);
+                     request.set_worker_reports(s == 0 ? worker_reports : 0);
                      wire::AppendControl(wire::MessageType::kCheckpoint, request, out);
                    }));
   std::vector<wire::CheckpointReply> replies(bodies.size());

@@ -1,5 +1,6 @@
 #include "ps/shard_checkpointer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -45,7 +46,8 @@ Result<wire::CheckpointReply> ShardCheckpointer::Begin(
                                    std::to_string(request.step()) + " was already taken");
   }
   state.begun = true;
-  state.local_expected = server_id_ == 0 ? request.local_partitions() : 0;
+  state.local_expected =
+      server_id_ == 0 ? std::max(request.local_partitions(), request.worker_reports()) : 0;
   const auto start = std::chrono::steady_clock::now();
   Job job;
   job.step = request.step();

@@ -95,18 +95,22 @@ Result<double> WorkerCheckpointer::Take(const CheckpointPoint& point) {
     request.set_clock(point.clock);
     request.set_dir(dir);
     request.set_local_partitions(options_.local_users != nullptr ? options_.num_workers : 0);
+    // Every worker reports its id text files (perhaps none), LOCAL owners with their rows.
+    request.set_worker_reports(options_.num_workers);
     ASSIGN_OR_RETURN(std::vector<wire::CheckpointReply> replies,
                      options_.client->TakeCheckpoint(request));
     for (const wire::CheckpointReply& reply : replies) {
       pause = std::max(pause, static_cast<double>(reply.snapshot_us()) * 1e-6);
     }
   }
+  std::shared_ptr<table::TableSnapshot> snapshot;
   if (options_.local_users != nullptr) {
     const auto start = std::chrono::steady_clock::now();
-    auto snapshot = std::make_shared<table::TableSnapshot>(options_.local_users->Snapshot());
+    snapshot = std::make_shared<table::TableSnapshot>(options_.local_users->Snapshot());
     pause = std::max(pause, SecondsSince(start));
-    taken_.push_back([this, point, dir, snapshot] { return WriteLocal(point, dir, *snapshot); });
   }
+  taken_.push_back(
+      [this, point, dir, snapshot] { return WriteWorkerFiles(point, dir, snapshot.get()); });
   if (options_.rank == 0) taken_.push_back([this, point, dir] { return Commit(point, dir); });
   return pause;
 }
@@ -116,18 +120,28 @@ void WorkerCheckpointer::StartWrites() {
   taken_.clear();
 }
 
-Status WorkerCheckpointer::WriteLocal(const CheckpointPoint& point, const std::string& dir,
-                                      const table::TableSnapshot& snapshot) {
+Status WorkerCheckpointer::WriteWorkerFiles(const CheckpointPoint& point, const std::string& dir,
+                                            const table::TableSnapshot* snapshot) {
   wire::CheckpointFileReport report;
   report.set_step(point.step);
-  checkpoint::FileInfo info;
-  Status written = checkpoint::WriteCheckpointShard(snapshot.rows(), dir, options_.rank,
-                                            /*local=*/true, &info);
-  if (written.ok()) {
-    *report.add_files() = checkpoint::WrittenFileOf(info, snapshot.rows().state_floats, /*local=*/true);
-  } else {
-    report.set_error(written.message());
+  Status written;
+  if (snapshot != nullptr) {
+    checkpoint::FileInfo info;
+    written = checkpoint::WriteCheckpointShard(snapshot->rows(), dir, options_.rank,
+                                               /*local=*/true, &info);
+    if (written.ok()) {
+      *report.add_files() =
+          checkpoint::WrittenFileOf(info, snapshot->rows().state_floats, /*local=*/true);
+    }
   }
+  for (const checkpoint::IdTextToWrite& text : options_.id_text) {
+    if (!written.ok()) break;
+    checkpoint::FileInfo info;
+    written = checkpoint::WriteIdTextFile(text.table, text.table_name, text.entries, dir,
+                                          options_.rank, &info);
+    if (written.ok()) *report.add_files() = checkpoint::WrittenIdTextFileOf(info);
+  }
+  if (!written.ok()) report.set_error(written.message());
   // Report even a failure: worker 0 is waiting for this report to complete the step.
   RETURN_IF_ERROR(options_.client->ReportCheckpointFiles(std::move(report)));
   return written.WithContext("checkpoint " + dir);
@@ -155,7 +169,7 @@ Status WorkerCheckpointer::Commit(const CheckpointPoint& point, const std::strin
     uint64_t rows = 0;
     for (const auto& reply : replies) {
       for (const wire::WrittenFile& file : reply.files()) {
-        if (file.table_id() == spec.id) rows += file.rows();
+        if (file.table_id() == spec.id && !file.id_text()) rows += file.rows();
       }
     }
     const int state_floats = table::MakeOptimizer(spec.optimizer)->state_floats(spec.dim);
@@ -163,7 +177,8 @@ Status WorkerCheckpointer::Commit(const CheckpointPoint& point, const std::strin
   }
   for (const auto& reply : replies) {
     for (const wire::WrittenFile& file : reply.files()) {
-      *manifest.add_files() = checkpoint::FileInfoOf(file);
+      *(file.id_text() ? manifest.add_id_files() : manifest.add_files()) =
+          checkpoint::FileInfoOf(file);
     }
   }
   RETURN_IF_ERROR(checkpoint::WriteManifest(dir, std::move(manifest)).WithContext("checkpoint " + dir));

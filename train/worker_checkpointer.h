@@ -8,7 +8,9 @@
 //   - a worker holding LOCAL user rows copies them.
 // That copy is the whole training pause. Everything else happens on this object's
 // background thread, in order, one checkpoint after another:
-//   - a LOCAL owner writes its rows file and reports it to server 0;
+//   - every worker writes its id text files (the text of its data's string ids, one file per
+//     table: checkpoint/id_text_file.h) and, when it owns LOCAL rows, its rows file, and
+//     reports them to server 0;
 //   - worker 0 waits until every server's files are on disk (AwaitCheckpointWritten), then
 //     writes the MANIFEST (atomic rename: the checkpoint now exists) with every file's size
 //     and checksum, and prunes old checkpoints (checkpoint::PruneCheckpoints, keep_last).
@@ -32,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "checkpoint/checkpoint_writer.h"
 #include "common/proto/config.pb.h"
 #include "common/status.h"
 #include "table/embedding_table.h"
@@ -48,6 +51,9 @@ struct WorkerCheckpointerOptions {
   int num_servers = 1;
   client::PsClient* client = nullptr;
   const table::EmbeddingTable* local_users = nullptr;  // LOCAL user rows of this worker, or null
+  // The text of this worker's string ids per table (train/worker_id_text.h), written into
+  // every checkpoint; worker = rank.
+  std::vector<checkpoint::IdTextToWrite> id_text;
 };
 
 // Where a checkpoint stands in training.
@@ -80,8 +86,9 @@ class WorkerCheckpointer {
  private:
   void Loop();
   void Enqueue(std::function<Status()> task);
-  Status WriteLocal(const CheckpointPoint& point, const std::string& dir,
-                    const table::TableSnapshot& snapshot);
+  // Writes this worker's files (LOCAL rows when `snapshot`, id text) and reports them.
+  Status WriteWorkerFiles(const CheckpointPoint& point, const std::string& dir,
+                          const table::TableSnapshot* snapshot);
   Status Commit(const CheckpointPoint& point, const std::string& dir);
 
   const WorkerCheckpointerOptions options_;

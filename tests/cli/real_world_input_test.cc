@@ -1,7 +1,8 @@
 // Issue #16's failing case end to end: a generated Book-Crossing-like dump (fully quoted,
 // ';'-separated, a header, CR-only line endings, ISBN-like ids with leading zeros and a
 // trailing X) is read without editing by `psrec data stats|split|prepare` and trained by
-// `psrec sim`, all through the built executable. No third-party data: the file is invented.
+// `psrec sim`, all through the built executable, and its checkpoints name the books by their
+// ISBNs in every `psrec ckpt` tool, across a resume. No third-party data: the file is invented.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <vector>
 #include <random>
 #include <string>
 
@@ -122,6 +125,105 @@ TEST_F(RealWorldInputTest, SimTrainsOnTheDumpUnedited) {
             0)
       << out;
   EXPECT_THAT(out, HasSubstr("test_rmse"));
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The newest step-* directory under `root`.
+std::string LatestCheckpoint(const fs::path& root) {
+  std::vector<std::string> steps;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    if (entry.path().filename().string().rfind("step-", 0) == 0) steps.push_back(entry.path());
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps.empty() ? std::string() : steps.back();
+}
+
+constexpr char kDumpSettings[] =
+    " --set data.format=DELIMITED --set \"data.delimited.delimiter=;\""
+    " --set data.delimited.header=true --set data.delimited.item_column_name=ISBN"
+    " --set data.split.kind=RANDOM --set cluster.workers=2 --set cluster.servers=2";
+
+TEST_F(RealWorldInputTest, CheckpointToolsPrintTheOriginalIds) {
+  const fs::path root = dir_ / "ckpt";
+  std::string out;
+  ASSERT_EQ(Psrec("sim --quiet --out " + (dir_ / "run").string() + " --set data.train_path=" +
+                      input_ + kDumpSettings + " --set training.epochs=2 --set checkpoint.dir=" +
+                      root.string(),
+                  &out),
+            0)
+      << out;
+  const std::string ckpt = LatestCheckpoint(root);
+  ASSERT_FALSE(ckpt.empty()) << out;
+
+  // Every item of user 1's list is named by its ISBN, never by a hash.
+  ASSERT_EQ(Psrec("recommend " + ckpt + " --user 1 -k 40", &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("\t0155061224\t"));
+  EXPECT_THAT(out, HasSubstr("\t155061224\t"));
+  EXPECT_THAT(out, HasSubstr("\t034545104X\t"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("#")));
+  std::string topk;
+  ASSERT_EQ(Psrec("ckpt topk " + ckpt + " --user 1 -k 40", &topk), 0) << topk;
+  EXPECT_EQ(topk, out);
+  ASSERT_EQ(Psrec("ckpt similar " + ckpt + " --item 034545104X -k 39", &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("\t0155061224\t"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("#")));
+
+  // --id takes the text; 0155061224 and 155061224 are two rows.
+  std::string zero, plain;
+  ASSERT_EQ(Psrec("ckpt show " + ckpt + " --table item --id 0155061224", &zero), 0) << zero;
+  ASSERT_EQ(Psrec("ckpt show " + ckpt + " --table item --id 155061224", &plain), 0) << plain;
+  EXPECT_THAT(zero, HasSubstr("item 0155061224\n"));
+  EXPECT_THAT(plain, HasSubstr("item 155061224\n"));
+  EXPECT_NE(zero.substr(zero.find('\n')), plain.substr(plain.find('\n')));
+
+  const std::string csv = (dir_ / "items.csv").string();
+  ASSERT_EQ(Psrec("ckpt export " + ckpt + " --table item --format csv --out " + csv, &out), 0)
+      << out;
+  const std::string rows = ReadFile(csv);
+  EXPECT_THAT(rows, HasSubstr("\n0155061224,"));
+  EXPECT_THAT(rows, HasSubstr("\n155061224,"));
+  EXPECT_THAT(rows, HasSubstr("\n034545104X,"));
+  EXPECT_THAT(rows, ::testing::Not(HasSubstr("#")));
+  const std::string npy = (dir_ / "items.npy").string();
+  ASSERT_EQ(Psrec("ckpt export " + ckpt + " --table item --format npy --out " + npy, &out), 0)
+      << out;
+  const std::string ids = ReadFile(dir_ / "items.ids.txt");
+  EXPECT_THAT(ids, HasSubstr("\n034545104X\n"));
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), '\n'), 40);
+  ASSERT_EQ(Psrec("ckpt info " + ckpt, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("id text: "));
+
+  // Resume on other data (no rating of 034545104X: its row comes from the checkpoint only)
+  // and another cluster shape: the new checkpoint still names it.
+  std::string dump = ReadFile(input_), kept;
+  size_t start = 0;
+  while (start < dump.size()) {
+    const size_t end = dump.find('\r', start);
+    const std::string line = dump.substr(start, end - start + 1);
+    if (line.find("034545104X") == std::string::npos) kept += line;
+    start = end + 1;
+  }
+  const std::string other = (dir_ / "other.csv").string();
+  std::ofstream(other, std::ios::binary) << kept;
+  ASSERT_EQ(Psrec("sim --quiet --out " + (dir_ / "run2").string() + " --set data.train_path=" +
+                      other + kDumpSettings + " --set cluster.workers=3 --set cluster.servers=1" +
+                      " --set training.epochs=3 --set checkpoint.dir=" + root.string() +
+                      " --resume-from " + ckpt + " --resume-other-job",
+                  &out),
+            0)
+      << out;
+  const std::string resumed = LatestCheckpoint(root);
+  ASSERT_NE(resumed, ckpt) << out;
+  ASSERT_EQ(Psrec("ckpt export " + resumed + " --table item --format csv --out " + csv, &out), 0)
+      << out;
+  EXPECT_THAT(ReadFile(csv), HasSubstr("\n034545104X,"));
+  EXPECT_THAT(ReadFile(csv), ::testing::Not(HasSubstr("#")));
+  ASSERT_EQ(Psrec("ckpt show " + resumed + " --table item --id 034545104X", &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("item 034545104X\n"));
 }
 
 TEST_F(RealWorldInputTest, DataToolsNameQuotingErrors) {
