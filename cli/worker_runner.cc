@@ -8,6 +8,7 @@
 #include "models/model_tables.h"
 #include "table/table_spec.h"
 #include "checkpoint/checkpoint_reader.h"
+#include "train/federated_privacy.h"
 #include "train/table_access.h"
 #include "train/worker_checkpointer.h"
 
@@ -59,6 +60,9 @@ Status RunWorker(const WorkerRunOptions& options) {
         "tables." + users->spec().name +
         ".placement: must be LOCAL for training.update_mode FEDERATED (a client's user row "
         "never leaves its worker)");
+  }
+  if (job.training().update_mode() == config::FEDERATED) {
+    RETURN_IF_ERROR(train::ResolveFederatedPrivacy(job).status());
   }
   train::TrainerOptions trainer_options;
   if (!options.resume_from.empty()) {

@@ -45,7 +45,6 @@ struct WorkerRunOptions {
   const std::atomic<bool>* cancel = nullptr;
   const std::atomic<bool>* stop = nullptr;  // graceful stop (train::TrainerOptions::stop)
   std::function<Status(int64_t step)> after_batch;  // test seam (TrainerOptions::after_batch)
-  wire::Transport* transport = nullptr;  // test seam (PsClientOptions::transport); null: default
   // Resume from this checkpoint directory (root/step-N; empty: a fresh start): LOCAL user
   // rows of this worker's users, and where training continues (epoch, step, clock, mean).
   std::string resume_from;
