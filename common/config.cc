@@ -42,6 +42,8 @@ const RangeRule kRangeRules[] = {
     {"training.federated.server_momentum", 0, 1, false, true},
     {"training.federated.client_lr_decay", 0, 1, true, false},
     {"training.federated.eval_every", 1, kInf},
+    {"training.federated.server_lr_decay", 0, 1, true, false},
+    {"training.federated.refit_epochs", 0, kInf},
     {"data.split.test_fraction", 0, 1, true, true},
     {"data.split.leave_last_k", 1, kInf},
     {"data.synthetic.num_users", 1, kInf},

@@ -322,7 +322,8 @@ Status FederatedRound::AggregateAndPush() {
   const size_t rows = aggregate_.keys.size();
   // Per row: the factor its sum is scaled by.
   std::vector<double> scale(rows, 0);
-  const double server_lr = federated_.server_lr();
+  const double server_lr =
+      federated_.server_lr() * std::pow(federated_.server_lr_decay(), static_cast<double>(round_));
   if (privacy_.aggregation == config::FederatedConfig::WEIGHTED_MEAN) {
     // Every worker reduces the same vector (collective): the job's clients per item row.
     std::vector<double> weights(global_items_, 0);
@@ -399,6 +400,13 @@ Status FederatedRound::EndEpoch(EpochMetrics* metrics) {
       {"aggregation_ms", 1e3 * maxima[3]},
   };
   if (privacy_.secure_aggregation) metrics->mode_figures.push_back({"groups_abandoned", sums[7]});
+  // Every worker flushed its pushes before EndEpoch and the reductions above wait for all,
+  // so the round's item rows are final here.
+  const int every = federated_.eval_every();
+  if (federated_.refit_epochs() > 0 &&
+      (metrics->epoch % every == 0 || metrics->epoch >= context_.job->training().epochs())) {
+    RETURN_IF_ERROR(RefitUserRows());
+  }
   if (privacy_.dp) {
     metrics->mode_figures.push_back({"clients_clipped", sums[6]});
     // One round is one step of the Poisson-subsampled Gaussian mechanism at (q, z).
@@ -408,6 +416,49 @@ Status FederatedRound::EndEpoch(EpochMetrics* metrics) {
       ASSIGN_OR_RETURN(privacy::PrivacySpent spent, accountant_.Spent(privacy_.delta));
       metrics->mode_figures.push_back({"epsilon", spent.epsilon});
     }
+  }
+  return Status::OK();
+}
+
+Status FederatedRound::RefitUserRows() {
+  const size_t items = context_.item_ids.size();
+  const size_t row = static_cast<size_t>(dim_);
+  std::vector<float> item_rows(items * row);
+  if (items > 0) {
+    ASSIGN_OR_RETURN(TableAccess::Ticket ticket,
+                     context_.items->BeginPull(context_.item_ids, item_rows.data(),
+                                               static_cast<int>(round_)));
+    RETURN_IF_ERROR(context_.items->EndPull(ticket));
+  }
+  users_.Resolve();
+  const uint32_t zero = 0;
+  const table::EmbeddingTable& user_table = users_.table();
+  // The item stepper's rate is 0: only the user row moves.
+  const models::RowStepper steppers[2] = {{&client_sgd_, federated_.client_lr(), 0},
+                                          {&client_sgd_, 0.0f, 0}};
+  models::RowLookup fields[2];
+  fields[0].stride = static_cast<size_t>(user_table.row_floats());
+  fields[0].index = &zero;
+  fields[0].index_stride = 0;
+  fields[1].rows = item_rows.data();
+  fields[1].stride = row;
+  for (uint32_t d = 0; d < context_.user_ids.size(); ++d) {
+    const size_t first = first_[d], n = first_[d + 1] - first;
+    if (n == 0) continue;
+    labels_.resize(n);
+    slots_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      labels_[i] = by_client_[first + i].rating;
+      slots_[i] = by_client_[first + i].item;
+    }
+    fields[0].rows = users_.row_of_dense()[d];
+    fields[1].index = slots_.data();
+    models::ExampleBatch batch;
+    batch.size = n;
+    batch.labels = labels_.data();
+    batch.fields = fields;
+    batch.steppers = steppers;
+    for (int e = 0; e < federated_.refit_epochs(); ++e) context_.model->Step(batch, &scratch_);
   }
   return Status::OK();
 }

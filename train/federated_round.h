@@ -77,6 +77,9 @@ class FederatedRound : public UpdateMode {
   Status StartAggregate();
   // Scales the aggregate by the aggregation rule and pushes it.
   Status AggregateAndPush();
+  // refit_epochs: every client of the partition refits its user row against the current
+  // item rows (pulled whole; item rows fixed).
+  Status RefitUserRows();
 
   const UpdateModeContext context_;
   const config::FederatedConfig& federated_;
