@@ -101,6 +101,25 @@ TEST(FederatedPrivacyJobTest, SecureAggregationGivesThePlainResult) {
   }
 }
 
+// eval_every k evaluates rounds k, 2k, ... and the last only; refit_epochs and server
+// momentum run alongside and the model still learns.
+TEST(FederatedPrivacyJobTest, EvalEveryRefitAndMomentum) {
+  config::JobConfig job = FederatedJob(2, 2, 7);
+  config::FederatedConfig* f = job.mutable_training()->mutable_federated();
+  f->set_eval_every(3);
+  f->set_refit_epochs(2);
+  f->set_server_momentum(0.5);
+  Result<SimulationResult> run = RunJob(job);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  const auto& h = run->history;
+  ASSERT_EQ(h.size(), 7u);
+  for (size_t i = 0; i < h.size(); ++i) {
+    const bool evaluated = (i + 1) % 3 == 0 || i + 1 == h.size();
+    EXPECT_EQ(std::isfinite(h[i].test_rmse), evaluated) << "round " << i + 1;
+  }
+  EXPECT_LT(h.back().test_rmse, h[2].test_rmse);
+}
+
 TEST(FederatedPrivacyJobTest, BadSettingsNameTheField) {
   // Secure aggregation with under 2 expected clients per worker and round.
   config::JobConfig sparse = FederatedJob(1, 2, 2);
