@@ -11,6 +11,7 @@
 #include "models/model_tables.h"
 #include "table/table_spec.h"
 #include "checkpoint/checkpoint_reader.h"
+#include "train/federated_privacy.h"
 #include "train/table_access.h"
 #include "train/worker_checkpointer.h"
 #include "train/worker_id_text.h"
@@ -82,6 +83,9 @@ Status RunWorker(const WorkerRunOptions& options) {
   std::vector<checkpoint::IdTextToWrite> id_text;
   if (!job.checkpoint().dir().empty()) {
     id_text = train::IdTextOfWorkerData(data, users->spec(), items->spec(), options.worker);
+  }
+  if (job.training().update_mode() == config::FEDERATED) {
+    RETURN_IF_ERROR(train::ResolveFederatedPrivacy(job).status());
   }
   train::TrainerOptions trainer_options;
   if (!options.resume_from.empty()) {

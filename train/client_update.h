@@ -37,6 +37,21 @@ struct ClientUpdate {
   int dim = 0;
   double weight = 1;   // the client's weight in WEIGHTED_MEAN (1 per client and row)
   size_t ratings = 0;  // the client's local examples (not sent)
+  // The round aggregate's row of each item (RoundAggregate::keys index), for transforms that
+  // lay the update out densely.
+  std::vector<uint32_t> rows;
+  // Set by a transform that took the update into its own aggregation (secure aggregation):
+  // the round then adds nothing from `deltas`, and what the client sent its aggregation
+  // point is `masked_words` (fixed point, masked; counted as the client's upload).
+  bool absorbed = false;
+  std::vector<uint64_t> masked_words;
+};
+
+// A client sampled in a round on this worker, and whether it reports (a dropped one does
+// not, but took part in the key exchange before dropping out).
+struct RoundParticipant {
+  uint64_t client_id = 0;
+  bool reports = true;
 };
 
 // The worker's sum of its reporting clients' updates in one round, per row of the round's
@@ -44,15 +59,23 @@ struct ClientUpdate {
 struct RoundAggregate {
   int64_t round = 0;
   int dim = 0;
-  std::vector<uint32_t> items;   // worker-dense item ids; row r of sums is items[r]
+  std::vector<uint64_t> keys;    // the item row keys; row r of sums is keys[r]
   std::vector<double> sums;      // rows * dim
   std::vector<double> weights;   // per row: summed weights of the clients that sent it
   int64_t clients = 0;           // clients whose updates are in the sums
+  // Set by transforms: clients whose update was scaled down by clipping; secure-aggregation
+  // groups abandoned (fewer than 2 reporting clients, or too few survivors to unmask).
+  int64_t clients_clipped = 0;
+  int64_t groups_abandoned = 0;
 };
 
 class ClientUpdateTransform {
  public:
   virtual ~ClientUpdateTransform() = default;
+  // Called once per round on every worker before any client trains, with the aggregate's
+  // rows laid out (keys set, sums zero) and the round's sampled clients on this worker.
+  virtual Status StartRound(const RoundAggregate& aggregate,
+                            std::span<const RoundParticipant> participants) = 0;
   // Called once per reporting client, before its update is added to the aggregate.
   virtual Status TransformClientUpdate(ClientUpdate* update) = 0;
   // Called once per round on every worker (also one with no reporting client), before the

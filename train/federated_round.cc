@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <numeric>
@@ -21,9 +22,11 @@ double Seconds() {
 }  // namespace
 
 FederatedRound::FederatedRound(const UpdateModeContext& context,
+                               const FederatedPrivacySettings& privacy,
                                std::unique_ptr<ClientUpdateTransform> transform)
     : context_(context),
       federated_(context.job->training().federated()),
+      privacy_(privacy),
       transform_(std::move(transform)),
       users_(context.users->local_table(), context.user_ids, /*keep_addresses=*/true),
       dim_(context.items->dim()) {
@@ -46,10 +49,11 @@ FederatedRound::FederatedRound(const UpdateModeContext& context,
 
 std::string FederatedRound::Describe() const {
   char text[200];
-  std::snprintf(text, sizeof(text), ", FEDERATED (q %g, %d local epochs, %s, %s)",
+  std::snprintf(text, sizeof(text), ", FEDERATED (q %g, %d local epochs, %s, %s%s%s)",
                 federated_.sampling_rate(), federated_.local_epochs(),
-                config::FederatedConfig::Aggregation_Name(federated_.aggregation()).c_str(),
-                config::FederatedConfig::ItemPull_Name(federated_.item_pull()).c_str());
+                config::FederatedConfig::Aggregation_Name(privacy_.aggregation).c_str(),
+                config::FederatedConfig::ItemPull_Name(federated_.item_pull()).c_str(),
+                privacy_.dp ? ", DP" : "", privacy_.secure_aggregation ? ", secure agg" : "");
   return text;
 }
 
@@ -62,6 +66,7 @@ void FederatedRound::StartEpoch(const EpochStart& epoch) {
   users_.Resolve();
   figures_ = RoundFigures();
   clients_.clear();
+  participants_.clear();
   const uint64_t seed = context_.job->training().seed();
   for (uint32_t d = 0; d < context_.user_ids.size(); ++d) {
     if (first_[d + 1] == first_[d]) continue;  // no ratings: never a client
@@ -69,6 +74,7 @@ void FederatedRound::StartEpoch(const EpochStart& epoch) {
     if (!ClientSampled(seed, round_, id, federated_.sampling_rate())) continue;
     clients_.push_back(
         {d, !ClientDropsOut(seed, round_, id, federated_.dropout_fraction())});
+    participants_.push_back({id, clients_.back().reports});
   }
 }
 
@@ -78,11 +84,27 @@ Status FederatedRound::AgreeOnce() {
   const std::span<const uint64_t> items = context_.item_ids;
   // Item keys are gathered through sums: each worker writes its keys (as two exact 32-bit
   // halves) into its own segment of a zero vector.
-  std::vector<double> sizes(static_cast<size_t>(collective.size()) + 1, 0);
+  // [items of worker w..., clients of worker w..., all clients]
+  const size_t workers = static_cast<size_t>(collective.size());
+  std::vector<double> sizes(2 * workers + 1, 0);
   sizes[static_cast<size_t>(collective.rank())] = static_cast<double>(items.size());
+  sizes[workers + static_cast<size_t>(collective.rank())] = static_cast<double>(local_clients_);
   sizes.back() = static_cast<double>(local_clients_);
   RETURN_IF_ERROR(collective.AllReduceSum(sizes));
   total_clients_ = sizes.back();
+  if (privacy_.secure_aggregation) {
+    // Every worker sees the same counts, so every worker fails alike (no one left waiting).
+    for (size_t w = 0; w < workers; ++w) {
+      const double expected = federated_.sampling_rate() * sizes[workers + w];
+      if (expected < 2) {
+        return Status::InvalidArgument(
+            "training.federated.secure_aggregation: needs at least 2 clients per round on "
+            "each worker (masks cancel only in a sum of 2 or more), but worker " +
+            std::to_string(w) + " expects " + std::to_string(expected) +
+            " (sampling_rate x its clients); raise sampling_rate or use fewer workers");
+      }
+    }
+  }
   size_t offset = 0, total = 0;
   for (int w = 0; w < collective.size(); ++w) {
     if (w < collective.rank()) offset += static_cast<size_t>(sizes[static_cast<size_t>(w)]);
@@ -106,6 +128,10 @@ Status FederatedRound::AgreeOnce() {
   for (size_t i = 0; i < items.size(); ++i) {
     global_of_item_[i] = static_cast<uint32_t>(
         std::lower_bound(keys.begin(), keys.end(), items[i]) - keys.begin());
+  }
+  global_keys_ = std::move(keys);
+  if (federated_.server_momentum() > 0) {
+    momentum_.assign(global_items_ * static_cast<size_t>(dim_), 0.0f);
   }
   agreed_ = true;
   return Status::OK();
@@ -136,20 +162,43 @@ Status FederatedRound::PrepareBatch(size_t) {
     round_keys_[r] = context_.item_ids[round_items_[r]];
   }
   round_rows_.resize(round_items_.size() * static_cast<size_t>(dim_));
-  if (round_keys_.empty()) return Status::OK();
-  ASSIGN_OR_RETURN(TableAccess::Ticket ticket,
-                   context_.items->BeginPull(round_keys_, round_rows_.data(),
-                                             static_cast<int>(round_)));
-  return context_.items->EndPull(ticket);
+  if (!round_keys_.empty()) {
+    ASSIGN_OR_RETURN(TableAccess::Ticket ticket,
+                     context_.items->BeginPull(round_keys_, round_rows_.data(),
+                                               static_cast<int>(round_)));
+    RETURN_IF_ERROR(context_.items->EndPull(ticket));
+  }
+  return StartAggregate();
+}
+
+Status FederatedRound::StartAggregate() {
+  aggregate_.round = round_;
+  aggregate_.dim = dim_;
+  aggregate_.clients = 0;
+  aggregate_.clients_clipped = 0;
+  aggregate_.groups_abandoned = 0;
+  if (privacy_.dp) {
+    // Every item row of the job: which rows carry a nonzero sum is itself data, so the noise
+    // must cover them all.
+    aggregate_.keys = global_keys_;
+    agg_row_of_item_ = &global_of_item_;
+    agg_global_.resize(global_items_);
+    std::iota(agg_global_.begin(), agg_global_.end(), 0u);
+  } else {
+    aggregate_.keys = round_keys_;
+    agg_row_of_item_ = &round_slot_of_item_;
+    agg_global_.resize(round_items_.size());
+    for (size_t r = 0; r < round_items_.size(); ++r) {
+      agg_global_[r] = global_of_item_[round_items_[r]];
+    }
+  }
+  aggregate_.sums.assign(aggregate_.keys.size() * static_cast<size_t>(dim_), 0);
+  aggregate_.weights.assign(aggregate_.keys.size(), 0);
+  if (transform_) RETURN_IF_ERROR(transform_->StartRound(aggregate_, participants_));
+  return Status::OK();
 }
 
 Status FederatedRound::TrainBatch(size_t, TrainSums* sums) {
-  aggregate_.round = round_;
-  aggregate_.dim = dim_;
-  aggregate_.items = round_items_;
-  aggregate_.sums.assign(round_items_.size() * static_cast<size_t>(dim_), 0);
-  aggregate_.weights.assign(round_items_.size(), 0);
-  aggregate_.clients = 0;
   for (const Client& client : clients_) {
     ++figures_.sampled;
     if (!client.reports) {
@@ -184,8 +233,9 @@ Status FederatedRound::TrainClient(uint32_t dense, TrainSums* sums) {
   const uint64_t id = context_.user_ids[dense];
   const uint32_t zero = 0;
   const table::EmbeddingTable& user_table = users_.table();
-  const models::RowStepper steppers[2] = {
-      {&client_sgd_, federated_.client_lr(), 0}, {&client_sgd_, federated_.client_lr(), 0}};
+  const float lr = static_cast<float>(
+      federated_.client_lr() * std::pow(federated_.client_lr_decay(), static_cast<double>(round_)));
+  const models::RowStepper steppers[2] = {{&client_sgd_, lr, 0}, {&client_sgd_, lr, 0}};
   models::RowLookup fields[2];
   fields[0].rows = users_.row_of_dense()[dense];  // the client's private row, in place
   fields[0].stride = static_cast<size_t>(user_table.row_floats());
@@ -225,14 +275,20 @@ Status FederatedRound::TrainClient(uint32_t dense, TrainSums* sums) {
   update_.dim = dim_;
   update_.weight = 1;
   update_.ratings = n;
+  update_.absorbed = false;
+  update_.masked_words.clear();
+  update_.rows.resize(update_.items.size());
+  for (size_t s = 0; s < update_.items.size(); ++s) {
+    update_.rows[s] = (*agg_row_of_item_)[update_.items[s]];
+  }
   update_.deltas.resize(client_rows_.size());
   for (size_t i = 0; i < client_rows_.size(); ++i) {
     update_.deltas[i] = client_rows_[i] - base_rows_[i];
   }
   for (uint32_t item : update_.items) client_slot_of_item_[item] = kNoSlot;
   if (transform_) RETURN_IF_ERROR(transform_->TransformClientUpdate(&update_));
-  for (size_t s = 0; s < update_.items.size(); ++s) {
-    const size_t r = round_slot_of_item_[update_.items[s]];
+  for (size_t s = 0; s < update_.items.size() && !update_.absorbed; ++s) {
+    const size_t r = update_.rows[s];
     double* sum = &aggregate_.sums[r * row];
     const float* delta = &update_.deltas[s * row];
     for (size_t k = 0; k < row; ++k) sum[k] += delta[k];
@@ -245,7 +301,9 @@ Status FederatedRound::TrainClient(uint32_t dense, TrainSums* sums) {
   const double row_bytes = 4.0 * static_cast<double>(row);
   const bool whole = federated_.item_pull() == config::FederatedConfig::WHOLE_TABLE;
   const double down = (whole ? static_cast<double>(global_items_) : rows) * row_bytes;
-  const double up = (whole ? 0 : 8 * rows) + rows * (8 + row_bytes);
+  const double up = (whole ? 0 : 8 * rows) +
+                    (update_.absorbed ? 8.0 * static_cast<double>(update_.masked_words.size())
+                                      : rows * (8 + row_bytes));
   const double sec = Seconds() - start;
   ++figures_.reporting;
   figures_.bytes_up_sum += up;
@@ -261,19 +319,18 @@ Status FederatedRound::AggregateAndPush() {
   const double start = Seconds();
   if (transform_) RETURN_IF_ERROR(transform_->TransformAggregate(&aggregate_));
   const size_t row = static_cast<size_t>(dim_);
-  const size_t rows = aggregate_.items.size();
+  const size_t rows = aggregate_.keys.size();
   // Per row: the factor its sum is scaled by.
   std::vector<double> scale(rows, 0);
-  const double server_lr = federated_.server_lr();
-  if (federated_.aggregation() == config::FederatedConfig::WEIGHTED_MEAN) {
+  const double server_lr =
+      federated_.server_lr() * std::pow(federated_.server_lr_decay(), static_cast<double>(round_));
+  if (privacy_.aggregation == config::FederatedConfig::WEIGHTED_MEAN) {
     // Every worker reduces the same vector (collective): the job's clients per item row.
     std::vector<double> weights(global_items_, 0);
-    for (size_t r = 0; r < rows; ++r) {
-      weights[global_of_item_[aggregate_.items[r]]] += aggregate_.weights[r];
-    }
+    for (size_t r = 0; r < rows; ++r) weights[agg_global_[r]] += aggregate_.weights[r];
     RETURN_IF_ERROR(context_.collective->AllReduceSum(weights));
     for (size_t r = 0; r < rows; ++r) {
-      const double w = weights[global_of_item_[aggregate_.items[r]]];
+      const double w = weights[agg_global_[r]];
       if (aggregate_.weights[r] > 0 && w > 0) scale[r] = server_lr / w;
     }
   } else {
@@ -284,14 +341,37 @@ Status FederatedRound::AggregateAndPush() {
   const size_t state = static_cast<size_t>(context_.items->state_floats());
   push_keys_.clear();
   push_deltas_.clear();
-  for (size_t r = 0; r < rows; ++r) {
+  if (!momentum_.empty()) {
+    // Heavy-ball server momentum on this worker's part (linear: the parts' momenta sum to
+    // the momentum of the aggregate). Rows with momentum move even in rounds nobody sent
+    // them.
+    const float beta = static_cast<float>(federated_.server_momentum());
+    for (float& m : momentum_) m *= beta;
+    for (size_t r = 0; r < rows; ++r) {
+      if (scale[r] == 0) continue;
+      float* m = &momentum_[agg_global_[r] * row];
+      for (size_t k = 0; k < row; ++k) {
+        m[k] += static_cast<float>(aggregate_.sums[r * row + k] * scale[r]);
+      }
+    }
+    for (size_t g = 0; g < global_items_; ++g) {
+      const float* m = &momentum_[g * row];
+      if (std::all_of(m, m + row, [](float v) { return v == 0.0f; })) continue;
+      push_keys_.push_back(global_keys_[g]);
+      push_deltas_.insert(push_deltas_.end(), m, m + row);
+      push_deltas_.insert(push_deltas_.end(), state, 0.0f);
+    }
+  }
+  for (size_t r = 0; r < rows && momentum_.empty(); ++r) {
     if (scale[r] == 0) continue;  // WEIGHTED_MEAN: no client of this worker sent the row
-    push_keys_.push_back(context_.item_ids[aggregate_.items[r]]);
+    push_keys_.push_back(aggregate_.keys[r]);
     for (size_t k = 0; k < row; ++k) {
       push_deltas_.push_back(static_cast<float>(aggregate_.sums[r * row + k] * scale[r]));
     }
     push_deltas_.insert(push_deltas_.end(), state, 0.0f);
   }
+  figures_.clipped = static_cast<double>(aggregate_.clients_clipped);
+  figures_.abandoned = static_cast<double>(aggregate_.groups_abandoned);
   if (!push_keys_.empty()) {
     RETURN_IF_ERROR(context_.items->PushDelta(push_keys_, push_deltas_));
   }
@@ -301,8 +381,8 @@ Status FederatedRound::AggregateAndPush() {
 
 Status FederatedRound::EndEpoch(EpochMetrics* metrics) {
   const RoundFigures& f = figures_;
-  double sums[6] = {f.sampled, f.reporting, f.dropped, f.bytes_up_sum, f.bytes_down_sum,
-                    f.compute_sec_sum};
+  double sums[8] = {f.sampled,        f.reporting,       f.dropped, f.bytes_up_sum,
+                    f.bytes_down_sum, f.compute_sec_sum, f.clipped, f.abandoned};
   double maxima[4] = {f.bytes_up_max, f.bytes_down_max, f.compute_sec_max, f.aggregation_sec};
   RETURN_IF_ERROR(context_.collective->AllReduceSum(sums));
   RETURN_IF_ERROR(context_.collective->AllReduceMax(maxima));
@@ -319,6 +399,67 @@ Status FederatedRound::EndEpoch(EpochMetrics* metrics) {
       {"client_compute_ms_max", 1e3 * maxima[2]},
       {"aggregation_ms", 1e3 * maxima[3]},
   };
+  if (privacy_.secure_aggregation) metrics->mode_figures.push_back({"groups_abandoned", sums[7]});
+  // Every worker flushed its pushes before EndEpoch and the reductions above wait for all,
+  // so the round's item rows are final here.
+  const int every = federated_.eval_every();
+  if (federated_.refit_epochs() > 0 &&
+      (metrics->epoch % every == 0 || metrics->epoch >= context_.job->training().epochs())) {
+    RETURN_IF_ERROR(RefitUserRows());
+  }
+  if (privacy_.dp) {
+    metrics->mode_figures.push_back({"clients_clipped", sums[6]});
+    // One round is one step of the Poisson-subsampled Gaussian mechanism at (q, z).
+    if (privacy_.noise_multiplier > 0) {
+      RETURN_IF_ERROR(accountant_.Compose(federated_.sampling_rate(),
+                                          privacy_.noise_multiplier, 1));
+      ASSIGN_OR_RETURN(privacy::PrivacySpent spent, accountant_.Spent(privacy_.delta));
+      metrics->mode_figures.push_back({"epsilon", spent.epsilon});
+    }
+  }
+  return Status::OK();
+}
+
+Status FederatedRound::RefitUserRows() {
+  const size_t items = context_.item_ids.size();
+  const size_t row = static_cast<size_t>(dim_);
+  std::vector<float> item_rows(items * row);
+  if (items > 0) {
+    ASSIGN_OR_RETURN(TableAccess::Ticket ticket,
+                     context_.items->BeginPull(context_.item_ids, item_rows.data(),
+                                               static_cast<int>(round_)));
+    RETURN_IF_ERROR(context_.items->EndPull(ticket));
+  }
+  users_.Resolve();
+  const uint32_t zero = 0;
+  const table::EmbeddingTable& user_table = users_.table();
+  // The item stepper's rate is 0: only the user row moves.
+  const models::RowStepper steppers[2] = {{&client_sgd_, federated_.client_lr(), 0},
+                                          {&client_sgd_, 0.0f, 0}};
+  models::RowLookup fields[2];
+  fields[0].stride = static_cast<size_t>(user_table.row_floats());
+  fields[0].index = &zero;
+  fields[0].index_stride = 0;
+  fields[1].rows = item_rows.data();
+  fields[1].stride = row;
+  for (uint32_t d = 0; d < context_.user_ids.size(); ++d) {
+    const size_t first = first_[d], n = first_[d + 1] - first;
+    if (n == 0) continue;
+    labels_.resize(n);
+    slots_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      labels_[i] = by_client_[first + i].rating;
+      slots_[i] = by_client_[first + i].item;
+    }
+    fields[0].rows = users_.row_of_dense()[d];
+    fields[1].index = slots_.data();
+    models::ExampleBatch batch;
+    batch.size = n;
+    batch.labels = labels_.data();
+    batch.fields = fields;
+    batch.steppers = steppers;
+    for (int e = 0; e < federated_.refit_epochs(); ++e) context_.model->Step(batch, &scratch_);
+  }
   return Status::OK();
 }
 

@@ -32,7 +32,9 @@
 
 #include "table/optimizer.h"
 #include "train/client_update.h"
+#include "train/federated_privacy.h"
 #include "train/local_user_rows.h"
+#include "train/privacy/rdp_accountant.h"
 #include "train/update_mode.h"
 
 namespace psrec::train {
@@ -40,8 +42,10 @@ namespace psrec::train {
 class FederatedRound : public UpdateMode {
  public:
   // REQUIRES: context.users is LOCAL (context.users->local_table() != nullptr) and
-  // context.collective is set. `transform` may be null (plain FedAvg).
-  FederatedRound(const UpdateModeContext& context,
+  // context.collective is set; `privacy` from ResolveFederatedPrivacy. `transform` may be
+  // null (plain FedAvg); under DP (privacy.dp) the round's aggregate covers every item row
+  // of the job, so the noise covers rows no client touched.
+  FederatedRound(const UpdateModeContext& context, const FederatedPrivacySettings& privacy,
                  std::unique_ptr<ClientUpdateTransform> transform);
 
   std::string Describe() const override;
@@ -58,6 +62,7 @@ class FederatedRound : public UpdateMode {
     double sampled = 0, reporting = 0, dropped = 0;
     double bytes_up_sum = 0, bytes_up_max = 0, bytes_down_sum = 0, bytes_down_max = 0;
     double compute_sec_sum = 0, compute_sec_max = 0, aggregation_sec = 0;
+    double clipped = 0, abandoned = 0;
   };
   struct Client {
     uint32_t dense = 0;     // the user's dense index
@@ -68,12 +73,19 @@ class FederatedRound : public UpdateMode {
   Status AgreeOnce();
   // One client's local training; adds its update to the round's aggregate.
   Status TrainClient(uint32_t dense, TrainSums* sums);
+  // Lays out the round's aggregate (rows: the pulled rows, or every item row under DP).
+  Status StartAggregate();
   // Scales the aggregate by the aggregation rule and pushes it.
   Status AggregateAndPush();
+  // refit_epochs: every client of the partition refits its user row against the current
+  // item rows (pulled whole; item rows fixed).
+  Status RefitUserRows();
 
   const UpdateModeContext context_;
   const config::FederatedConfig& federated_;
+  const FederatedPrivacySettings privacy_;
   std::unique_ptr<ClientUpdateTransform> transform_;
+  privacy::RdpAccountant accountant_;
   LocalUserRows users_;
   table::SgdOptimizer client_sgd_;
   const int dim_;            // item payload floats
@@ -86,7 +98,9 @@ class FederatedRound : public UpdateMode {
 
   bool agreed_ = false;
   std::vector<uint32_t> global_of_item_;  // worker-dense item -> index in the job's items
+  std::vector<uint64_t> global_keys_;     // the job's item keys, sorted
   size_t global_items_ = 0;
+  std::vector<float> momentum_;           // server_momentum > 0: this worker's part, global rows
   double total_clients_ = 0;
 
   std::vector<Client> clients_;                  // this round's sampled clients
@@ -95,6 +109,9 @@ class FederatedRound : public UpdateMode {
   std::vector<uint64_t> round_keys_;
   std::vector<float> round_rows_;
   RoundAggregate aggregate_;
+  std::vector<RoundParticipant> participants_;
+  const std::vector<uint32_t>* agg_row_of_item_ = nullptr;  // worker-dense item -> aggregate row
+  std::vector<uint32_t> agg_global_;                        // aggregate row -> global index
   RoundFigures figures_;
 
   // One client's scratch.

@@ -100,6 +100,14 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
     metrics->eval_sec = MonotonicSeconds() - start;
     return Status::OK();
   }
+  // FEDERATED with eval_every k: only every k-th round (and the last) is evaluated; the
+  // others report NaN like a ranking model (metrics->epoch is 1-based).
+  const int eval_every = job_.training().federated().eval_every();
+  if (job_.training().update_mode() == config::FEDERATED && eval_every > 1 &&
+      metrics->epoch % eval_every != 0 && metrics->epoch < job_.training().epochs()) {
+    RETURN_IF_ERROR(report_.ReduceEvaluation({}, {}, metrics));
+    return Status::OK();
+  }
   EvalOptions eval;
   eval.model = model_;
   eval.min_rating = job_.data().min_rating();

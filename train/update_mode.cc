@@ -1,8 +1,12 @@
 #include "train/update_mode.h"
 
+#include <glog/logging.h>
+
 #include "train/delta_push.h"
+#include "train/federated_privacy.h"
 #include "train/federated_round.h"
 #include "train/gradient_push.h"
+#include "train/private_aggregation.h"
 
 namespace psrec::train {
 
@@ -10,8 +14,20 @@ std::unique_ptr<UpdateMode> MakeUpdateMode(const UpdateModeContext& context) {
   // No default: a mode added to config.proto but not here is a -Wswitch warning.
   switch (context.job->training().update_mode()) {
     case config::DELTAS: return std::make_unique<DeltaPush>(context);
-    // The privacy transforms (clip, noise, masks) are wired here once they exist.
-    case config::FEDERATED: return std::make_unique<FederatedRound>(context, nullptr);
+    case config::FEDERATED: {
+      // cli/worker_runner.cc resolved the settings before training (errors name the field).
+      Result<FederatedPrivacySettings> privacy = ResolveFederatedPrivacy(*context.job);
+      CHECK(privacy.ok()) << privacy.status().message();
+      std::unique_ptr<ClientUpdateTransform> transform;
+      if (privacy->any()) {
+        Result<std::unique_ptr<PrivateAggregation>> made = PrivateAggregation::Create(
+            *privacy, context.job->training().seed(), context.collective->rank(),
+            context.collective->size());
+        CHECK(made.ok()) << made.status().message();
+        transform = std::move(*made);
+      }
+      return std::make_unique<FederatedRound>(context, *privacy, std::move(transform));
+    }
     case config::GRADIENTS: break;
   }
   return std::make_unique<GradientPush>(context);

@@ -226,5 +226,44 @@ TEST(FederatedTest, NoUserIdUserRowOrRatingLeavesAWorker) {
   std::filesystem::remove_all(dir);
 }
 
+// With secure aggregation, each client hands its worker (the aggregation point) only
+// masked fixed-point words (tests/train/private_aggregation_test.cc shows they are unrelated
+// to its plain update); what leaves the worker is one decoded sum per round and server,
+// never a per-client push, and still no user id or rating.
+TEST(FederatedTest, SecureAggregationSendsOnlyOneSumPerWorkerAndRound) {
+  const std::string dir = WriteDistinctiveRatings(
+      (std::filesystem::temp_directory_path() / "psrec_federated_secure_capture").string());
+  config::JobConfig job = FederatedJob(2, 2);
+  job.mutable_data()->clear_synthetic();
+  job.mutable_data()->set_train_path(dir + "/train.tsv");
+  job.mutable_data()->set_test_path(dir + "/test.tsv");
+  job.mutable_data()->set_format(config::MOVIELENS_TSV);
+  job.mutable_data()->mutable_split()->set_kind(config::SplitConfig::GIVEN);
+  job.mutable_training()->set_epochs(2);
+  job.mutable_training()->mutable_federated()->set_sampling_rate(1.0);
+  job.mutable_training()->mutable_federated()->set_secure_aggregation(true);
+  std::vector<std::vector<uint8_t>> ids, ratings;
+  for (uint64_t u = 0; u < 120; ++u) {
+    ids.push_back(LittleEndian(kFirstUser + u * 977, 8));
+    ids.push_back(Varint(kFirstUser + u * 977));
+  }
+  for (float r : kRatings) {
+    uint32_t bits;
+    std::memcpy(&bits, &r, 4);
+    ratings.push_back(LittleEndian(bits, 4));
+  }
+  Result<std::vector<wire::SentFrame>> secure = CaptureRun(job);
+  ASSERT_TRUE(secure.ok()) << secure.status().message();
+  EXPECT_EQ(Occurrences(*secure, ids), 0) << "a user id left a worker";
+  EXPECT_EQ(Occurrences(*secure, ratings), 0) << "a rating left a worker";
+  size_t pushes = 0;
+  for (const wire::SentFrame& f : *secure) pushes += f.type == wire::MessageType::kPush;
+  // 2 rounds x 2 workers x 2 servers: one summed part per server, whatever the ~60 clients
+  // each worker hosts a round.
+  EXPECT_GT(pushes, 0u);
+  EXPECT_LE(pushes, 8u);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace psrec::cli
