@@ -177,7 +177,7 @@ int RunTopK(int argc, char** argv) {
   if (!ckpt.ok()) return Fail("topk", ckpt.status());
   Result<std::unique_ptr<models::Model>> model = ModelOfCheckpoint(*ckpt);
   if (!model.ok()) return Fail("topk", model.status());
-  if ((*model)->fields().size() != 2) {
+  if (!(*model)->ScoresUserItem()) {
     return Fail("topk", Status::InvalidArgument("model " + std::string((*model)->name()) +
                                                 " does not score a user and an item"));
   }
@@ -211,16 +211,26 @@ int RunTopK(int argc, char** argv) {
     if (!read.ok()) return Fail("topk", read.status());
     names = std::move(*read);
   }
-  const float* user_payload = (*user_row)->payload.data();
-  std::vector<Scored> all;
-  all.reserve(items->rows());
+  // Every unseen item's payload, then one ScoreBlock: the model's own scoring (a matrix
+  // product for the dot-product models), as the full-ranking evaluation scores.
+  const size_t item_floats = static_cast<size_t>(items->dim());
+  std::vector<uint64_t> keys;
+  std::vector<float> item_rows;
+  keys.reserve(items->rows());
+  item_rows.reserve(items->rows() * item_floats);
   Status s = checkpoint::ForEachCheckpointRow(*ckpt, items->id(), [&](uint64_t key, const float* q,
                                                              const float*) {
     if (seen.count(key)) return;
-    const float* rows[2] = {user_payload, q};
-    all.push_back({(*model)->Score(rows), key});
+    keys.push_back(key);
+    item_rows.insert(item_rows.end(), q, q + item_floats);
   });
   if (!s.ok()) return Fail("topk", s);
+  std::vector<float> scores(keys.size());
+  (*model)->ScoreBlock((*user_row)->payload.data(), (*user_row)->payload.size(), 1,
+                       item_rows.data(), item_floats, keys.size(), scores.data());
+  std::vector<Scored> all;
+  all.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) all.push_back({scores[i], keys[i]});
   Result<IdLabels> labels = IdLabels::Of(*ckpt, items->id());
   if (!labels.ok()) return Fail("topk", labels.status());
   PrintRanked(TopOf(std::move(all), k), *labels, names, json, "score");

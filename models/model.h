@@ -157,11 +157,11 @@ class Model {
   // models). REQUIRES: rows[f] holds tables()[fields()[f].table].payload_floats floats.
   virtual float Score(std::span<const float* const> rows) const = 0;
 
-  // Scores of n_users users x n_items items, as Score would give them for a model whose
-  // fields are (user row, item row): out[u * n_items + i] for user row
-  // user_rows + u * user_stride and item row item_rows + i * item_stride. The default calls
-  // Score per pair; a model with a dot-product form overrides it with a matrix product
-  // (full-ranking evaluation, `psrec ckpt topk`). REQUIRES: fields().size() == 2.
+  // Scores of n_users users x n_items items, as Score would give them for (user row, item
+  // row): out[u * n_items + i] for user row user_rows + u * user_stride and item row
+  // item_rows + i * item_stride. The default calls Score per pair; a model with a
+  // dot-product form overrides it with a matrix product (full-ranking evaluation,
+  // `psrec ckpt topk`). REQUIRES: ScoresUserItem().
   virtual void ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
                           const float* item_rows, size_t item_stride, size_t n_items,
                           float* out) const {
@@ -171,6 +171,16 @@ class Model {
         out[u * n_items + i] = Score(rows);
       }
     }
+  }
+
+  // Whether Score (and ScoreBlock) rate a user against an item from just those two rows:
+  // field 0 reads a table keyed by user, field 1 one keyed by item, and Score needs no
+  // further field (BPR-MF's third field, the sampled negative, serves training only).
+  // Ranking evaluation, `psrec ckpt topk` and `psrec recommend` score through this.
+  bool ScoresUserItem() const {
+    return fields().size() >= 2 && table_of_field(0).keyed_by == KeyedBy::kUser &&
+           table_of_field(1).keyed_by == KeyedBy::kItem &&
+           (fields().size() == 2 || examples() == Examples::kPairwise);
   }
 
   // The evaluation evaluation.protocol AUTO picks for this model.

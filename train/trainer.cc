@@ -96,6 +96,7 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   if (model_->evaluation() == models::Evaluation::kRanking) {
     // Rating error means nothing for a ranking model; its figures come from the ranking
     // evaluation. Test and train RMSE stay NaN (shown as "-", null in metrics.jsonl).
+    if (ranking_ != nullptr) RETURN_IF_ERROR(EvaluateRanking(metrics));
     RETURN_IF_ERROR(report_.ReduceEvaluation({}, {}, metrics));
     metrics->eval_sec = MonotonicSeconds() - start;
     return Status::OK();

@@ -4,6 +4,7 @@
 
 #include <glog/logging.h>
 
+#include "models/dot_score_block.h"
 #include "models/implicit_terms.h"
 
 namespace psrec::models {
@@ -98,6 +99,13 @@ double BprMf::Step(const ExampleBatch& batch, std::vector<float>* scratch) const
 
 float BprMf::Score(std::span<const float* const> rows) const {
   return ConstVec(rows[0], factors_).dot(ConstVec(rows[1], factors_));
+}
+
+void BprMf::ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
+                       const float* item_rows, size_t item_stride, size_t n_items,
+                       float* out) const {
+  DotScoreBlock(factors_, /*item_bias=*/false, user_rows, user_stride, n_users, item_rows,
+                item_stride, n_items, out);
 }
 
 void BprMf::ColdStartRow(int table, float* row) const {

@@ -40,6 +40,10 @@ class BprMf final : public Model {
   double Step(const ExampleBatch& batch, std::vector<float>* scratch) const override;
   // rows: the user's row and one item's row (fields user, pos): x_ui.
   float Score(std::span<const float* const> rows) const override;
+  // Scores as Score (user row, item row), one matrix product per block.
+  void ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
+                  const float* item_rows, size_t item_stride, size_t n_items,
+                  float* out) const override;
   void ColdStartRow(int table, float* row) const override;
 
  private:

@@ -4,6 +4,7 @@
 
 #include <glog/logging.h>
 
+#include "models/dot_score_block.h"
 #include "models/implicit_terms.h"
 
 namespace psrec::models {
@@ -105,6 +106,13 @@ float LogisticMf::Score(std::span<const float* const> rows) const {
   const float* qi = rows[1];
   return ConstVec(rows[0], factors_).dot(ConstVec(qi, factors_)) +
          (item_bias_ ? qi[factors_] : 0.0f);
+}
+
+void LogisticMf::ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
+                            const float* item_rows, size_t item_stride, size_t n_items,
+                            float* out) const {
+  DotScoreBlock(factors_, item_bias_, user_rows, user_stride, n_users, item_rows, item_stride,
+                n_items, out);
 }
 
 void LogisticMf::ColdStartRow(int table, float* row) const {

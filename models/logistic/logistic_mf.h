@@ -41,6 +41,10 @@ class LogisticMf final : public Model {
   double Step(const ExampleBatch& batch, std::vector<float>* scratch) const override;
   // z_ui, the logit of "u interacts with i".
   float Score(std::span<const float* const> rows) const override;
+  // Scores as Score, one matrix product per block (plus the item biases).
+  void ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
+                  const float* item_rows, size_t item_stride, size_t n_items,
+                  float* out) const override;
   void ColdStartRow(int table, float* row) const override;
 
  private:
