@@ -42,6 +42,10 @@ fuzz:
 # ci-tsan: the ps/, client/ and train/ tests under ThreadSanitizer.
 # ci-fuzz: each fuzz target for CI_FUZZ_SECONDS over its seed corpus.
 # Open MPI's own at-exit leaks and races are suppressed by sanitizers/*.supp.
+# Compiler launcher for the clang builds: PSREC_CCACHE=1 (or CMAKE_CXX_COMPILER_LAUNCHER=ccache,
+# which CMake itself reads from the environment) compiles through ccache, so that a rerun of a
+# stage on a developer machine is cheap. CI runs on a clean machine and sets neither.
+CLANG_LAUNCHER = $(if $(PSREC_CCACHE),-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 ASAN_DIR ?= build-asan
 TSAN_DIR ?= build-tsan
 CI_FUZZ_SECONDS ?= 30
@@ -54,19 +58,19 @@ SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 
 ci-sanitize: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DPSREC_FUZZ=ON -DPSREC_BUILD_TESTS=ON -DPSREC_BUILD_BENCH=OFF > /dev/null
+	  -DPSREC_FUZZ=ON -DPSREC_BUILD_TESTS=ON -DPSREC_BUILD_BENCH=OFF $(CLANG_LAUNCHER) > /dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 ci-tsan: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DPSREC_SANITIZE=thread -DPSREC_BUILD_TESTS=ON -DPSREC_BUILD_BENCH=OFF > /dev/null
+	  -DPSREC_SANITIZE=thread -DPSREC_BUILD_TESTS=ON -DPSREC_BUILD_BENCH=OFF $(CLANG_LAUNCHER) > /dev/null
 	@cmake --build $(TSAN_DIR) -j $(JOBS) --target psrec_tests_ps psrec_tests_client psrec_tests_train
 	cd $(TSAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) -L '^(ps|client|train)$$' $(CTEST_ARGS)
 
 ci-fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DPSREC_FUZZ=ON -DPSREC_BUILD_TESTS=ON -DPSREC_BUILD_BENCH=OFF > /dev/null
+	  -DPSREC_FUZZ=ON -DPSREC_BUILD_TESTS=ON -DPSREC_BUILD_BENCH=OFF $(CLANG_LAUNCHER) > /dev/null
 	@cmake --build $(ASAN_DIR) --target psrec_fuzz -j $(JOBS)
 	@FUZZ_SECONDS=$(CI_FUZZ_SECONDS) bash scripts/fuzz.sh $(ASAN_DIR)
 

@@ -28,7 +28,8 @@ std::string Assignment(const std::string& path, double value) {
   return path + "=" + text;
 }
 
-// --inject-crash server:I:MS / worker:I:MS (a test hook: SimulationOptions::crash).
+// --inject-crash server:I:MS / worker:I:MS, or server:I:step=N / worker:I:step=N (a test
+// hook: SimulationOptions::crash).
 Result<SimulationOptions::InjectedCrash> ParseInjectedCrash(const std::string& text,
                                                            const config::ClusterConfig& cluster) {
   SimulationOptions::InjectedCrash crash;
@@ -36,14 +37,24 @@ Result<SimulationOptions::InjectedCrash> ParseInjectedCrash(const std::string& t
   const size_t second = first == std::string::npos ? first : text.find(':', first + 1);
   const std::string role = text.substr(0, first);
   const Status usage = Status::InvalidArgument(
-      "--inject-crash: expected server:I:MS or worker:I:MS, got '" + text + "'");
+      "--inject-crash: expected server:I:MS, worker:I:MS, server:I:step=N or "
+      "worker:I:step=N (N >= 1), got '" + text + "'");
   if (second == std::string::npos || (role != "server" && role != "worker")) return usage;
   crash.server = role == "server";
   try {
     size_t used = 0;
     crash.index = std::stoi(text.substr(first + 1, second - first - 1), &used);
-    crash.after_ms = std::stoi(text.substr(second + 1), &used);
-    if (used != text.size() - second - 1) return usage;
+    if (used != second - first - 1) return usage;
+    std::string moment = text.substr(second + 1);
+    const std::string step_prefix = "step=";
+    if (moment.rfind(step_prefix, 0) == 0) {
+      moment = moment.substr(step_prefix.size());
+      crash.at_step = std::stoll(moment, &used);
+      if (crash.at_step < 1) return usage;
+    } else {
+      crash.after_ms = std::stoi(moment, &used);
+    }
+    if (used != moment.size()) return usage;
   } catch (const std::exception&) {
     return usage;
   }
@@ -111,8 +122,9 @@ int RunSimCommand(int argc, char** argv) {
                        "0: a lost connection fails the job [default: 5000 with --faults, "
                        "else 0]", 0, 3600000);
   flags.AddString("inject-crash", &inject_crash,
-                  "test hook: crash server or worker I MS ms into the run, once "
-                  "(server:I:MS or worker:I:MS; scripts/killtest.sh)");
+                  "test hook: crash server or worker I MS ms into the run, or after "
+                  "batch N of worker 0 (server) or of that worker, once (server:I:MS, "
+                  "worker:I:MS, server:I:step=N, worker:I:step=N; scripts/killtest.sh)");
   Status s = flags.Parse(argc, argv);
   if (flags.help_requested()) {
     std::cout << flags.Usage();

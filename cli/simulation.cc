@@ -103,6 +103,13 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
     servers.push_back(std::move(server).value());
   }
 
+  // An injected server crash (options.crash): the crasher thread below waits for the run's
+  // end or for the crash's moment (server_crash_due, set by worker 0 for a step-timed one).
+  std::mutex crash_mu;
+  std::condition_variable crash_cv;
+  bool workers_done = false;
+  bool server_crash_due = false;
+
   std::optional<wire::FaultInjector> injector;
   if (options.network_faults) injector.emplace(*options.network_faults);
   train::ThreadCollectiveGroup group(num_workers);
@@ -144,12 +151,24 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
         run.use_local_socket = false;  // the faults name servers by their TCP address
       }
       const bool crashes = options.crash && !options.crash->server && options.crash->index == w;
-      if (options.after_batch || crashes) {
-        run.after_batch = [&options, w, crashes, start](int64_t step) {
-          if (crashes && std::chrono::steady_clock::now() - start >=
-                             std::chrono::milliseconds(options.crash->after_ms) &&
-              !options.crash->fired->exchange(true)) {
+      // Worker 0's steps time a step-timed server crash.
+      const bool times_server_crash =
+          options.crash && options.crash->server && options.crash->at_step > 0 && w == 0;
+      if (options.after_batch || crashes || times_server_crash) {
+        run.after_batch = [&, w, crashes, times_server_crash](int64_t step) {
+          const bool due = options.crash && (options.crash->at_step > 0
+                               ? step >= options.crash->at_step
+                               : std::chrono::steady_clock::now() - start >=
+                                     std::chrono::milliseconds(options.crash->after_ms));
+          if (crashes && due && !options.crash->fired->exchange(true)) {
             return Status::Aborted("injected crash of worker " + std::to_string(w));
+          }
+          if (times_server_crash && due) {
+            std::lock_guard<std::mutex> lock(crash_mu);
+            if (!server_crash_due) {
+              server_crash_due = true;
+              crash_cv.notify_all();
+            }
           }
           return options.after_batch ? options.after_batch(w, step) : Status::OK();
         };
@@ -169,14 +188,19 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
     });
   }
   std::thread crasher;
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  bool workers_done = false;
   if (options.crash && options.crash->server) {
+    // The server is stopped from its own thread, not from worker 0's batch callback, which
+    // would then wait on its own failed requests.
     crasher = std::thread([&] {
-      std::unique_lock<std::mutex> lock(done_mu);
-      const auto at = start + std::chrono::milliseconds(options.crash->after_ms);
-      if (done_cv.wait_until(lock, at, [&] { return workers_done; })) return;
+      std::unique_lock<std::mutex> lock(crash_mu);
+      if (options.crash->at_step > 0) {
+        crash_cv.wait(lock, [&] { return workers_done || server_crash_due; });
+        if (workers_done) return;
+      } else {
+        const auto at = start + std::chrono::milliseconds(options.crash->after_ms);
+        if (crash_cv.wait_until(lock, at, [&] { return workers_done; })) return;
+      }
+      lock.unlock();  // worker 0 may still be signalling
       if (options.crash->fired->exchange(true)) return;
       std::lock_guard<std::mutex> stopping(stop_mu);
       servers[static_cast<size_t>(options.crash->index)]->Stop();
@@ -185,10 +209,10 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
   for (auto& t : threads) t.join();
   if (crasher.joinable()) {
     {
-      std::lock_guard<std::mutex> lock(done_mu);
+      std::lock_guard<std::mutex> lock(crash_mu);
       workers_done = true;
     }
-    done_cv.notify_all();
+    crash_cv.notify_all();
     crasher.join();
   }
   stop_all();

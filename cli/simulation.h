@@ -56,7 +56,9 @@ struct SimulationOptions {
   // what workers send); null: the default.
   wire::Transport* worker_transport = nullptr;
   // Test seam (`psrec sim --inject-crash`, scripts/killtest.sh): one server or worker
-  // crashes `after_ms` into the run, once per `fired` flag (share it between the runs of a
+  // crashes `after_ms` into the run, or when worker 0 (a server crash) or the crashing worker
+  // finishes its batch `at_step` (>= 1; counted over the whole run, epochs included, so the
+  // moment does not depend on the machine's speed), once per `fired` flag (share it between the runs of a
   // restarted job so that only the first is crashed). A crashed server stops at once: its
   // connections close under the workers' requests and its rows are lost with the run, as
   // when its process is killed; a crashed worker fails after its current batch.
@@ -64,6 +66,7 @@ struct SimulationOptions {
     bool server = false;  // else a worker
     int index = 0;
     int after_ms = 0;
+    int64_t at_step = 0;  // > 0: step-timed, and after_ms is ignored
     std::shared_ptr<std::atomic<bool>> fired = std::make_shared<std::atomic<bool>>(false);
   };
   std::optional<InjectedCrash> crash;

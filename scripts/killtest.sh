@@ -2,14 +2,19 @@
 # The kill acceptance test of issue #14 (docs/training.md, "Restarts"; not run by CI: it
 # takes tens of minutes). ML-100K u1 (configs/ml100k_u1.textproto, checkpoints every epoch),
 # RUNS runs of each of four modes, each crashed or killed once at a random moment:
-#   sim-server  psrec sim --max-restarts 3 --inject-crash server:I:MS  (a server of the one
-#               sim process stops abruptly: its connections close, its rows are lost)
-#   sim-worker  psrec sim --max-restarts 3 --inject-crash worker:I:MS
+#   sim-server  psrec sim --max-restarts 3 --inject-crash server:I:step=N  (a server of the
+#               one sim process stops abruptly after worker 0's batch N: its connections
+#               close, its rows are lost)
+#   sim-worker  psrec sim --max-restarts 3 --inject-crash worker:I:step=N
 #   mpi-server  psrec launch --max-restarts 3 -- mpirun ... psrec train; kill -9 of a server rank
 #   mpi-worker  the same, kill -9 of a worker rank
 # (kill -9 of a whole `psrec sim` process is a node loss of every role at once: that is
 # `psrec launch -- psrec sim`, the mpi-* case's wrapper, and is not a separate mode here.)
-# The moment is uniform over 5%..90% of an uninterrupted run's wall time. Each run must exit 0
+# The moment is drawn in training progress, not wall time, so that a loaded or a quiet machine
+# crashes every run mid-run: for sim, a step uniform over 5%..90% of the uninterrupted run's
+# steps (its last checkpoint's step); for mpirun, the end of an epoch E uniform over
+# 2..36 (its checkpoint appears on disk) plus a delay uniform over one epoch's mean wall time.
+# Run it niced (nice -n 10 scripts/killtest.sh) on a shared machine. Each run must exit 0
 # within TIMEOUT seconds, log each restart, and end with a test RMSE within 0.005 of the
 # uninterrupted run of its kind. Prints a Markdown table; logs under OUT/ (TABLE_ONLY=1
 # prints the table of what OUT/ holds so far).
@@ -30,7 +35,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-servers=2 workers=2
+servers=2 workers=2 epochs=40  # the config's training.epochs
 job=(--config "$repo/configs/ml100k_u1.textproto" --set "data.train_path=$data/u1.base"
      --set "data.test_path=$data/u1.test" --set checkpoint.every_epochs=1 --quiet)
 mpi=(mpirun --oversubscribe -np $((servers + workers)) --mca btl self,tcp)
@@ -53,8 +58,14 @@ run_job() {
     timeout -k 30 "$timeout_s" "$psrec" launch --max-restarts 3 -- "${mpi[@]}" "$psrec" train \
       --servers $servers "${job[@]}" "${ckpt[@]}" > "$dir/stdout" 2> "$dir/stderr" &
     local pid=$!
-    if [[ -n $crash ]]; then  # crash = "RANK:MS": kill -9 that rank MS ms after the start
-      local rank=${crash%%:*} ms=${crash##*:}
+    if [[ -n $crash ]]; then  # crash = "RANK:STEP:MS": kill -9 that rank MS ms after a
+      local rank at ms newest                   # checkpoint of step >= STEP appears
+      IFS=: read -r rank at ms <<< "$crash"
+      while kill -0 "$pid" 2>/dev/null; do
+        newest=$(ls -d "$dir"/ckpt/step-* 2>/dev/null | sort | tail -1)
+        [[ -n $newest ]] && (( 10#${newest##*step-} >= at )) && break
+        sleep 0.1
+      done
       sleep "$(awk -v ms="$ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
       local victim=""
       for _ in $(seq 200); do
@@ -72,13 +83,15 @@ run_job() {
   echo "$code $(( $(now_ms) - t0 ))"
 }
 
-declare -A base_rmse base_ms
+declare -A base_rmse base_ms base_steps
 if [[ -n ${TABLE_ONLY:-} ]]; then kinds=(); else kinds=(sim mpi); rm -f "$out/results.txt" "$out/baselines.txt"; fi
 for kind in "${kinds[@]}"; do
   read -r code ms < <(run_job "base-$kind" "$kind")
   [[ $code == 0 ]] || { echo "killtest: uninterrupted $kind run failed, see $out/base-$kind" >&2; exit 1; }
   base_rmse[$kind]=$(rmse "$out/base-$kind/run/summary.json")
   base_ms[$kind]=$ms
+  last=$(ls -d "$out/base-$kind/ckpt"/step-* | sort | tail -1)
+  base_steps[$kind]=$((10#${last##*step-}))
   echo "$kind ${base_rmse[$kind]}" >> "$out/baselines.txt"
   echo "killtest: uninterrupted $kind: test RMSE ${base_rmse[$kind]}, ${ms} ms" >&2
 done
@@ -114,11 +127,14 @@ if [[ -n ${TABLE_ONLY:-} ]]; then table; exit; fi
 for i in $(seq "$runs"); do
   for mode in $modes; do
     kind=${mode%%-*} role=${mode##*-}
-    ms=$(( base_ms[$kind] * (5 + RANDOM % 86) / 100 ))
     if [[ $role == server ]]; then index=$((RANDOM % servers)); else index=$((RANDOM % workers)); fi
-    if [[ $kind == sim ]]; then crash="$role:$index:$ms"
-    elif [[ $role == server ]]; then crash="$index:$ms"  # mpi: the rank
-    else crash="$((servers + index)):$ms"
+    if [[ $kind == sim ]]; then
+      step=$(( base_steps[sim] * (500 + RANDOM % 8501) / 10000 ))
+      crash="$role:$index:step=$(( step > 0 ? step : 1 ))"
+    else  # mpi: RANK:STEP:MS, STEP the end of epoch `epoch`
+      epoch=$(( 2 + RANDOM % 35 )) ms=$(( base_ms[mpi] / epochs * (RANDOM % 1000) / 1000 ))
+      if [[ $role == server ]]; then rank=$index; else rank=$((servers + index)); fi
+      crash="$rank:$(( base_steps[mpi] * epoch / epochs )):$ms"
     fi
     read -r code wall < <(run_job "$mode-$i" "$kind" "$crash")
     dir="$out/$mode-$i"

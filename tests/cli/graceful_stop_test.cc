@@ -227,5 +227,28 @@ TEST_F(RestartTest, WithoutCheckpointsTheRestartStartsOver) {
   ExpectSameEpochs(straight->history, run->result.history);
 }
 
+// `psrec sim --inject-crash ROLE:I:step=N` (scripts/killtest.sh): a server stopped abruptly
+// after worker 0's batch N, or a worker failed at its batch N, is restarted; the moment is the
+// step, so the test does not depend on the machine's speed.
+TEST_F(RestartTest, AStepTimedInjectedCrashFiresOnceAndIsRestarted) {
+  config::JobConfig job = FourEpochJob(1);
+  job.mutable_training()->set_epochs(2);
+  Result<SimulationResult> straight = RunSimulation(Options(job));
+  ASSERT_TRUE(straight.ok()) << straight.status().message();
+  for (const bool server : {true, false}) {
+    SimulationOptions options = Options(job);
+    SimulationOptions::InjectedCrash crash;
+    crash.server = server;
+    crash.at_step = kStepInSecondEpoch;
+    options.crash = crash;
+    std::ostringstream log;
+    Result<RestartedSimulation> run = RunSimulationWithRestarts(options, 1, log);
+    ASSERT_TRUE(run.ok()) << run.status().message();
+    EXPECT_TRUE(options.crash->fired->load()) << server;
+    EXPECT_EQ(run->restarts, 1) << log.str();
+    ExpectSameEpochs(straight->history, run->result.history);
+  }
+}
+
 }  // namespace
 }  // namespace psrec::cli

@@ -22,7 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kDim = 7;  // TestJob's rows: 7 floats + the bias (user table: 8, SGD, no state)
 constexpr int kKeys = 24;
 
 config::JobConfig ZeroJob() {
