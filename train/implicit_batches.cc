@@ -8,6 +8,9 @@ void ExpandPositives(const ImplicitTraining& implicit, std::span<const data::Pac
   const int n = implicit.config.negatives_per_positive();
   const int max_draws = implicit.config.max_draws_per_negative();
   const bool pairwise = implicit.examples == models::Examples::kPairwise;
+  const size_t per_positive = static_cast<size_t>(pairwise ? n : n + 1);
+  examples->reserve(examples->size() + positives.size() * per_positive);
+  if (pairwise) negatives->reserve(negatives->size() + positives.size() * static_cast<size_t>(n));
   for (const data::PackedRating& p : positives) {
     const std::span<const uint32_t> own = implicit.positives.of(p.user);
     if (!pairwise) examples->push_back({p.user, p.item, 1.0f});

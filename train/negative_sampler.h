@@ -8,6 +8,8 @@
 //               table.
 // Exclusion of the user's own training positives is by rejection: a draw that is one of
 // them is repeated, at most max_draws times per negative, and the last draw is kept anyway.
+// The membership test is a branch-free scan of the user's sorted positives when they are few
+// (<= 64, the common case), a binary search otherwise: the same answer, so the same draws.
 // So a user who holds a fraction f of the sampling mass gets one of its positives as a
 // "negative" with probability f^max_draws (f = 0.5, 8 draws: 0.4%); never an endless loop
 // for a user who holds (almost) every item. docs/models.md states the approximation.
