@@ -40,6 +40,7 @@ class BprMf final : public Model {
   double Step(const ExampleBatch& batch, std::vector<float>* scratch) const override;
   // rows: the user's row and one item's row (fields user, pos): x_ui.
   float Score(std::span<const float* const> rows) const override;
+  std::optional<DotForm> dot_form() const override { return DotForm{factors_}; }
   void ColdStartRow(int table, float* row) const override;
 
  private:

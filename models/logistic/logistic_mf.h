@@ -41,6 +41,9 @@ class LogisticMf final : public Model {
   double Step(const ExampleBatch& batch, std::vector<float>* scratch) const override;
   // z_ui, the logit of "u interacts with i".
   float Score(std::span<const float* const> rows) const override;
+  std::optional<DotForm> dot_form() const override {
+    return DotForm{factors_, -1, item_bias_ ? factors_ : -1, 0.0f};
+  }
   void ColdStartRow(int table, float* row) const override;
 
  private:
