@@ -20,6 +20,17 @@ inline float Sigmoid(float x) {
   return x >= 0 ? 1.0f / (1.0f + std::exp(-x)) : std::exp(x) / (1.0f + std::exp(x));
 }
 
+// Softplus(x) and Sigmoid(x) from one exp (the per-example kernels call both): the same
+// floats as the two functions above, since both take exp(-|x|) on each branch.
+struct LogSigmoidTerms {
+  float softplus, sigmoid;
+};
+inline LogSigmoidTerms SoftplusAndSigmoid(float x) {
+  const float e = std::exp(x > 0 ? -x : x);
+  return {x > 0 ? x + std::log1p(e) : std::log1p(e),
+          x >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e)};
+}
+
 // Reads a batch's rows a few examples ahead (shuffled batches: every row is a cache miss).
 inline void PrefetchRow(const float* row, int floats) {
   const char* bytes = reinterpret_cast<const char*>(row);

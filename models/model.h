@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <functional>
 #include <span>
 #include <string>
@@ -38,6 +39,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "models/dot_scores.h"
 #include "table/optimizer.h"
 
 namespace psrec::models {
@@ -182,6 +184,10 @@ class Model {
            table_of_field(1).keyed_by == KeyedBy::kItem &&
            (fields().size() == 2 || examples() == Examples::kPairwise);
   }
+  // The model's score as a dot product plus offsets (models/dot_scores.h), for a model
+  // whose fields are (user row, item row): full-ranking evaluation then scores with the
+  // packed kernel instead of ScoreBlock. nullopt: no such form.
+  virtual std::optional<DotForm> dot_form() const { return std::nullopt; }
 
   // The evaluation evaluation.protocol AUTO picks for this model.
   virtual Evaluation evaluation() const { return Evaluation::kRatingError; }

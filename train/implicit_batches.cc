@@ -8,7 +8,18 @@ void ExpandPositives(const ImplicitTraining& implicit, std::span<const data::Pac
   const int n = implicit.config.negatives_per_positive();
   const int max_draws = implicit.config.max_draws_per_negative();
   const bool pairwise = implicit.examples == models::Examples::kPairwise;
-  for (const data::PackedRating& p : positives) {
+  const size_t per_positive = static_cast<size_t>(pairwise ? n : n + 1);
+  examples->reserve(examples->size() + positives.size() * per_positive);
+  if (pairwise) negatives->reserve(negatives->size() + positives.size() * static_cast<size_t>(n));
+  constexpr size_t kOffsetsAhead = 16, kItemsAhead = 8;
+  for (size_t at = 0; at < positives.size(); ++at) {
+    const data::PackedRating& p = positives[at];
+    if (at + kOffsetsAhead < positives.size()) {
+      implicit.positives.PrefetchOffsets(positives[at + kOffsetsAhead].user);
+    }
+    if (at + kItemsAhead < positives.size()) {
+      implicit.positives.PrefetchItems(positives[at + kItemsAhead].user);
+    }
     const std::span<const uint32_t> own = implicit.positives.of(p.user);
     if (!pairwise) examples->push_back({p.user, p.item, 1.0f});
     for (int j = 0; j < n; ++j) {

@@ -8,6 +8,8 @@
 //               table.
 // Exclusion of the user's own training positives is by rejection: a draw that is one of
 // them is repeated, at most max_draws times per negative, and the last draw is kept anyway.
+// The membership test is a branch-free scan of the user's sorted positives when they are few
+// (<= 64, the common case), a binary search otherwise: the same answer, so the same draws.
 // So a user who holds a fraction f of the sampling mass gets one of its positives as a
 // "negative" with probability f^max_draws (f = 0.5, 8 draws: 0.4%); never an endless loop
 // for a user who holds (almost) every item. docs/models.md states the approximation.
@@ -59,6 +61,10 @@ class UserPositives {
     return {items_.data() + offsets_[user], items_.data() + offsets_[user + 1]};
   }
   bool Contains(uint32_t user, uint32_t item) const;
+  // Cache hints for a user's positives a few positives ahead (each first touch of a user is
+  // a miss in a 1M-user set): its offsets, then (once those are in) its items.
+  void PrefetchOffsets(uint32_t user) const { __builtin_prefetch(offsets_.data() + user); }
+  void PrefetchItems(uint32_t user) const { __builtin_prefetch(items_.data() + offsets_[user]); }
 
  private:
   std::vector<uint64_t> offsets_;  // num_users + 1

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <thread>
 
 namespace psrec::train {
@@ -158,9 +159,10 @@ void RankingEvaluator::EvaluateFullRanking(RankingSums* sums) const {
 
 namespace {
 
-// Users [first, last) of `input`.
-void RankRange(const FullRankingInput& in, size_t first, size_t last, FullRankingSums* excluded,
-               FullRankingSums* all) {
+// Users [first, last) of `input`; `packed`: the catalogue packed for the model's dot form
+// (models/dot_scores.h), or null to score through Model::ScoreBlock.
+void RankRange(const FullRankingInput& in, const models::PackedItems* packed, size_t first,
+               size_t last, FullRankingSums* excluded, FullRankingSums* all) {
   std::vector<float> scores(kUserBlock * in.n_items);
   RankingScratch scratch;
   auto span_of = [](std::span<const uint32_t> v, std::span<const uint32_t> offsets, size_t u) {
@@ -168,8 +170,13 @@ void RankRange(const FullRankingInput& in, size_t first, size_t last, FullRankin
   };
   for (size_t begin = first; begin < last; begin += kUserBlock) {
     const size_t n = std::min(kUserBlock, last - begin);
-    in.model->ScoreBlock(in.user_rows + begin * in.user_stride, in.user_stride, n, in.item_rows,
-                         in.item_stride, in.n_items, scores.data());
+    if (packed != nullptr) {
+      models::ScoreUsers(in.user_rows + begin * in.user_stride, in.user_stride, n, *packed,
+                         scores.data());
+    } else {
+      in.model->ScoreBlock(in.user_rows + begin * in.user_stride, in.user_stride, n,
+                           in.item_rows, in.item_stride, in.n_items, scores.data());
+    }
     for (size_t b = 0; b < n; ++b) {
       const size_t u = begin + b;
       const std::span<const float> row(scores.data() + b * in.n_items, in.n_items);
@@ -186,14 +193,21 @@ void RankRange(const FullRankingInput& in, size_t first, size_t last, FullRankin
 void RankUsers(const FullRankingInput& input, int threads, FullRankingSums* excluded,
                FullRankingSums* all) {
   const size_t parts = static_cast<size_t>(std::max(threads, 1));
+  // The catalogue packed once for every thread (its size: the item rows' factors).
+  std::optional<models::PackedItems> packed;
+  if (const std::optional<models::DotForm> form = input.model->dot_form()) {
+    packed.emplace(*form, input.item_rows, input.item_stride, input.n_items);
+  }
+  const models::PackedItems* packed_items = packed ? &*packed : nullptr;
   std::vector<FullRankingSums> part_excluded(parts), part_all(parts);
   std::vector<std::thread> pool;
   for (size_t t = 0; t < parts; ++t) {
     const size_t first = input.n_users * t / parts, last = input.n_users * (t + 1) / parts;
     if (t + 1 == parts) {
-      RankRange(input, first, last, &part_excluded[t], &part_all[t]);
+      RankRange(input, packed_items, first, last, &part_excluded[t], &part_all[t]);
     } else {
-      pool.emplace_back(RankRange, std::cref(input), first, last, &part_excluded[t], &part_all[t]);
+      pool.emplace_back(RankRange, std::cref(input), packed_items, first, last,
+                        &part_excluded[t], &part_all[t]);
     }
   }
   for (auto& thread : pool) thread.join();

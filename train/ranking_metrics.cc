@@ -13,6 +13,47 @@ bool RanksBetter(const std::pair<float, uint32_t>& a, const std::pair<float, uin
 
 double Discount(size_t position) { return 1.0 / std::log2(static_cast<double>(position) + 2.0); }
 
+// The two passes over a user's scores, compiled for AVX-512, AVX2 and the baseline ISA and
+// picked at run time (GCC target_clones): the default build stays portable.
+
+// The first index in [from, n) whose score is not below `worst` (!(s < worst), as the heap
+// pass tests it), or n: blocks of 16 scores with nothing to offer cost one vector compare.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+size_t NextCandidate(const float* scores, size_t from, size_t n, float worst) {
+  constexpr size_t kBlock = 16;
+  size_t i = from;
+  for (; i + kBlock <= n; i += kBlock) {
+    int any = 0;
+    for (size_t j = 0; j < kBlock; ++j) any |= !(scores[i + j] < worst) ? 1 : 0;
+    if (any != 0) break;
+  }
+  for (; i < n; ++i) {
+    if (!(scores[i] < worst)) return i;
+  }
+  return n;
+}
+
+// below[r] += #{scores < xs[r]}, tied[r] += #{scores == xs[r]}, over L1-sized blocks of the
+// scores so that each relevant item's count reads them from cache, not memory.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void CountBelowTied(const float* scores, size_t n, const float* xs, size_t nx, uint32_t* below,
+                    uint32_t* tied) {
+  constexpr size_t kBlock = 4096;
+  for (size_t begin = 0; begin < n; begin += kBlock) {
+    const size_t end = std::min(n, begin + kBlock);
+    for (size_t r = 0; r < nx; ++r) {
+      const float x = xs[r];
+      uint32_t b = 0, t = 0;
+      for (size_t i = begin; i < end; ++i) {
+        b += scores[i] < x ? 1u : 0u;
+        t += scores[i] == x ? 1u : 0u;
+      }
+      below[r] += b;
+      tied[r] += t;
+    }
+  }
+}
+
 }  // namespace
 
 int64_t RankAmongNegatives(float test_score, std::span<const float> negative_scores) {
@@ -82,24 +123,28 @@ void RankUser(std::span<const float> scores, std::span<const uint32_t> excluded,
   // The top K: a candidate below the heap's worst cannot enter, so only the few that can
   // pay for the exclusion lookup.
   TopK top(k);
-  for (uint32_t i = 0; i < scores.size(); ++i) {
-    const float s = scores[i];
-    if (top.full() && s < top.worst()) continue;
-    if (std::binary_search(excluded.begin(), excluded.end(), i)) continue;
-    top.Offer(s, i);
+  const size_t n = scores.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (top.full()) {
+      i = NextCandidate(scores.data(), i, n, top.worst());
+      if (i == n) break;
+    }
+    const uint32_t item = static_cast<uint32_t>(i);
+    if (std::binary_search(excluded.begin(), excluded.end(), item)) continue;
+    top.Offer(scores[i], item);
   }
 
   // AUC: for each rankable relevant score x, the items scoring below it (ties one half),
   // counted over the whole catalogue in one branch-free (vectorisable) pass, less the
   // excluded items and the relevant ones, which are not "other candidates".
   double pairs = 0;
-  for (const float x : rel) {
-    size_t below = 0, tied = 0;
-    for (const float s : scores) {
-      below += s < x ? 1 : 0;
-      tied += s == x ? 1 : 0;
-    }
-    double wins = static_cast<double>(below) + 0.5 * static_cast<double>(tied);
+  std::vector<uint32_t>& counts = scratch->counts;
+  counts.assign(2 * rel.size(), 0);
+  CountBelowTied(scores.data(), n, rel.data(), rel.size(), counts.data(),
+                 counts.data() + rel.size());
+  for (size_t r = 0; r < rel.size(); ++r) {
+    const float x = rel[r];
+    double wins = static_cast<double>(counts[r]) + 0.5 * static_cast<double>(counts[rel.size() + r]);
     for (uint32_t e : excluded) {
       const float s = scores[e];
       wins -= s < x ? 1.0 : (s == x ? 0.5 : 0.0);

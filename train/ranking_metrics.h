@@ -68,6 +68,7 @@ class TopK {
 struct RankingScratch {
   std::vector<std::pair<float, uint32_t>> top;
   std::vector<float> relevant_scores;
+  std::vector<uint32_t> counts;  // per relevant item: scores below it, then scores tied
 };
 
 // Adds one user's figures to `sums`. scores: one per catalogue item; excluded and relevant:

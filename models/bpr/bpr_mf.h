@@ -44,6 +44,7 @@ class BprMf final : public Model {
   void ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
                   const float* item_rows, size_t item_stride, size_t n_items,
                   float* out) const override;
+  std::optional<DotForm> dot_form() const override { return DotForm{factors_}; }
   void ColdStartRow(int table, float* row) const override;
 
  private:

@@ -45,6 +45,9 @@ class LogisticMf final : public Model {
   void ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
                   const float* item_rows, size_t item_stride, size_t n_items,
                   float* out) const override;
+  std::optional<DotForm> dot_form() const override {
+    return DotForm{factors_, -1, item_bias_ ? factors_ : -1, 0.0f};
+  }
   void ColdStartRow(int table, float* row) const override;
 
  private:

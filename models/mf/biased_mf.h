@@ -48,6 +48,10 @@ class BiasedMf final : public Model {
   double Step(const ExampleBatch& batch, std::vector<float>* scratch) const override;
   float Score(std::span<const float* const> rows) const override;
   // mean + b_u + b_i + P Q^T as one matrix product.
+  // (p . q + (global_mean + user bias)) + item bias, as ScoreBlock.
+  std::optional<DotForm> dot_form() const override {
+    return DotForm{factors_, factors_, factors_, global_mean_};
+  }
   void ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
                   const float* item_rows, size_t item_stride, size_t n_items,
                   float* out) const override;
