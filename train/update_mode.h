@@ -50,6 +50,7 @@ struct UpdateModeContext {
   const models::Model* model = nullptr;
   // The partition's users by dense index (the dictionaries the batches are planned with).
   std::span<const uint64_t> user_ids;
+  int workers = 1;  // in the job: how many may change a shared (item) row in one clock
 };
 
 // The rates and position of one epoch.
