@@ -2,6 +2,7 @@
 
 #include "train/row_changes.h"
 
+#include <cmath>
 #include <span>
 #include <utility>
 
@@ -28,7 +29,9 @@ bool PullsAhead(const UpdateModeContext& context) {
 }  // namespace
 
 DeltaPush::DeltaPush(const UpdateModeContext& context)
-    : context_(context), pull_ahead_(PullsAhead(context)) {
+    : context_(context),
+      pull_ahead_(PullsAhead(context)),
+      item_scaler_(context.job->training().shared_row_changes(), context.workers) {
   if (table::EmbeddingTable* table = context.users->local_table()) {
     local_users_.emplace(table, context.user_ids, /*keep_addresses=*/false);
   }
@@ -159,10 +162,39 @@ Status DeltaPush::TrainBatch(size_t b, TrainSums* sums) {
   sums->ratings += plan.ratings;
   const std::span<const float> base(base_rows_);
   ToRowChanges(slot->item_rows, base.first(slot->item_rows.size()));
+  // Scaled before the carry (FinishBatch), so the next batch sees what the servers add.
+  if (item_scaler_.active()) ScaleSharedItemChanges(slot, base.first(slot->item_rows.size()));
   RETURN_IF_ERROR(context_.items->PushDelta(plan.item_keys, slot->item_rows));
   if (local_users_) return Status::OK();
   ToRowChanges(slot->user_rows, base.subspan(slot->item_rows.size()));
   return context_.users->PushDelta(plan.user_keys, slot->user_rows);
+}
+
+void DeltaPush::ScaleSharedItemChanges(PulledBatch* slot, std::span<const float> base) {
+  const BatchPlan& plan = slot->plan;
+  const size_t rows = plan.item_keys.size();
+  const size_t stride = RowFloats(*context_.items);
+  const size_t dim = static_cast<size_t>(context_.items->dim());
+  const size_t state = static_cast<size_t>(context_.items->state_floats());
+  if (context_.items->optimizer().kind() != config::OptimizerConfig::ADAGRAD || state == 0) {
+    const float lr = epoch_.item_lr;
+    item_scaler_.Scale({plan.item_slot, plan.neg_slot}, rows, stride, dim, {&lr, 1},
+                       slot->item_rows);
+    return;
+  }
+  // AdaGrad's step is the rate over the root of the accumulator: take the row's mean
+  // accumulator halfway through the batch (pulled value plus half its change).
+  item_steps_.resize(rows);
+  for (size_t r = 0; r < rows; ++r) {
+    const float* pulled = base.data() + r * stride + dim;
+    const float* change = slot->item_rows.data() + r * stride + dim;
+    double sum = 0;
+    for (size_t k = 0; k < state; ++k) sum += pulled[k] + 0.5 * change[k];
+    const double mean = sum / static_cast<double>(state);
+    item_steps_[r] = mean > 0 ? static_cast<float>(epoch_.item_lr / std::sqrt(mean)) : 0.0f;
+  }
+  item_scaler_.Scale({plan.item_slot, plan.neg_slot}, rows, stride, dim, item_steps_,
+                     slot->item_rows);
 }
 
 Status DeltaPush::FinishBatch(size_t b) {

@@ -24,10 +24,12 @@
 
 #include <array>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "train/local_user_rows.h"
+#include "train/shared_row_changes.h"
 #include "train/update_mode.h"
 
 namespace psrec::train {
@@ -51,9 +53,14 @@ class DeltaPush : public UpdateMode {
   void Step(PulledBatch* slot, double* squared_error);
   // Adds `done`'s pushed changes to the rows `next` shares with it (pulled before them).
   Status CarryChanges(const PulledBatch& done, PulledBatch* next);
+  // Scales the batch's item row changes for the other workers' changes to the same rows
+  // (training.shared_row_changes); `base` holds the item rows as pulled.
+  void ScaleSharedItemChanges(PulledBatch* slot, std::span<const float> base);
 
   const UpdateModeContext context_;
   const bool pull_ahead_;
+  SharedRowScaler item_scaler_;
+  std::vector<float> item_steps_;  // per item row of a batch: one example's step
   std::optional<LocalUserRows> local_users_;  // LOCAL users: stepped in place
   std::array<PulledBatch, 2> ring_;           // the batch being trained and the next one
   EpochStart epoch_;

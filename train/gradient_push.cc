@@ -5,7 +5,9 @@
 namespace psrec::train {
 
 GradientPush::GradientPush(const UpdateModeContext& context)
-    : context_(context), ring_(static_cast<size_t>(context.job->training().pipeline_depth())) {
+    : context_(context),
+      ring_(static_cast<size_t>(context.job->training().pipeline_depth())),
+      item_scaler_(context.job->training().shared_row_changes(), context.workers) {
   if (table::EmbeddingTable* table = context.users->local_table()) {
     local_users_.emplace(table, context.user_ids, /*keep_addresses=*/true);
   }
@@ -92,6 +94,15 @@ Status GradientPush::TrainBatch(size_t b, TrainSums* sums) {
   batch.fields = std::span<const models::RowLookup>(fields, num_fields);
   sums->squared_error += context_.model->AccumulateGradients(batch);
   sums->ratings += plan.ratings;
+  // The worker does not see the servers' AdaGrad accumulators, so only SGD steps are
+  // scaled (shared_row_changes.h).
+  if (item_scaler_.active() &&
+      context_.items->optimizer().kind() == config::OptimizerConfig::SGD) {
+    const size_t item_floats = static_cast<size_t>(context_.items->dim());
+    const float lr = epoch_.item_lr;
+    item_scaler_.Scale({plan.item_slot, plan.neg_slot}, plan.item_keys.size(), item_floats,
+                       item_floats, {&lr, 1}, slot->item_grads);
+  }
   // Items first: their push goes on the wire while the user rows are updated here.
   RETURN_IF_ERROR(context_.items->Push(plan.item_keys, slot->item_grads, epoch_.item_lr));
   if (!local_users_) return context_.users->Push(plan.user_keys, slot->user_grads, epoch_.user_lr);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "train/local_user_rows.h"
+#include "train/shared_row_changes.h"
 #include "train/update_mode.h"
 
 namespace psrec::train {
@@ -41,6 +42,7 @@ class GradientPush : public UpdateMode {
   const UpdateModeContext context_;
   std::optional<LocalUserRows> local_users_;  // LOCAL users: trained in place
   std::vector<InFlight> ring_;                // training.pipeline_depth batches
+  SharedRowScaler item_scaler_;
   EpochStart epoch_;
   size_t issued_ = 0;                         // batches of this epoch pulled so far
 };

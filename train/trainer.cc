@@ -204,6 +204,7 @@ Status Trainer::Run() {
   context.user_ids = data_->train.user_ids;
   context.item_ids = data_->train.item_ids;
   context.collective = collective_;
+  context.workers = collective_->size();
   mode_ = MakeUpdateMode(context);
   train_sample_size_ = static_cast<size_t>(std::min<int64_t>(
       job_.training().eval_train_sample(), static_cast<int64_t>(batches_->packed().size())));

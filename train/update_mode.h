@@ -54,6 +54,7 @@ struct UpdateModeContext {
   std::span<const uint64_t> user_ids;
   std::span<const uint64_t> item_ids;  // the partition's items by dense index
   Collective* collective = nullptr;    // the job's workers (FEDERATED reduces counts)
+  int workers = 1;  // in the job: how many may change a shared (item) row in one clock
 };
 
 // The rates and position of one epoch.
