@@ -26,6 +26,8 @@
 // Thread safety: one thread. Contract of the calls: train/update_mode.h.
 #pragma once
 
+#include <limits>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +59,7 @@ class FederatedRound : public UpdateMode {
   Status EndEpoch(EpochMetrics* metrics) override;
 
  private:
+  static constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
   // What one round adds up to on this worker (reduced in EndEpoch).
   struct RoundFigures {
     double sampled = 0, reporting = 0, dropped = 0;

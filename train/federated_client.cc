@@ -1,0 +1,165 @@
+// What a sampled client computes on its own device: E local epochs over its ratings from the
+// item rows it downloaded (FederatedRound::TrainClient), and the refit of its private user
+// row before an evaluation (FederatedRound::RefitUserRows). The round's sampling,
+// aggregation and pushes are in federated_round.cc.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "train/client_sampler.h"
+#include "train/federated_round.h"
+#include "train/monotonic_seconds.h"
+
+namespace psrec::train {
+
+Status FederatedRound::TrainClient(uint32_t dense, TrainSums* sums) {
+  const double start = MonotonicSeconds();
+  const size_t first = first_[dense], end = first_[dense + 1];
+  const size_t n = end - first;
+  const size_t row = static_cast<size_t>(dim_);
+  // The client's copy of its items' rows, as downloaded.
+  update_.items.clear();
+  for (size_t i = first; i < end; ++i) {
+    const uint32_t item = by_client_[i].item;
+    if (client_slot_of_item_[item] != kNoSlot) continue;
+    client_slot_of_item_[item] = static_cast<uint32_t>(update_.items.size());
+    update_.items.push_back(item);
+  }
+  base_rows_.resize(update_.items.size() * row);
+  for (size_t s = 0; s < update_.items.size(); ++s) {
+    const float* pulled = &round_rows_[round_slot_of_item_[update_.items[s]] * row];
+    std::copy(pulled, pulled + row, &base_rows_[s * row]);
+  }
+  client_rows_ = base_rows_;
+  // E local epochs of the model's steps, each over the client's ratings in a seeded order.
+  const uint64_t id = context_.user_ids[dense];
+  const uint32_t zero = 0;
+  const table::EmbeddingTable& user_table = users_.table();
+  const float lr = static_cast<float>(
+      federated_.client_lr() * std::pow(federated_.client_lr_decay(), static_cast<double>(round_)));
+  const models::RowStepper steppers[2] = {{&client_sgd_, lr, 0}, {&client_sgd_, lr, 0}};
+  models::RowLookup fields[2];
+  fields[0].rows = users_.row_of_dense()[dense];  // the client's private row, in place
+  fields[0].stride = static_cast<size_t>(user_table.row_floats());
+  fields[0].index = &zero;
+  fields[0].index_stride = 0;
+  fields[1].rows = client_rows_.data();
+  fields[1].stride = row;
+  order_.resize(n);
+  labels_.resize(n);
+  slots_.resize(n);
+  const uint64_t seed = context_.job->training().seed();
+  for (int e = 0; e < federated_.local_epochs(); ++e) {
+    std::iota(order_.begin(), order_.end(), 0u);
+    for (size_t i = n; i > 1; --i) {  // Fisher-Yates, seeded by (seed, round, client, e)
+      const double u = ClientUniform(seed, round_ * 1024 + e, id ^ (i << 40), kShuffleStream);
+      std::swap(order_[i - 1], order_[static_cast<size_t>(u * static_cast<double>(i))]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const data::PackedRating& r = by_client_[first + order_[i]];
+      labels_[i] = r.rating;
+      slots_[i] = client_slot_of_item_[r.item];
+    }
+    fields[1].index = slots_.data();
+    models::ExampleBatch batch;
+    batch.size = n;
+    batch.labels = labels_.data();
+    batch.fields = fields;
+    batch.steppers = steppers;
+    const double loss = context_.model->Step(batch, &scratch_);
+    if (e == 0) {  // the loss before the round's steps, as a DELTAS epoch reports it
+      sums->squared_error += loss;
+      sums->ratings += n;
+    }
+  }
+  update_.round = round_;
+  update_.client_id = id;
+  update_.dim = dim_;
+  update_.weight = 1;
+  update_.ratings = n;
+  update_.absorbed = false;
+  update_.masked_words.clear();
+  update_.rows.resize(update_.items.size());
+  for (size_t s = 0; s < update_.items.size(); ++s) {
+    update_.rows[s] = (*agg_row_of_item_)[update_.items[s]];
+  }
+  update_.deltas.resize(client_rows_.size());
+  for (size_t i = 0; i < client_rows_.size(); ++i) {
+    update_.deltas[i] = client_rows_[i] - base_rows_[i];
+  }
+  for (uint32_t item : update_.items) client_slot_of_item_[item] = kNoSlot;
+  if (transform_) RETURN_IF_ERROR(transform_->TransformClientUpdate(&update_));
+  for (size_t s = 0; s < update_.items.size() && !update_.absorbed; ++s) {
+    const size_t r = update_.rows[s];
+    double* sum = &aggregate_.sums[r * row];
+    const float* delta = &update_.deltas[s * row];
+    for (size_t k = 0; k < row; ++k) sum[k] += delta[k];
+    aggregate_.weights[r] += update_.weight;
+  }
+  ++aggregate_.clients;
+  // What the client would send and receive on its own: the keys it asks for and its rows
+  // (OWN_ITEMS) or the whole item table (no keys), then its keys and deltas.
+  const double rows = static_cast<double>(update_.items.size());
+  const double row_bytes = 4.0 * static_cast<double>(row);
+  const bool whole = federated_.item_pull() == config::FederatedConfig::WHOLE_TABLE;
+  const double down = (whole ? static_cast<double>(global_items_) : rows) * row_bytes;
+  const double up = (whole ? 0 : 8 * rows) +
+                    (update_.absorbed ? 8.0 * static_cast<double>(update_.masked_words.size())
+                                      : rows * (8 + row_bytes));
+  const double sec = MonotonicSeconds() - start;
+  ++figures_.reporting;
+  figures_.bytes_up_sum += up;
+  figures_.bytes_up_max = std::max(figures_.bytes_up_max, up);
+  figures_.bytes_down_sum += down;
+  figures_.bytes_down_max = std::max(figures_.bytes_down_max, down);
+  figures_.compute_sec_sum += sec;
+  figures_.compute_sec_max = std::max(figures_.compute_sec_max, sec);
+  return Status::OK();
+}
+
+Status FederatedRound::RefitUserRows() {
+  const size_t items = context_.item_ids.size();
+  const size_t row = static_cast<size_t>(dim_);
+  std::vector<float> item_rows(items * row);
+  if (items > 0) {
+    ASSIGN_OR_RETURN(TableAccess::Ticket ticket,
+                     context_.items->BeginPull(context_.item_ids, item_rows.data(),
+                                               static_cast<int>(round_)));
+    RETURN_IF_ERROR(context_.items->EndPull(ticket));
+  }
+  users_.Resolve();
+  const uint32_t zero = 0;
+  const table::EmbeddingTable& user_table = users_.table();
+  // The item stepper's rate is 0: only the user row moves.
+  const models::RowStepper steppers[2] = {{&client_sgd_, federated_.client_lr(), 0},
+                                          {&client_sgd_, 0.0f, 0}};
+  models::RowLookup fields[2];
+  fields[0].stride = static_cast<size_t>(user_table.row_floats());
+  fields[0].index = &zero;
+  fields[0].index_stride = 0;
+  fields[1].rows = item_rows.data();
+  fields[1].stride = row;
+  for (uint32_t d = 0; d < context_.user_ids.size(); ++d) {
+    const size_t first = first_[d], n = first_[d + 1] - first;
+    if (n == 0) continue;
+    labels_.resize(n);
+    slots_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      labels_[i] = by_client_[first + i].rating;
+      slots_[i] = by_client_[first + i].item;
+    }
+    fields[0].rows = users_.row_of_dense()[d];
+    fields[1].index = slots_.data();
+    models::ExampleBatch batch;
+    batch.size = n;
+    batch.labels = labels_.data();
+    batch.fields = fields;
+    batch.steppers = steppers;
+    for (int e = 0; e < federated_.refit_epochs(); ++e) context_.model->Step(batch, &scratch_);
+  }
+  return Status::OK();
+}
+
+}  // namespace psrec::train
