@@ -28,6 +28,7 @@
 // on several threads for disjoint rows.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -48,8 +49,29 @@ namespace psrec::models {
 // ratings, or by how it ranks items (docs/evaluation.md).
 enum class Evaluation { kRatingError, kRanking };
 
-// Which id of an interaction names a table's rows.
-enum class KeyedBy { kUser, kItem };
+// Which id of an interaction names a table's rows. kDense: no id; the table is one flat
+// vector of dense weights (an MLP's layers) stored in fixed-size blocks, keys 0..blocks-1.
+enum class KeyedBy { kUser, kItem, kDense };
+
+// How a dense parameter's floats start (seeded by table and block key, so every server
+// count creates the same values).
+enum class DenseInit {
+  kZeros,          // biases
+  kXavierUniform,  // U(-a, a), a = sqrt(6 / (fan_in + fan_out)), fan_in = cols, fan_out = rows
+  kHeUniform,      // U(-a, a), a = sqrt(6 / fan_in)
+  kNormal,         // N(0, init_scale^2)
+};
+
+// One parameter matrix (a layer's weights, or its biases) inside a dense table's flat
+// vector, row-major: element (r, c) at offset + r * cols + c.
+struct DenseParam {
+  std::string name;  // "mlp.0.weight": what `psrec ckpt show/export` call it
+  int rows = 0;
+  int cols = 1;
+  size_t offset = 0;  // first float in the table's flat vector
+  DenseInit init = DenseInit::kZeros;
+  float init_scale = 0;  // kNormal's std
+};
 
 // A named run of floats in a row ("factors", "bias"), for tools that print or export rows.
 struct RowSegment {
@@ -70,6 +92,23 @@ struct TableDecl {
   // (table, key); the last zero_tail start at 0.
   float init_std = 0;
   int zero_tail = 0;
+  // kDense tables only: the parameters of the flat vector, which is stored as rows of
+  // payload_floats floats ("blocks", the last one zero-padded) with keys 0..dense_blocks()-1
+  // and pulled whole by every worker. init_std and zero_tail are unused for them.
+  std::vector<DenseParam> dense;
+
+  size_t dense_floats() const {
+    size_t end = 0;
+    for (const DenseParam& p : dense) {
+      end = std::max(end, p.offset + static_cast<size_t>(p.rows) * static_cast<size_t>(p.cols));
+    }
+    return end;
+  }
+  int dense_blocks() const {
+    return payload_floats == 0 ? 0
+                               : static_cast<int>((dense_floats() + payload_floats - 1) /
+                                                  static_cast<size_t>(payload_floats));
+  }
 };
 
 struct FieldDecl {
@@ -105,6 +144,18 @@ struct RowStepper {
   int state_floats = 0;
 };
 
+// A dense table's whole flat vector as the worker holds it for one batch (contiguous, the
+// blocks concatenated), one per kDense table in table order. AccumulateGradients adds the
+// batch's gradient at grads (zeroed by the caller); Step steps params in place with the
+// stepper (the table's optimizer over the whole vector, state at state).
+struct DenseView {
+  float* params = nullptr;
+  float* grads = nullptr;  // GRADIENTS
+  float* state = nullptr;  // DELTAS: optimizer state, stepper.state_floats per float
+  size_t floats = 0;
+  RowStepper stepper;      // DELTAS
+};
+
 // A batch of examples. fields[f] and steppers[f] belong to the model's field f.
 struct ExampleBatch {
   size_t size = 0;
@@ -112,6 +163,7 @@ struct ExampleBatch {
   size_t label_stride = 1;        // in floats
   std::span<const RowLookup> fields;
   std::span<const RowStepper> steppers;  // Step only
+  std::span<const DenseView> dense;      // models with kDense tables
   float label(size_t i) const { return labels[i * label_stride]; }
 };
 
@@ -199,6 +251,11 @@ class Model {
   // stay in the model (checkpoints, `psrec ckpt topk`). Deterministic and independent of
   // the key. REQUIRES: row holds tables()[table].payload_floats floats.
   virtual void ColdStartRow(int table, float* row) const = 0;
+
+  // Models with kDense tables: the dense vectors Score and ScoreBlock read, one per kDense
+  // table in table order (the caller pulls them whole before evaluating or scoring). Not
+  // safe against concurrent Score calls; the default (no dense tables) ignores them.
+  virtual void SetScoringDense(std::vector<std::vector<float>> dense) { (void)dense; }
 
   virtual Examples examples() const { return Examples::kRatings; }
   // The name of the per-example loss Step and AccumulateGradients return, as reports show
