@@ -133,8 +133,8 @@ BprMf::BprMf(const config::ModelConfig& config)
     : factors_(config.dim()), l2_(config.l2_factors()) {
   const std::vector<RowSegment> layout = {{"factors", factors_, "f"}};
   tables_ = {
-      {"user", KeyedBy::kUser, factors_, layout, config.init_std(), /*zero_tail=*/0},
-      {"item", KeyedBy::kItem, factors_, layout, config.init_std(), /*zero_tail=*/0},
+      {"user", KeyedBy::kUser, factors_, layout, config.init_std(), /*zero_tail=*/0, /*dense=*/{}},
+      {"item", KeyedBy::kItem, factors_, layout, config.init_std(), /*zero_tail=*/0, /*dense=*/{}},
   };
   fields_ = {{"user", 0}, {"pos", 1}, {"neg", 1}};
 }

@@ -24,9 +24,10 @@ LogisticMf::LogisticMf(const config::ModelConfig& config)
   std::vector<RowSegment> item_layout = {{"factors", factors_, "f"}};
   if (item_bias_) item_layout.push_back({"bias", 1, "bias"});
   tables_ = {
-      {"user", KeyedBy::kUser, factors_, {{"factors", factors_, "f"}}, config.init_std(), 0},
+      {"user", KeyedBy::kUser, factors_, {{"factors", factors_, "f"}}, config.init_std(), 0,
+       /*dense=*/{}},
       {"item", KeyedBy::kItem, factors_ + (item_bias_ ? 1 : 0), item_layout, config.init_std(),
-       item_bias_ ? 1 : 0},
+       item_bias_ ? 1 : 0, /*dense=*/{}},
   };
   fields_ = {{"user", 0}, {"item", 1}};
 }

@@ -154,8 +154,8 @@ BiasedMf::BiasedMf(const config::ModelConfig& config)
       use_global_mean_(config.use_global_mean()) {
   const std::vector<RowSegment> layout = {{"factors", factors_, "f"}, {"bias", 1, "bias"}};
   tables_ = {
-      {"user", KeyedBy::kUser, factors_ + 1, layout, config.init_std(), /*zero_tail=*/1},
-      {"item", KeyedBy::kItem, factors_ + 1, layout, config.init_std(), /*zero_tail=*/1},
+      {"user", KeyedBy::kUser, factors_ + 1, layout, config.init_std(), /*zero_tail=*/1, /*dense=*/{}},
+      {"item", KeyedBy::kItem, factors_ + 1, layout, config.init_std(), /*zero_tail=*/1, /*dense=*/{}},
   };
   fields_ = {{"user", static_cast<int>(kUserTable)}, {"item", static_cast<int>(kItemTable)}};
 }

@@ -65,7 +65,7 @@ TEST(BprMfTest, GradientsMatchFiniteDifferences) {
   fields[0] = {c.U.data(), nullptr, size_t(c.k), c.user.data(), 1, gu.data()};
   fields[1] = {c.I.data(), nullptr, size_t(c.k), c.pos.data(), 1, gi.data()};
   fields[2] = {c.I.data(), nullptr, size_t(c.k), c.neg.data(), 1, gi.data()};
-  ExampleBatch batch{c.user.size(), c.labels.data(), 1, fields, {}};
+  ExampleBatch batch{c.user.size(), c.labels.data(), 1, fields, {}, {}};
   const double loss = model.AccumulateGradients(batch);
   EXPECT_GT(loss, 0);
   const double h = 1e-3;
@@ -93,7 +93,7 @@ TEST(BprMfTest, StepIsOneSgdStepPerTriple) {
   fields[0] = {c.U.data(), nullptr, size_t(c.k), c.user.data(), 1, gu.data()};
   fields[1] = {c.I.data(), nullptr, size_t(c.k), c.pos.data(), 1, gi.data()};
   fields[2] = {c.I.data(), nullptr, size_t(c.k), c.neg.data(), 1, gi.data()};
-  ExampleBatch batch{1, c.labels.data(), 1, fields, {}};
+  ExampleBatch batch{1, c.labels.data(), 1, fields, {}, {}};
   const double loss = model.AccumulateGradients(batch);
   const table::SgdOptimizer sgd;
   const RowStepper steppers[3] = {{&sgd, 0.1f, 0}, {&sgd, 0.1f, 0}, {&sgd, 0.1f, 0}};
@@ -146,7 +146,7 @@ TEST(LogisticMfTest, GradientsMatchFiniteDifferences) {
   RowLookup fields[2];
   fields[0] = {c.U.data(), nullptr, size_t(c.k), c.user.data(), 1, gu.data()};
   fields[1] = {c.I.data(), nullptr, size_t(c.k + 1), c.item.data(), 1, gi.data()};
-  ExampleBatch batch{c.user.size(), c.labels.data(), 1, fields, {}};
+  ExampleBatch batch{c.user.size(), c.labels.data(), 1, fields, {}, {}};
   model.AccumulateGradients(batch);
   const double h = 1e-3;
   for (auto [rows, grads] : {std::pair(&c.U, &gu), std::pair(&c.I, &gi)}) {
@@ -181,7 +181,7 @@ TEST(LogisticMfTest, StepLowersTheLossOfItsExample) {
   RowLookup fields[2];
   fields[0] = {c.U.data(), nullptr, size_t(c.k), c.user.data(), 1, nullptr};
   fields[1] = {c.I.data(), nullptr, size_t(c.k + 1), c.item.data(), 1, nullptr};
-  ExampleBatch batch{1, c.labels.data(), 1, fields, steppers};
+  ExampleBatch batch{1, c.labels.data(), 1, fields, steppers, {}};
   std::vector<float> scratch;
   const double before = model.Step(batch, &scratch);
   const double after = model.Step(batch, &scratch);

@@ -40,7 +40,7 @@ inline double AccumulateMfGradients(const MfParams& p, std::span<const uint32_t>
   RowLookup fields[2];
   fields[0] = {const_cast<float*>(user_rows), nullptr, dim, user_slot.data(), 1, user_grads};
   fields[1] = {const_cast<float*>(item_rows), nullptr, dim, item_slot.data(), 1, item_grads};
-  ExampleBatch batch{rating.size(), rating.data(), 1, fields, {}};
+  ExampleBatch batch{rating.size(), rating.data(), 1, fields, {}, {}};
   return MakeMf(p).AccumulateGradients(batch);
 }
 
@@ -60,7 +60,7 @@ inline double StepMfRatings(const MfParams& p, const RowStep& users, const RowSt
   fields[0] = {user_rows, nullptr, dim + users.state_floats, user_slot.data(), 1, nullptr};
   fields[1] = {item_rows, nullptr, dim + items.state_floats, item_slot.data(), 1, nullptr};
   const RowStepper steppers[2] = {users, items};
-  ExampleBatch batch{rating.size(), rating.data(), 1, fields, steppers};
+  ExampleBatch batch{rating.size(), rating.data(), 1, fields, steppers, {}};
   return MakeMf(p).Step(batch, scratch);
 }
 
@@ -76,7 +76,7 @@ inline double StepMfRatings(const MfParams& p, const RowStep& users, const RowSt
   fields[0] = {nullptr, user_row_by_dense.data(), 0, &ratings.data()->user, kStride, nullptr};
   fields[1] = {item_rows, nullptr, dim + items.state_floats, item_slot.data(), 1, nullptr};
   const RowStepper steppers[2] = {users, items};
-  ExampleBatch batch{ratings.size(), &ratings.data()->rating, kStride, fields, steppers};
+  ExampleBatch batch{ratings.size(), &ratings.data()->rating, kStride, fields, steppers, {}};
   return MakeMf(p).Step(batch, scratch);
 }
 
@@ -92,7 +92,7 @@ inline double StepMfRatings(const MfParams& p, const RowStep& users, const RowSt
                nullptr};
   fields[1] = {item_rows, nullptr, dim + items.state_floats, item_slot.data(), 1, nullptr};
   const RowStepper steppers[2] = {users, items};
-  ExampleBatch batch{ratings.size(), &ratings.data()->rating, kStride, fields, steppers};
+  ExampleBatch batch{ratings.size(), &ratings.data()->rating, kStride, fields, steppers, {}};
   return MakeMf(p).Step(batch, scratch);
 }
 
