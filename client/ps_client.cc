@@ -95,10 +95,9 @@ Status PsClient::Impl::ConnectAll() {
   progress->errors.resize(static_cast<size_t>(num_servers_));
   asio::post(io_, [this, deadline, progress] {
     for (int s = 0; s < num_servers_; ++s) {
-      ServerConnection* conn = conns_[static_cast<size_t>(s)].get();
-      conn->StartConnect(deadline, [conn, s, progress](const Status& status) {
+      ConnectOne(s, deadline, [s, progress](const Status& status) {
         std::lock_guard<std::mutex> lock(progress->mu);
-        progress->errors[static_cast<size_t>(s)] = status.WithContext(conn->name());
+        progress->errors[static_cast<size_t>(s)] = status;
         if (--progress->left == 0) progress->cv.notify_all();
       });
     }
@@ -114,6 +113,37 @@ Status PsClient::Impl::ConnectAll() {
   for (const Status& error : progress->errors) RETURN_IF_ERROR(error);
   asio::post(io_, [this] { ArmWatchdog(); });
   return Status::OK();
+}
+
+void PsClient::Impl::ConnectOne(int s, Clock::time_point deadline,
+                                std::function<void(const Status&)> done) {
+  const size_t i = static_cast<size_t>(s);
+  ServerConnection* conn = conns_[i].get();
+  conn->StartConnect(deadline, [this, s, i, conn, deadline,
+                                done = std::move(done)](const Status& status) mutable {
+    if (status.ok() || !Retriable(status) || Clock::now() >= deadline) {
+      done(status.WithContext(conn->name()));
+      return;
+    }
+    LOG(WARNING) << "PS client of worker " << options_.worker_id << ": " << conn->name()
+                 << ": first connection lost during the handshake (" << status.message()
+                 << "); connecting again";
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      retired_conns_.push_back(std::move(conns_[i]));  // closed; its callback is running
+      conns_[i] = MakeConnection(s);
+    }
+    asio::steady_timer& timer = *reconnects_[i].timer;
+    timer.expires_after(std::chrono::milliseconds(10));
+    timer.async_wait([this, s, deadline, done = std::move(done)](
+                         boost::system::error_code ec) mutable {
+      if (ec) {
+        done(Status::Aborted("connecting was cancelled"));
+        return;
+      }
+      ConnectOne(s, deadline, std::move(done));
+    });
+  });
 }
 
 // ---- Requests (caller thread) ---------------------------------------------------------------

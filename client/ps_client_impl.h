@@ -102,6 +102,9 @@ class PsClient::Impl {
   ~Impl();
 
   Status ConnectAll();
+  // Server s's first connection; with reconnection on, a handshake the network breaks is
+  // dialed again until the deadline (the first connection is not special). io thread.
+  void ConnectOne(int s, Clock::time_point deadline, std::function<void(const Status&)> done);
   // state_floats: none for Pull, else PullWithState's. missing: null for a pull that creates
   // rows, else PullReadOnly's flags.
   Result<Ticket> Pull(TableId table, std::span<const uint64_t> keys, int dim,

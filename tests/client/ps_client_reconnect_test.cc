@@ -170,6 +170,17 @@ TEST(PsClientReconnectTest, ThirtyTwoWorkersExactTotalsUnderDuplicatesDelaysAndP
   EXPECT_GE(reconnects, 3u);  // workers 3, 17 and 30 lost a connection (and 9 by truncation)
 }
 
+// A connection the network breaks during the worker's first handshake (in the 32-worker
+// test, a partition that begins while a worker is still connecting on a loaded machine)
+// heals like a later loss: the first connection is dialed again.
+TEST(PsClientReconnectTest, AConnectionBrokenDuringTheFirstHandshakeHeals) {
+  std::unique_ptr<wire::FaultInjector> injector;
+  const JobOutcome outcome = RunJob("truncate:worker=1,server=0,type=handshake,frame=0", 2, 2,
+                                    std::chrono::milliseconds(150), 8, &injector);
+  ExpectExactTotals(outcome);
+  EXPECT_EQ(injector->applied(wire::FaultRule::Kind::kTruncate), 1u);
+}
+
 class PsClientFaultKindTest : public testing::TestWithParam<std::string> {};
 
 INSTANTIATE_TEST_SUITE_P(
