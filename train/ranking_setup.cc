@@ -257,14 +257,16 @@ Result<RankingTask> BuildRankingTask(const config::EvaluationConfig& evaluation,
       }
       candidates = it->second;
     }
-    if (static_cast<size_t>(task.k) > candidates.size()) {
+    // With k candidates or fewer every test item is in the top k: HR@k would read 1.
+    if (static_cast<size_t>(task.k) >= candidates.size()) {
       return Status::InvalidArgument(
-          "evaluation.k = " + std::to_string(task.k) + " is larger than the " +
+          "evaluation.k = " + std::to_string(task.k) + " is not smaller than the " +
           std::to_string(candidates.size()) + " candidates of test interaction (user " +
           std::to_string(user) + ", item " + std::to_string(item) + "): the test item and " +
           std::to_string(candidates.size() - 1) + " negatives" +
           (drawn ? std::string(" (evaluation.negatives)")
-                 : " in " + evaluation.negatives_path()));
+                 : " in " + evaluation.negatives_path()) +
+          ": every test item would rank in the top k");
     }
     task.case_user.push_back(evaluated_index(user));
     task.case_items.insert(task.case_items.end(), candidates.begin(), candidates.end());

@@ -131,14 +131,19 @@ TEST(BuildRankingTask, DrawnNegativesAvoidTouchedItemsAndRepeat) {
   Result<RankingTask> short_of = BuildAlone(e, config::EvaluationConfig::LEAVE_ONE_OUT, d);
   ASSERT_FALSE(short_of.ok());
   EXPECT_NE(short_of.status().message().find("evaluation.negatives = 3"), std::string::npos);
-  // K above 1 + negatives.
+  // K not below 1 + negatives: every test item would be a hit.
   e.set_negatives(1);
-  e.set_k(3);
-  Result<RankingTask> big_k = BuildAlone(e, config::EvaluationConfig::LEAVE_ONE_OUT, d);
-  ASSERT_FALSE(big_k.ok());
-  EXPECT_NE(big_k.status().message().find("evaluation.k = 3 is larger than the 2 candidates"),
-            std::string::npos)
-      << big_k.status().message();
+  for (int k : {2, 3}) {
+    e.set_k(k);
+    Result<RankingTask> big_k = BuildAlone(e, config::EvaluationConfig::LEAVE_ONE_OUT, d);
+    ASSERT_FALSE(big_k.ok());
+    EXPECT_NE(big_k.status().message().find("evaluation.k = " + std::to_string(k) +
+                                            " is not smaller than the 2 candidates"),
+              std::string::npos)
+        << big_k.status().message();
+  }
+  e.set_k(1);
+  EXPECT_TRUE(BuildAlone(e, config::EvaluationConfig::LEAVE_ONE_OUT, d).ok());
 }
 
 TEST(BuildRankingTask, NegativesFileInTheNcfLayout) {
@@ -168,7 +173,7 @@ TEST(BuildRankingTask, NegativesFileErrorsNameFileLineAndField) {
   fails_with("item", "(1,13)\t12\t99\n(2,14)\t10\t13\n", ":1: field 3: item 99 is not in the data");
   fails_with("layout", "1,13\t12\t14\n", ":1: field 1 '1,13' is not (user,item)");
   fails_with("missing", "(1,13)\t12\t14\n", "no line for the test interaction (user 2, item 14)");
-  fails_with("short", "(1,13)\n(2,14)\t10\t13\n", "evaluation.k = 2 is larger than the 1");
+  fails_with("short", "(1,13)\n(2,14)\t10\t13\n", "evaluation.k = 2 is not smaller than the 1");
   e.set_negatives_path("/nonexistent/psrec.negative");
   EXPECT_FALSE(BuildAlone(e, config::EvaluationConfig::LEAVE_ONE_OUT, d).ok());
 }
