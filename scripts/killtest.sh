@@ -62,7 +62,7 @@ run_job() {
       local rank at ms newest                   # checkpoint of step >= STEP appears
       IFS=: read -r rank at ms <<< "$crash"
       while kill -0 "$pid" 2>/dev/null; do
-        newest=$(ls -d "$dir"/ckpt/step-* 2>/dev/null | sort | tail -1)
+        newest=$(ls -d "$dir"/ckpt/step-* 2>/dev/null | sort | tail -1) || true  # none yet: ls fails
         [[ -n $newest ]] && (( 10#${newest##*step-} >= at )) && break
         sleep 0.1
       done
