@@ -31,11 +31,13 @@ double LogAInteger(double q, double sigma, int alpha) {
 // log A_alpha for fractional alpha (MTZ19 Sec. 3.4): two series split at
 // z0 = sigma^2 log(1/q - 1) + 1/2, each term weighted by an erfc tail, summed until both
 // terms fall below e^-30 relative to 1. Terms of negative binomial coefficients are
-// subtracted (in log space), as in TF Privacy. Where double precision cannot evaluate the
+// subtracted (in log space), as in TF Privacy (kExact). kAbsoluteTerms adds every term's
+// magnitude instead and stops once both terms decrease and lie e^-30 below the running total,
+// as Google's dp_accounting RdpAccountant does: never smaller than kExact. Where double precision cannot evaluate the
 // series (a noise multiplier so small that exp((i^2 - i) / 2 sigma^2) overflows, or a
 // subtraction that rounding would turn negative) the order's RDP is +infinity: conservative,
 // and that order then simply never attains the minimum epsilon.
-double LogAFractional(double q, double sigma, double alpha) {
+double LogAFractional(double q, double sigma, double alpha, FractionalSeries series) {
   constexpr int kMaxTerms = 1000000;
   double log_a0 = -kInf;
   double log_a1 = -kInf;
@@ -43,6 +45,7 @@ double LogAFractional(double q, double sigma, double alpha) {
   double log_q = std::log(q);
   double log_1mq = std::log1p(-q);
   double sqrt2_sigma = std::sqrt(2.0) * sigma;
+  double last_s0 = -kInf, last_s1 = -kInf;  // kAbsoluteTerms: the previous terms
   for (int i = 0;; ++i) {
     LogBinomial coef = LogBinomialCoefficient(alpha, i);
     double j = alpha - i;
@@ -54,6 +57,18 @@ double LogAFractional(double q, double sigma, double alpha) {
     double log_s1 = log_t1 + (j * j - j) / (2.0 * sigma * sigma) + log_e1;
     if (std::isnan(log_s0) || std::isnan(log_s1) || log_s0 == kInf || log_s1 == kInf) {
       return kInf;
+    }
+    if (series == FractionalSeries::kAbsoluteTerms) {
+      // Every term's magnitude added: an upper bound on A (dp_accounting's convention).
+      log_a0 = LogAdd(log_a0, log_s0);
+      log_a1 = LogAdd(log_a1, log_s1);
+      const double total = LogAdd(log_a0, log_a1);
+      const bool decreasing = log_s0 < last_s0 && log_s1 < last_s1;
+      last_s0 = log_s0;
+      last_s1 = log_s1;
+      if (decreasing && std::max(log_s0, log_s1) < total - 30.0) break;
+      if (i >= kMaxTerms) return kInf;
+      continue;
     }
     if (coef.sign > 0) {
       log_a0 = LogAdd(log_a0, log_s0);
@@ -86,7 +101,7 @@ std::vector<double> DefaultRdpOrders() {
   return orders;
 }
 
-double RdpOfOneStep(double q, double noise_multiplier, double order) {
+double RdpOfOneStep(double q, double noise_multiplier, double order, FractionalSeries series) {
   CHECK(q >= 0.0 && q <= 1.0) << "q = " << q;
   CHECK_GE(noise_multiplier, 0.0);
   CHECK_GT(order, 1.0);
@@ -97,16 +112,17 @@ double RdpOfOneStep(double q, double noise_multiplier, double order) {
   if (std::isinf(order)) return kInf;
   double log_a = order == std::floor(order) && order < 1e6
                      ? LogAInteger(q, noise_multiplier, static_cast<int>(order))
-                     : LogAFractional(q, noise_multiplier, order);
+                     : LogAFractional(q, noise_multiplier, order, series);
   return log_a / (order - 1.0);
 }
 
 std::vector<double> ComputeRdp(double q, double noise_multiplier, int64_t steps,
-                               std::span<const double> orders) {
+                               std::span<const double> orders, FractionalSeries series) {
   std::vector<double> rdp;
   rdp.reserve(orders.size());
   for (double order : orders) {
-    rdp.push_back(RdpOfOneStep(q, noise_multiplier, order) * static_cast<double>(steps));
+    rdp.push_back(RdpOfOneStep(q, noise_multiplier, order, series) *
+                  static_cast<double>(steps));
   }
   return rdp;
 }

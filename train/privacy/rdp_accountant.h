@@ -35,14 +35,26 @@ namespace psrec::train::privacy {
 // without 128, 256, 512.
 std::vector<double> DefaultRdpOrders();
 
+// How fractional orders sum the series of MTZ19 Sec. 3.4, whose binomial coefficients
+// binom(alpha, i) turn negative past i = alpha + 1:
+//   kExact          subtracts the negative terms (TF Privacy's rdp_accountant.py): A itself,
+//                   which a 30-digit quadrature confirms to 11 digits;
+//   kAbsoluteTerms  adds their magnitudes (Google's dp_accounting RdpAccountant, whose test
+//                   values issue #13 quotes): an upper bound, e.g. 6.70579741e-04 instead of
+//                   6.50070897e-04 at order 1.5 for q 0.01, z 2.5, 50 steps. Both are valid
+//                   RDP bounds; integer orders are the same under both.
+enum class FractionalSeries { kExact, kAbsoluteTerms };
+
 // RDP at `order` of one step. q = 0 gives 0; z = 0 gives +infinity; q = 1 gives
 // order / (2 z^2) (the plain Gaussian mechanism).
 // REQUIRES (CHECKed): q in [0, 1], z >= 0, order > 1.
-double RdpOfOneStep(double q, double noise_multiplier, double order);
+double RdpOfOneStep(double q, double noise_multiplier, double order,
+                    FractionalSeries series = FractionalSeries::kExact);
 
 // RDP of `steps` compositions at each order: steps * RdpOfOneStep.
 std::vector<double> ComputeRdp(double q, double noise_multiplier, int64_t steps,
-                               std::span<const double> orders);
+                               std::span<const double> orders,
+                               FractionalSeries series = FractionalSeries::kExact);
 
 enum class EpsilonConversion { kImproved, kClassic };
 

@@ -54,7 +54,7 @@ TEST(RdpAccountantTest, OlderOrderListGivesTheSameOptimum) {
 // rdp_accountant_test.test_compute_rdp: q = 0.01, z = 2.5, 50 steps, rtol 1e-4. At order 1.5
 // the value is 6.50070897e-04: TF Privacy's own test says 6.5007e-04 and a 30-digit
 // quadrature of E[(1 - q + q exp((2x - 1) / (2 z^2)))^1.5], x ~ N(0, z^2), gives
-// 6.50070897188e-04 (issue #13's 6.70579741e-04 is 3% away from both; docs/federated.md).
+// 6.50070897188e-04 (issue #13's 6.70579741e-04 is dp_accounting's upper bound: next test).
 TEST(RdpAccountantTest, RdpAtIntegerAndFractionalOrders) {
   const std::vector<double> orders = {1.5, 2.5, 5, 50, 100};
   const std::vector<double> expected = {6.50070897e-04, 1.08548710e-03, 2.18075656e-03,
@@ -70,6 +70,30 @@ TEST(RdpAccountantTest, RdpAtIntegerAndFractionalOrders) {
   std::vector<double> at_inf =
       ComputeRdp(0.01, 2.5, 50, std::vector<double>{std::numeric_limits<double>::infinity()});
   EXPECT_TRUE(std::isinf(at_inf[0]));
+}
+
+// Issue #13's values come from Google's dp_accounting (rdp_privacy_accountant_test.
+// test_compute_rdp_poisson_sampled_gaussian, rtol 1e-4), whose fractional series adds the
+// magnitudes of the negative terms (FractionalSeries::kAbsoluteTerms): all five published
+// values hold, and the bound is never below the exact series.
+TEST(RdpAccountantTest, AbsoluteTermSeriesReproducesDpAccountingValues) {
+  const std::vector<double> orders = {1.5, 2.5, 5, 50, 100};
+  const std::vector<double> published = {6.70579741e-04, 1.08548710e-03, 2.18075656e-03,
+                                         2.38460375e-02, 1.67416308e+02};
+  const std::vector<double> bound =
+      ComputeRdp(0.01, 2.5, 50, orders, FractionalSeries::kAbsoluteTerms);
+  const std::vector<double> exact = ComputeRdp(0.01, 2.5, 50, orders);
+  ASSERT_EQ(bound.size(), published.size());
+  for (size_t k = 0; k < bound.size(); ++k) {
+    EXPECT_NEAR(bound[k], published[k], 1e-4 * published[k]) << "order " << orders[k];
+    EXPECT_GE(bound[k], exact[k]) << "order " << orders[k];
+  }
+  // The same computation in 30-digit arithmetic (mpmath, 400 terms) gives these.
+  EXPECT_NEAR(bound[0], 6.70579740803e-04, 1e-9 * 6.7e-4);
+  EXPECT_NEAR(bound[1], 1.08548710441e-03, 1e-9 * 1.1e-3);
+  // Integer orders do not use the series: identical.
+  EXPECT_EQ(bound[2], exact[2]);
+  EXPECT_EQ(bound[4], exact[4]);
 }
 
 TEST(RdpAccountantTest, ScalarRdpMatchesTfPrivacy) {
