@@ -5,56 +5,17 @@
 #include <Eigen/Core>
 #include <glog/logging.h>
 
+#include "models/mf/row_addressing.h"
+
 namespace psrec::models {
 namespace {
 
+using mf::kPrefetchAddressAhead;
+using mf::kPrefetchAhead;
+using mf::WithAddressing;
+
 using ConstVec = Eigen::Map<const Eigen::VectorXf>;
 using Vec = Eigen::Map<Eigen::VectorXf>;
-
-// Rows of a shuffled batch are cache misses: fetch a few ratings ahead, and what it takes
-// to find a row through a table of addresses further ahead.
-constexpr size_t kPrefetchAhead = 6;
-constexpr size_t kPrefetchAddressAhead = 16;
-
-void Prefetch(const float* row, size_t floats) {
-  const char* bytes = reinterpret_cast<const char*>(row);
-  for (size_t offset = 0; offset < floats * sizeof(float); offset += 64) {
-    __builtin_prefetch(bytes + offset, 1);
-  }
-}
-
-// The two ways a RowLookup finds rows, as types, so that each kernel is compiled for the
-// addressing it runs with (the choice per rating costs ~5% of the DELTAS kernel).
-struct StridedRows {
-  float* rows;
-  size_t stride;
-  const uint32_t* index;
-  size_t index_stride;
-  float* row(size_t i) const { return rows + static_cast<size_t>(index[i * index_stride]) * stride; }
-  void PrefetchAddress(size_t) const {}
-};
-struct AddressedRows {
-  float* const* addresses;
-  const uint32_t* index;
-  size_t index_stride;
-  float* row(size_t i) const { return addresses[index[i * index_stride]]; }
-  void PrefetchAddress(size_t i) const { __builtin_prefetch(addresses + index[i * index_stride]); }
-};
-
-// Calls f(user_rows, item_rows) with each lookup as the type of its addressing.
-template <typename F>
-auto WithAddressing(const RowLookup& user, const RowLookup& item, F&& f) {
-  const StridedRows user_strided{user.rows, user.stride, user.index, user.index_stride};
-  const AddressedRows user_addressed{user.addresses, user.index, user.index_stride};
-  const StridedRows item_strided{item.rows, item.stride, item.index, item.index_stride};
-  const AddressedRows item_addressed{item.addresses, item.index, item.index_stride};
-  if (user.addresses == nullptr) {
-    return item.addresses == nullptr ? f(user_strided, item_strided)
-                                     : f(user_strided, item_addressed);
-  }
-  return item.addresses == nullptr ? f(user_addressed, item_strided)
-                                   : f(user_addressed, item_addressed);
-}
 
 struct MfTerms {
   int k;
@@ -77,8 +38,8 @@ double Accumulate(const MfTerms& mf, const ExampleBatch& batch, const UserRows& 
       items.PrefetchAddress(i + kPrefetchAddressAhead);
     }
     if (i + kPrefetchAhead < n) {
-      Prefetch(users.row(i + kPrefetchAhead), dim);
-      Prefetch(items.row(i + kPrefetchAhead), dim);
+      mf::PrefetchRow(users.row(i + kPrefetchAhead), dim);
+      mf::PrefetchRow(items.row(i + kPrefetchAhead), dim);
     }
     const float* pu = users.row(i);
     const float* qi = items.row(i);
@@ -126,8 +87,8 @@ double StepRatings(const MfTerms& mf, const ExampleBatch& batch, const UserRows&
       items.PrefetchAddress(i + kPrefetchAddressAhead);
     }
     if (i + kPrefetchAhead < n) {
-      Prefetch(users.row(i + kPrefetchAhead), user_floats);
-      Prefetch(items.row(i + kPrefetchAhead), item_floats);
+      mf::PrefetchRow(users.row(i + kPrefetchAhead), user_floats);
+      mf::PrefetchRow(items.row(i + kPrefetchAhead), item_floats);
     }
     float* pu = users.row(i);
     float* qi = items.row(i);
@@ -145,13 +106,25 @@ double StepRatings(const MfTerms& mf, const ExampleBatch& batch, const UserRows&
   return sse;
 }
 
+// The fused step's instruction set for model.step_kernel; nullopt: unfused.
+std::optional<mf::StepIsa> FusedStepIsa(const config::ModelConfig& config) {
+  if (!mf::FusedSgdSupports(config.dim())) return std::nullopt;
+  switch (config.step_kernel()) {
+    case config::ModelConfig::UNFUSED: return std::nullopt;
+    case config::ModelConfig::FUSED_PORTABLE: return mf::StepIsa::kPortable;
+    case config::ModelConfig::FUSED_AVX2: return mf::WidestStepIsa(mf::StepIsa::kAvx2);
+    default: return mf::WidestStepIsa();
+  }
+}
+
 }  // namespace
 
 BiasedMf::BiasedMf(const config::ModelConfig& config)
     : factors_(config.dim()),
       l2_factors_(config.l2_factors()),
       l2_bias_(config.l2_bias()),
-      use_global_mean_(config.use_global_mean()) {
+      use_global_mean_(config.use_global_mean()),
+      fused_isa_(FusedStepIsa(config)) {
   const std::vector<RowSegment> layout = {{"factors", factors_, "f"}, {"bias", 1, "bias"}};
   tables_ = {
       {"user", KeyedBy::kUser, factors_ + 1, layout, config.init_std(), /*zero_tail=*/1, /*dense=*/{}},
@@ -196,6 +169,12 @@ double BiasedMf::Step(const ExampleBatch& batch, std::vector<float>* scratch) co
   const MfTerms mf{factors_, global_mean_, l2_factors_, l2_bias_};
   const bool user_sgd = batch.steppers[0].optimizer->kind() == config::OptimizerConfig::SGD;
   const bool item_sgd = batch.steppers[1].optimizer->kind() == config::OptimizerConfig::SGD;
+  if (user_sgd && item_sgd && fused_isa_) {
+    const mf::FusedSgdTerms terms{factors_, global_mean_, l2_factors_, l2_bias_,
+                                  batch.steppers[0].learning_rate,
+                                  batch.steppers[1].learning_rate};
+    return mf::FusedSgdStep(*fused_isa_, terms, batch);
+  }
   return WithAddressing(batch.fields[0], batch.fields[1],
                         [&](const auto& users, const auto& items) {
     if (user_sgd && item_sgd) return StepRatings<true, true>(mf, batch, users, items, scratch);

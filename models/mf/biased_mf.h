@@ -13,16 +13,20 @@
 //   g(q_i) = e p_u + l2_factors q_i       g(b_i) = e + l2_bias b_i
 // AccumulateGradients sums them per row over the batch (a row seen n times gets n terms);
 // Step applies both of a rating's gradients, computed from the rows before either step,
-// with each table's optimizer (SGD inlined), rating after rating.
+// with each table's optimizer (SGD inlined), rating after rating. With SGD on both tables
+// and dim 16, 32 or 64 it runs the fused kernel (models/mf/fused_sgd_step.h) for the widest
+// instruction set the CPU runs, unless model.step_kernel asks otherwise.
 //
 // Thread safety: as Model.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "common/keys.h"
 #include "common/proto/config.pb.h"
+#include "models/mf/fused_sgd_step.h"
 #include "models/model.h"
 
 namespace psrec::models {
@@ -58,6 +62,8 @@ class BiasedMf final : public Model {
   void ColdStartRow(int table, float* row) const override;
 
   float global_mean() const { return global_mean_; }
+  // The instruction set of the fused SGD step; nullopt: Step never fuses.
+  std::optional<mf::StepIsa> fused_step_isa() const { return fused_isa_; }
 
  private:
   int factors_;
@@ -65,6 +71,7 @@ class BiasedMf final : public Model {
   float l2_bias_;
   bool use_global_mean_;
   float global_mean_ = 0;
+  std::optional<mf::StepIsa> fused_isa_;
   std::vector<TableDecl> tables_;
   std::vector<FieldDecl> fields_;
 };

@@ -1,0 +1,120 @@
+// Micro-benchmark of biased MF's per-rating SGD step on the layout of `psrec bench train`'s
+// DELTAS / LOCAL-users batches (configs/bench_synth20m.textproto): a batch of 1M ratings,
+// 20 per user in user order (BY_USER), users' rows contiguous in their table, items drawn
+// Zipf(0.8) from 100k whose rows (33 floats, pulled copies) span 13 MB, k = 32.
+// One benchmark per kernel: the unfused Eigen step (BiasedMf::Step with UNFUSED) and the
+// fused kernel (models/mf/fused_sgd_step.h) for each instruction set this CPU runs.
+// Items per second = ratings per second; compare CPU times on a shared machine.
+//
+//   build-n/bench/mf_step_bench --benchmark_repetitions=3
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "models/mf/biased_mf.h"
+#include "models/mf/fused_sgd_step.h"
+#include "table/optimizer.h"
+
+namespace psrec::models::mf {
+namespace {
+
+constexpr int kFactors = 32;
+constexpr size_t kDim = kFactors + 1;
+constexpr size_t kUsers = 50000;
+constexpr size_t kRatingsPerUser = 20;
+constexpr size_t kItems = 100000;
+
+struct Layout {
+  std::vector<uint32_t> user_of, item_of;
+  std::vector<float> labels, users, items;
+};
+
+const Layout& BenchLayout() {
+  static const Layout layout = [] {
+    Layout l;
+    std::mt19937 rng(2026);
+    std::vector<double> cdf(kItems);
+    double total = 0;
+    for (size_t i = 0; i < kItems; ++i) cdf[i] = total += std::pow(i + 1.0, -0.8);
+    std::uniform_real_distribution<double> uniform(0, total);
+    std::uniform_int_distribution<int> label(1, 5);
+    // A random permutation: popular items are not neighbours in the pulled buffer.
+    std::vector<uint32_t> slot_of(kItems);
+    for (size_t i = 0; i < kItems; ++i) slot_of[i] = static_cast<uint32_t>(i);
+    std::shuffle(slot_of.begin(), slot_of.end(), rng);
+    for (size_t u = 0; u < kUsers; ++u) {
+      for (size_t r = 0; r < kRatingsPerUser; ++r) {
+        const size_t item = std::lower_bound(cdf.begin(), cdf.end(), uniform(rng)) - cdf.begin();
+        l.user_of.push_back(static_cast<uint32_t>(u));
+        l.item_of.push_back(slot_of[std::min(item, kItems - 1)]);
+        l.labels.push_back(static_cast<float>(label(rng)));
+      }
+    }
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    l.users.resize(kUsers * kDim);
+    l.items.resize(kItems * kDim);
+    for (float& v : l.users) v = normal(rng);
+    for (float& v : l.items) v = normal(rng);
+    return l;
+  }();
+  return layout;
+}
+
+// Runs `step` over the whole batch per iteration, on copies of the rows (stepped batch after
+// batch, as epochs do).
+template <typename Step>
+void RunBatches(benchmark::State& state, Step&& step) {
+  const Layout& l = BenchLayout();
+  std::vector<float> users = l.users, items = l.items;
+  RowLookup fields[2];
+  fields[0] = {users.data(), nullptr, kDim, l.user_of.data(), 1, nullptr};
+  fields[1] = {items.data(), nullptr, kDim, l.item_of.data(), 1, nullptr};
+  const ExampleBatch batch{l.labels.size(), l.labels.data(), 1, fields, {}, {}};
+  double sse = 0;
+  for (auto _ : state) sse += step(batch);
+  benchmark::DoNotOptimize(sse);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * l.labels.size()));
+}
+
+constexpr float kLearningRate = 0.01f;
+
+void BM_UnfusedStep(benchmark::State& state) {
+  config::ModelConfig config;
+  config.set_dim(kFactors);
+  config.set_step_kernel(config::ModelConfig::UNFUSED);
+  BiasedMf model(config);
+  benchmark::DoNotOptimize(model.RestoreScalars({{"global_mean", 3.0}}));
+  const auto sgd = table::MakeOptimizer(config::OptimizerConfig());
+  const RowStepper steppers[2] = {{sgd.get(), kLearningRate, 0}, {sgd.get(), kLearningRate, 0}};
+  std::vector<float> scratch;
+  RunBatches(state, [&](ExampleBatch batch) {
+    batch.steppers = steppers;
+    return model.Step(batch, &scratch);
+  });
+}
+BENCHMARK(BM_UnfusedStep)->Unit(benchmark::kMillisecond);
+
+void BM_FusedStep(benchmark::State& state) {
+  const StepIsa isa = static_cast<StepIsa>(state.range(0));
+  if (!CpuRuns(isa)) {
+    state.SkipWithError("this CPU does not run this instruction set");
+    return;
+  }
+  state.SetLabel(std::string(StepIsaName(isa)));
+  const FusedSgdTerms terms{kFactors, 3.0f, 0.02f, 0.005f, kLearningRate, kLearningRate};
+  RunBatches(state, [&](const ExampleBatch& batch) { return FusedSgdStep(isa, terms, batch); });
+}
+BENCHMARK(BM_FusedStep)
+    ->Arg(static_cast<int>(StepIsa::kPortable))
+    ->Arg(static_cast<int>(StepIsa::kAvx2))
+    ->Arg(static_cast<int>(StepIsa::kAvx512))
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace psrec::models::mf
+
+BENCHMARK_MAIN();
