@@ -5,6 +5,7 @@
 #include "models/bpr/bpr_mf.h"
 #include "models/logistic/logistic_mf.h"
 #include "models/mf/biased_mf.h"
+#include "models/weighted_dot/weighted_dot.h"
 
 namespace psrec::models {
 namespace {
@@ -22,6 +23,8 @@ const Registration kModels[] = {
      [](const config::ModelConfig& c) { return std::make_unique<BprMf>(c); }},
     {config::ModelConfig::LOGISTIC_MF,
      [](const config::ModelConfig& c) { return std::make_unique<LogisticMf>(c); }},
+    {config::ModelConfig::WEIGHTED_DOT,
+     [](const config::ModelConfig& c) { return std::make_unique<WeightedDot>(c); }},
 };
 
 }  // namespace

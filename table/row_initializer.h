@@ -9,6 +9,12 @@
 // different compiler or -march may change the last bits.
 // The last zero_tail floats (biases) are 0.
 //
+// Dense tables (spec.is_dense()): the row of block key b holds floats b*dim .. b*dim+dim-1
+// of the flat vector; float p draws from its own stream, base = seed ^ Mix64(p ^
+// TableSeed(table) ^ kDenseSalt), so a value depends on (seed, table, position) only: not
+// on the block size, the server count or which server creates the block. kUniform: one
+// draw, (2u - 1) * scale; kNormal: Box-Muller (cosine) of two draws in double, * scale.
+//
 // Thread safety: pure function.
 #pragma once
 

@@ -1,5 +1,7 @@
 #include "models/model_tables.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "common/config.h"
@@ -92,6 +94,47 @@ TEST(ModelTablesTest, EveryTableInTheEffectiveConfig) {
   ASSERT_EQ(full.tables_size(), 2);
   EXPECT_EQ(full.tables(0).name(), "item");
   EXPECT_EQ(full.tables(1).name(), "user");
+}
+
+TEST(ModelTablesTest, DenseTableSpecFromTheModelsParameters) {
+  Result<config::JobConfig> job = ParseJobConfig(
+      "data { synthetic {} }\n"
+      "model { type: WEIGHTED_DOT dim: 8 }\n"
+      "tables { name: \"dense\" optimizer { kind: ADAGRAD learning_rate: 0.1 } }\n",
+      "test", {});
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  std::vector<TableSpec> specs = TableSpecsForJob(*job).value();
+  ASSERT_EQ(specs.size(), 3u);
+  const TableSpec& dense = specs[2];
+  EXPECT_EQ(dense.name, "dense");
+  EXPECT_TRUE(dense.is_dense());
+  EXPECT_FALSE(specs[0].is_dense());
+  EXPECT_EQ(dense.dim, 4);             // the model's block
+  EXPECT_EQ(dense.dense_floats, 9u);   // weight 1x8, bias 1x1
+  EXPECT_EQ(dense.blocks(), 3u);
+  EXPECT_EQ(dense.optimizer.kind(), config::OptimizerConfig::ADAGRAD);
+  ASSERT_EQ(dense.dense.size(), 2u);
+  EXPECT_EQ(dense.dense[0].offset, 0u);
+  EXPECT_EQ(dense.dense[0].floats, 8u);
+  EXPECT_EQ(dense.dense[0].distribution, DenseInitRun::Distribution::kUniform);
+  EXPECT_FLOAT_EQ(dense.dense[0].scale, std::sqrt(6.0f / (8 + 1)));  // Xavier, fan 8 + 1
+  EXPECT_EQ(dense.dense[1].offset, 8u);
+  EXPECT_EQ(dense.dense[1].distribution, DenseInitRun::Distribution::kZero);
+}
+
+TEST(ModelTablesTest, DenseTablesCannotBeLocal) {
+  Result<config::JobConfig> job = ParseJobConfig(
+      "data { synthetic {} }\n"
+      "model { type: WEIGHTED_DOT }\n"
+      "tables { name: \"dense\" placement: LOCAL }\n",
+      "test", {});
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  Result<std::vector<TableSpec>> specs = TableSpecsForJob(*job);
+  ASSERT_FALSE(specs.ok());
+  EXPECT_EQ(specs.status().message(),
+            "tables.dense.placement: LOCAL is not for dense tables; 'dense' holds "
+            "weighted_dot's dense weights, which every worker pulls whole and updates (use "
+            "REMOTE)");
 }
 
 }  // namespace
