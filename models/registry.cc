@@ -5,6 +5,7 @@
 #include "models/bpr/bpr_mf.h"
 #include "models/logistic/logistic_mf.h"
 #include "models/mf/biased_mf.h"
+#include "models/ncf/ncf_model.h"
 
 namespace psrec::models {
 namespace {
@@ -22,6 +23,13 @@ const Registration kModels[] = {
      [](const config::ModelConfig& c) { return std::make_unique<BprMf>(c); }},
     {config::ModelConfig::LOGISTIC_MF,
      [](const config::ModelConfig& c) { return std::make_unique<LogisticMf>(c); }},
+    // NCF: one class, the type picks the network (models/ncf/ncf_model.h).
+    {config::ModelConfig::GMF,
+     [](const config::ModelConfig& c) { return std::make_unique<NcfModel>(c); }},
+    {config::ModelConfig::MLP,
+     [](const config::ModelConfig& c) { return std::make_unique<NcfModel>(c); }},
+    {config::ModelConfig::NEUMF,
+     [](const config::ModelConfig& c) { return std::make_unique<NcfModel>(c); }},
 };
 
 }  // namespace
