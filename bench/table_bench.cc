@@ -1,8 +1,9 @@
 // Micro-benchmarks of one table shard: lookup of existing rows, insertion of new rows, push
-// with each optimizer, and the optimizer row update itself through the virtual interface
-// versus the kernel called directly (the measurement behind table/optimizer.h's choice).
+// with each optimizer (SGD, AdaGrad, Adam, FTRL), each optimizer's row update on
+// cache-resident rows, and the row update through the virtual interface versus the kernel
+// called directly (the measurement behind table/optimizer.h's choice).
 //
-//   build/bench/table_bench --benchmark_filter=Table
+//   build/bench/table_bench --benchmark_filter='Table|OptimizerRow'
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -92,7 +93,9 @@ void BM_TablePush(benchmark::State& state) {
 }
 BENCHMARK(BM_TablePush)
     ->Arg(config::OptimizerConfig::SGD)
-    ->Arg(config::OptimizerConfig::ADAGRAD);
+    ->Arg(config::OptimizerConfig::ADAGRAD)
+    ->Arg(config::OptimizerConfig::ADAM)
+    ->Arg(config::OptimizerConfig::FTRL);
 
 // The row update alone, on rows resident in cache.
 constexpr int kRows = 512;
@@ -125,6 +128,31 @@ void BM_OptimizerDirect(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kRows);
 }
 BENCHMARK(BM_OptimizerDirect)->Arg(9)->Arg(33)->Arg(129);
+
+// Each optimizer's row update through the interface, rows of dim 33 with their state
+// resident in cache: what a push costs apart from finding the rows.
+void BM_OptimizerRow(benchmark::State& state) {
+  const int dim = 33;
+  config::OptimizerConfig config;
+  config.set_kind(static_cast<config::OptimizerConfig::Kind>(state.range(0)));
+  std::unique_ptr<table::Optimizer> opt = table::MakeOptimizer(config);
+  const int floats = opt->state_floats(dim);
+  std::vector<float> w(kRows * dim, 0.1f), s(kRows * floats), g(kRows * dim, 1e-3f);
+  for (int r = 0; r < kRows; ++r) opt->InitState(&w[r * dim], &s[r * floats], dim);
+  for (auto _ : state) {
+    for (int r = 0; r < kRows; ++r) {
+      opt->UpdateRow(&w[r * dim], &s[r * floats], &g[r * dim], dim, 0.01f);
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * kRows);
+  state.SetLabel(opt->name());
+}
+BENCHMARK(BM_OptimizerRow)
+    ->Arg(config::OptimizerConfig::SGD)
+    ->Arg(config::OptimizerConfig::ADAGRAD)
+    ->Arg(config::OptimizerConfig::ADAM)
+    ->Arg(config::OptimizerConfig::FTRL);
 
 void BM_OptimizerSgdVirtual(benchmark::State& state) {
   const int dim = state.range(0);

@@ -70,6 +70,11 @@ const RangeRule kRangeRules[] = {
     {"tables.*.optimizer.lr_decay", 0, 1, true},
     {"tables.*.optimizer.initial_accumulator", 0, kInf},
     {"tables.*.optimizer.epsilon", 0, kInf, true},
+    {"tables.*.optimizer.beta1", 0, 1, false, true},
+    {"tables.*.optimizer.beta2", 0, 1, false, true},
+    {"tables.*.optimizer.ftrl_beta", 0, kInf},
+    {"tables.*.optimizer.ftrl_l1", 0, kInf},
+    {"tables.*.optimizer.ftrl_l2", 0, kInf},
     {"training.epochs", 1, kInf},
     {"training.batch_size", 1, kInf},
     {"training.staleness", 0, kInf},
@@ -250,6 +255,16 @@ Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) 
                             (rule.max_open || rule.max == kInf ? ")" : "]");
         return fail(path, "value " + FormatBound(v) + " is outside " + range);
       }
+    }
+  }
+  for (const config::TableConfig& table : job.tables()) {
+    if (table.optimizer().kind() == config::OptimizerConfig::FTRL &&
+        table.optimizer().lr_decay() != 1.0f) {
+      // FTRL recomputes w from z and n with alpha at every step, and a new row's z holds
+      // its initial value for one alpha (table/ftrl_optimizer.h).
+      return fail("tables." + table.name() + ".optimizer.lr_decay",
+                  "must be 1 with kind FTRL (FTRL's rate alpha / (ftrl_beta + sqrt(n)) is its "
+                  "own schedule), got " + FormatBound(table.optimizer().lr_decay()));
     }
   }
   if (job.training().update_mode() == config::DELTAS &&

@@ -51,7 +51,7 @@ uint32_t EmbeddingTable::FindOrCreate(uint64_t key, bool initialize) {
   if (initialize) {
     float* row = RowAt(next);
     InitializeRow(spec_, seed_, key, row);
-    optimizer_->InitState(row + dim_, dim_);
+    optimizer_->InitState(row, row + dim_, dim_);
   }
   return next;
 }
@@ -128,7 +128,7 @@ void EmbeddingTable::UpsertRow(uint64_t key, const float* payload, const float* 
   if (state != nullptr) {
     std::memcpy(row + dim_, state, static_cast<size_t>(state_floats_) * sizeof(float));
   } else {
-    optimizer_->InitState(row + dim_, dim_);
+    optimizer_->InitState(row, row + dim_, dim_);
   }
 }
 

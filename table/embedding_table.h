@@ -49,7 +49,8 @@ class EmbeddingTable {
   size_t size() const { return keys_.size(); }
   const TableSpec& spec() const { return spec_; }
   uint64_t seed() const { return seed_; }
-  // Optimizer state floats per row (0 for SGD, dim for AdaGrad).
+  // Optimizer state floats per row (0 for SGD, dim for AdaGrad, 2*dim+1 for Adam, 2*dim for
+  // FTRL).
   int state_floats() const { return state_floats_; }
   int row_floats() const { return row_floats_; }
   const Optimizer& optimizer() const { return *optimizer_; }

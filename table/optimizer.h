@@ -2,10 +2,11 @@
 // user table) to pushed gradients, one row at a time.
 //
 // Each optimizer keeps `state_floats(dim)` floats of state per row, stored right after the
-// row's payload in the table arena. InitState fills that state for a new row; UpdateRow
-// applies one gradient. Adding an optimizer (Adam: 2*dim floats of moments plus a step
-// count; FTRL: z and n, 2*dim) means a kernel below, a class, a config enum value and a case
-// in MakeOptimizer; tables and checkpoints only see state_floats.
+// row's payload in the table arena. InitState fills that state for a new row from its
+// initial payload; UpdateRow applies one gradient. Adding an optimizer means a kernel, a
+// class, a config enum value and a case in MakeOptimizer; tables and checkpoints only see
+// state_floats. SGD and AdaGrad are here; Adam (m, v and a step count: 2*dim+1 floats) in
+// table/adam_optimizer.h, FTRL-Proximal (z and n: 2*dim) in table/ftrl_optimizer.h.
 //
 // The kernels are pure functions over contiguous floats (Eigen maps, vectorized by Eigen).
 // The virtual call costs one indirect branch per row. bench/table_bench.cc measures it
@@ -34,8 +35,9 @@ class Optimizer {
   virtual ~Optimizer() = default;
   // Floats of state per row for rows of `dim` payload floats.
   virtual int state_floats(int dim) const = 0;
-  // Initial state of a new row. REQUIRES: state holds state_floats(dim) floats.
-  virtual void InitState(float* state, int dim) const = 0;
+  // Initial state of a new row whose payload starts as w (FTRL derives its z from it).
+  // REQUIRES: w holds dim floats, state holds state_floats(dim) floats.
+  virtual void InitState(const float* w, float* state, int dim) const = 0;
   // Applies gradient g to payload w with learning rate lr, updating state.
   // REQUIRES: w and g hold dim floats, state holds state_floats(dim) floats.
   virtual void UpdateRow(float* w, float* state, const float* g, int dim, float lr) const = 0;
@@ -47,7 +49,7 @@ class Optimizer {
 class SgdOptimizer final : public Optimizer {
  public:
   int state_floats(int) const override { return 0; }
-  void InitState(float*, int) const override {}
+  void InitState(const float*, float*, int) const override {}
   void UpdateRow(float* w, float*, const float* g, int dim, float lr) const override {
     SgdUpdateRow(w, g, dim, lr);
   }
@@ -60,7 +62,7 @@ class AdaGradOptimizer final : public Optimizer {
   AdaGradOptimizer(float initial_accumulator, float epsilon)
       : initial_accumulator_(initial_accumulator), epsilon_(epsilon) {}
   int state_floats(int dim) const override { return dim; }  // one accumulator per float
-  void InitState(float* state, int dim) const override;
+  void InitState(const float* w, float* state, int dim) const override;
   void UpdateRow(float* w, float* state, const float* g, int dim, float lr) const override {
     AdaGradUpdateRow(w, state, g, dim, lr, epsilon_);
   }

@@ -24,7 +24,7 @@ TEST(OptimizerTest, AdaGradStepsByHand) {
   ASSERT_EQ(adagrad.state_floats(2), 2);
   std::vector<float> w = {1.0f, 0.0f};
   std::vector<float> a(2);
-  adagrad.InitState(a.data(), 2);
+  adagrad.InitState(w.data(), a.data(), 2);
   EXPECT_EQ(a, std::vector<float>({0.1f, 0.1f}));
 
   std::vector<float> g1 = {2.0f, -1.0f};
@@ -77,8 +77,8 @@ TEST(OptimizerTest, MakeOptimizerFollowsConfig) {
   auto opt = MakeOptimizer(adagrad);
   EXPECT_STREQ(opt->name(), "adagrad");
   EXPECT_EQ(OptimizerStateFloats(adagrad, 33), 33);
-  float state[3];
-  opt->InitState(state, 3);
+  float w[3] = {1, 2, 3}, state[3];
+  opt->InitState(w, state, 3);
   EXPECT_EQ(state[2], 0.25f);
 }
 
