@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -62,6 +63,8 @@ const RangeRule kRangeRules[] = {
     {"model.l2_factors", 0, kInf},
     {"model.l2_bias", 0, kInf},
     {"model.init_std", 0, kInf},
+    {"model.l2_dense", 0, kInf},
+    {"model.ncf_minibatch", 1, kInf},
     // "*": every entry of the repeated `tables`, named by its name.
     {"tables.*.optimizer.learning_rate", 0, kInf, true},
     {"tables.*.optimizer.lr_decay", 0, 1, true},
@@ -272,6 +275,12 @@ Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) 
                 "must be 1 for update_mode DELTAS under BSP (a worker would pull rows without "
                 "its own changes of the same clock and repeat their steps)");
   }
+  if (const auto& m = job.model(); m.type() == config::ModelConfig::MLP ||
+                                    m.type() == config::ModelConfig::NEUMF) {
+    if (Result<std::vector<int>> layers = ParseMlpLayers(m.mlp_layers()); !layers.ok()) {
+      return fail("model.mlp_layers", layers.status().message());
+    }
+  }
   if (job.data().min_rating() > job.data().max_rating()) {
     return fail("data.min_rating", "greater than data.max_rating");
   }
@@ -440,6 +449,27 @@ Result<config::JobConfig> LoadJobConfig(const std::string& path,
     text = buf.str();
   }
   return ParseJobConfig(text, path.empty() ? "<defaults>" : path, overrides);
+}
+
+Result<std::vector<int>> ParseMlpLayers(const std::string& text) {
+  std::vector<int> widths;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    char* end = nullptr;
+    const long width = std::strtol(part.c_str(), &end, 10);
+    if (part.empty() || *end != '\0' || width < 1 || width > 4096) {
+      return Status::InvalidArgument("\"" + text + "\": '" + part +
+                                     "' is not a width in [1, 4096]");
+    }
+    widths.push_back(static_cast<int>(width));
+  }
+  if (widths.empty()) return Status::InvalidArgument("\"\": expected widths such as 64,32,16,8");
+  if (widths[0] % 2 != 0) {
+    return Status::InvalidArgument("\"" + text + "\": the first width (the input, user and item " +
+                                   "halves concatenated) must be even");
+  }
+  return widths;
 }
 
 Status ValidateJobConfig(const config::JobConfig& job) { return ValidateWithLocator(job, nullptr); }

@@ -32,6 +32,10 @@ Status ApplyOverride(const std::string& assignment, config::JobConfig* job);
 // "job.textproto:12:3" for a field (or "" when unknown) so that errors point at the line.
 Status ValidateJobConfig(const config::JobConfig& job);
 
+// model.mlp_layers ("64,32,16,8") as widths: at least one, each in [1, 4096], the first
+// even (the user's and the item's halves). An error quotes the text and says what is wrong.
+Result<std::vector<int>> ParseMlpLayers(const std::string& text);
+
 // The config with every field present (defaults filled in), as Protobuf text.
 std::string EffectiveConfigText(const config::JobConfig& job);
 

@@ -6,6 +6,7 @@
 #include "models/logistic/logistic_mf.h"
 #include "models/mf/biased_mf.h"
 #include "models/weighted_dot/weighted_dot.h"
+#include "models/ncf/ncf_model.h"
 
 namespace psrec::models {
 namespace {
@@ -25,6 +26,13 @@ const Registration kModels[] = {
      [](const config::ModelConfig& c) { return std::make_unique<LogisticMf>(c); }},
     {config::ModelConfig::WEIGHTED_DOT,
      [](const config::ModelConfig& c) { return std::make_unique<WeightedDot>(c); }},
+    // NCF: one class, the type picks the network (models/ncf/ncf_model.h).
+    {config::ModelConfig::GMF,
+     [](const config::ModelConfig& c) { return std::make_unique<NcfModel>(c); }},
+    {config::ModelConfig::MLP,
+     [](const config::ModelConfig& c) { return std::make_unique<NcfModel>(c); }},
+    {config::ModelConfig::NEUMF,
+     [](const config::ModelConfig& c) { return std::make_unique<NcfModel>(c); }},
 };
 
 }  // namespace
