@@ -107,7 +107,8 @@ TEST(AdamOptimizerTest, KernelMatchesScalarLoopOnLongRows) {
   }
   float t = 0;
   for (int step = 1; step <= 2; ++step) {
-    AdamUpdateRow(w.data(), m.data(), v.data(), &t, g.data(), dim, 0.05f, 0.8f, 0.99f, 1e-6f);
+    AdamUpdateRow(w.data(), m.data(), v.data(), &t, g.data(), dim, 0.05f,
+                  AdamRates(0.8f, 0.99f, 1e-6f));
     for (int i = 0; i < dim; ++i) {
       m_ref[i] = 0.8 * m_ref[i] + 0.2 * g[i];
       v_ref[i] = 0.99 * v_ref[i] + 0.01 * g[i] * g[i];
