@@ -12,28 +12,11 @@
 
 #include "cli/ckpt_tools.h"
 #include "cli/ckpt_util.h"
+#include "cli/npy_file.h"
 
 namespace psrec::cli::ckpt {
 
 namespace {
-
-// NPY format 1.0: magic, version, little-endian u16 header length, a Python dict literal
-// padded with spaces to a multiple of 64 bytes and ending in '\n', then the raw data.
-std::string NpyHeader(const std::string& descr, const std::string& shape) {
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-  const size_t prefix = 10;
-  size_t total = prefix + dict.size() + 1;
-  total = (total + 63) / 64 * 64;
-  dict.append(total - prefix - dict.size() - 1, ' ');
-  dict += '\n';
-  std::string out = "\x93NUMPY";
-  out += '\x01';
-  out += '\x00';
-  const auto len = static_cast<uint16_t>(dict.size());
-  out += static_cast<char>(len & 0xff);
-  out += static_cast<char>(len >> 8);
-  return out + dict;
-}
 
 Status WriteWhole(const std::string& path, const std::string& head, const void* data,
                   size_t bytes) {
@@ -74,8 +57,11 @@ int RunExport(int argc, char** argv) {
   FlagSet flags("psrec ckpt export",
                 "Write a table's rows (factors, then bias), sorted by key. npy: PATH plus "
                 "STEM.keys.npy (uint64 keys) and STEM.ids.txt (raw ids as in the data, one a "
-                "line); csv: id,f0..,bias (ids quoted as RFC 4180 needs).");
-  flags.AddString("table", &table_name, "table name (user, item)", /*required=*/true);
+                "line); csv: id,f0..,bias (ids quoted as RFC 4180 needs). A dense table (an "
+                "MLP's weights): PATH is a directory, one PATH/<parameter>.npy per parameter, "
+                "shape (rows, cols).");
+  flags.AddString("table", &table_name, "table name (user, item, a dense table)",
+                  /*required=*/true);
   flags.AddString("format", &format, "npy or csv");
   flags.AddString("out", &out_path, "output file", /*required=*/true);
   flags.AddBool("json", &json, "print a JSON summary");
@@ -89,6 +75,15 @@ int RunExport(int argc, char** argv) {
   if (!ckpt.ok()) return Fail("export", ckpt.status());
   Result<const checkpoint::TableInfo*> table = FindTableNamed(*ckpt, table_name);
   if (!table.ok()) return Fail("export", table.status());
+  Result<std::unique_ptr<models::Model>> model = ModelOfCheckpoint(*ckpt);
+  if (!model.ok()) return Fail("export", model.status());
+  if (DeclOf(**model, **table).keyed_by == models::KeyedBy::kDense) {
+    if (format != "npy") {
+      std::cerr << "psrec ckpt export: a dense table exports as npy only\n";
+      return kExitUsage;
+    }
+    return ExportDense(*ckpt, **model, **table, out_path, json);
+  }
   Result<table::EmbeddingTable> rows = checkpoint::LoadWholeTable(*ckpt, (*table)->id());
   if (!rows.ok()) return Fail("export", rows.status());
   Result<IdLabels> labels = IdLabels::Of(*ckpt, (*table)->id());
@@ -104,12 +99,12 @@ int RunExport(int argc, char** argv) {
       std::copy(p, p + dim, matrix.begin() + i * dim);
     }
     const std::string stem = StemOf(out_path, ".npy");
-    const std::string n = std::to_string(keys.size());
-    Status s = WriteWhole(out_path, NpyHeader("<f4", "(" + n + ", " + std::to_string(dim) + ")"),
-                          matrix.data(), matrix.size() * sizeof(float));
+    const size_t matrix_shape[2] = {keys.size(), static_cast<size_t>(dim)};
+    const size_t keys_shape[1] = {keys.size()};
+    Status s = WriteNpy(out_path, "<f4", matrix_shape, matrix.data(), matrix.size() * sizeof(float));
     if (s.ok()) {
-      s = WriteWhole(stem + ".keys.npy", NpyHeader("<u8", "(" + n + ",)"), keys.data(),
-                     keys.size() * sizeof(uint64_t));
+      s = WriteNpy(stem + ".keys.npy", "<u8", keys_shape, keys.data(),
+                   keys.size() * sizeof(uint64_t));
     }
     std::string ids;
     for (uint64_t key : keys) ids += (*labels)(key) + "\n";
@@ -119,8 +114,6 @@ int RunExport(int argc, char** argv) {
   } else {
     std::ofstream out(out_path, std::ios::trunc);
     if (!out) return Fail("export", Status::IoError(out_path + ": cannot create"));
-    Result<std::unique_ptr<models::Model>> model = ModelOfCheckpoint(*ckpt);
-    if (!model.ok()) return Fail("export", model.status());
     out << "id";
     for (const models::RowSegment& segment : DeclOf(**model, **table).segments) {
       if (segment.floats == 1) {

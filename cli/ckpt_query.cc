@@ -90,25 +90,37 @@ int RunShow(int argc, char** argv) {
   std::string table_name, id;
   bool json = false;
   std::vector<std::string> positional;
-  FlagSet flags("psrec ckpt show", "Print one row: factors, bias and optimizer state.");
-  flags.AddString("table", &table_name, "table name (user, item)", /*required=*/true);
-  flags.AddString("id", &id, "id as in the data (0155061224, 034545104X), or #<hex key>",
+  FlagSet flags("psrec ckpt show",
+                "Print one row: factors, bias and optimizer state; for a dense table (an MLP's "
+                "weights), each parameter's name, shape and values.");
+  flags.AddString("table", &table_name, "table name (user, item, a dense table)",
                   /*required=*/true);
+  flags.AddString("id", &id,
+                  "id as in the data (0155061224, 034545104X), or #<hex key>; not for a dense "
+                  "table");
   flags.AddBool("json", &json, "print JSON");
   flags.SetPositional("CKPT", &positional, 1, 1);
   if (int rc = ParseToolFlags(&flags, argc, argv); rc >= 0) return rc;
-  Result<uint64_t> key = KeyOfArgument(id);
-  if (!key.ok()) return Fail("show", key.status());
   Result<checkpoint::LoadedCheckpoint> ckpt = OpenCheckpoint(positional[0], /*verify=*/false);
   if (!ckpt.ok()) return Fail("show", ckpt.status());
   Result<const checkpoint::TableInfo*> table = FindTableNamed(*ckpt, table_name);
   if (!table.ok()) return Fail("show", table.status());
+  Result<std::unique_ptr<models::Model>> model = ModelOfCheckpoint(*ckpt);
+  if (!model.ok()) return Fail("show", model.status());
+  if (DeclOf(**model, **table).keyed_by == models::KeyedBy::kDense) {
+    return ShowDense(*ckpt, **model, **table, json);
+  }
+  if (id.empty()) {
+    std::cerr << "psrec ckpt show: --id is required for table " << table_name << "\n"
+              << flags.Usage();
+    return kExitUsage;
+  }
+  Result<uint64_t> key = KeyOfArgument(id);
+  if (!key.ok()) return Fail("show", key.status());
   Result<std::optional<Row>> row = FindRow(*ckpt, **table, *key);
   if (!row.ok()) return Fail("show", row.status());
   if (!*row) return Fail("show", Status::NotFound("no row " + id + " in table " + table_name));
   const Row& r = **row;
-  Result<std::unique_ptr<models::Model>> model = ModelOfCheckpoint(*ckpt);
-  if (!model.ok()) return Fail("show", model.status());
   // The row as the model lays it out: named segments (biased MF: factors, then the bias).
   const std::vector<models::RowSegment>& segments = DeclOf(**model, **table).segments;
   Result<IdLabels> labels = IdLabels::Of(*ckpt, (*table)->id());

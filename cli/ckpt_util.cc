@@ -1,13 +1,16 @@
 #include "cli/ckpt_util.h"
 
 #include <cinttypes>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include "common/keys.h"
+#include "models/model_tables.h"
 #include "models/registry.h"
+#include "table/row_initializer.h"
 
 namespace psrec::cli::ckpt {
 
@@ -131,7 +134,42 @@ Result<std::unique_ptr<models::Model>> ModelOfCheckpoint(
                                 ") is not a table of model " + std::string(model->name()));
     }
   }
+  std::vector<std::vector<float>> dense;
+  for (size_t t = 0; t < model->tables().size(); ++t) {
+    if (model->tables()[t].keyed_by != models::KeyedBy::kDense) continue;
+    ASSIGN_OR_RETURN(std::vector<float> vector,
+                     DenseVectorOf(checkpoint, *model, static_cast<TableId>(t)));
+    dense.push_back(std::move(vector));
+  }
+  if (!dense.empty()) model->SetScoringDense(std::move(dense));
   return model;
+}
+
+Result<std::vector<float>> DenseVectorOf(const checkpoint::LoadedCheckpoint& checkpoint,
+                                         const models::Model& model, TableId table) {
+  const checkpoint::Manifest& m = checkpoint.manifest;
+  ASSIGN_OR_RETURN(std::vector<TableSpec> specs, models::TableSpecsFor(model, m.job()));
+  const TableSpec& spec = specs[table];
+  if (!spec.is_dense()) {
+    return Status::InvalidArgument("table " + spec.name + " is not a dense table");
+  }
+  const size_t dim = static_cast<size_t>(spec.dim);
+  const uint64_t blocks = spec.blocks();
+  std::vector<float> vector(blocks * dim);
+  std::vector<bool> found(blocks, false);
+  if (checkpoint.FindTable(table) != nullptr) {
+    RETURN_IF_ERROR(checkpoint::ForEachCheckpointRow(
+        checkpoint, table, [&](uint64_t key, const float* payload, const float*) {
+          if (key >= blocks) return;  // no model reads past its blocks
+          std::copy(payload, payload + dim, vector.begin() + static_cast<ptrdiff_t>(key * dim));
+          found[key] = true;
+        }));
+  }
+  for (uint64_t b = 0; b < blocks; ++b) {
+    if (!found[b]) table::InitializeRow(spec, m.seed(), b, vector.data() + b * dim);
+  }
+  vector.resize(spec.dense_floats);
+  return vector;
 }
 
 const models::TableDecl& DeclOf(const models::Model& model, const checkpoint::TableInfo& table) {

@@ -60,12 +60,19 @@ Result<const checkpoint::TableInfo*> FindTableNamed(const checkpoint::LoadedChec
 Result<std::map<uint64_t, std::string>> ReadItemNames(const std::string& path);
 
 // The model a checkpoint was trained with (its job's model.type) with the checkpoint's
-// scalars, checked against the checkpoint's tables (names and row sizes).
+// scalars, checked against the checkpoint's tables (names and row sizes), and its dense
+// tables' vectors (DenseVectorOf) set for scoring (Model::SetScoringDense).
 Result<std::unique_ptr<models::Model>> ModelOfCheckpoint(
     const checkpoint::LoadedCheckpoint& checkpoint);
 // The model's declaration of the checkpoint table `table`. REQUIRES: ModelOfCheckpoint
 // accepted the checkpoint and `table` is one of its tables.
 const models::TableDecl& DeclOf(const models::Model& model, const checkpoint::TableInfo& table);
+
+// The flat vector (dense_floats floats) of the dense table `table` of the checkpoint's
+// model: its blocks as saved; a block the checkpoint lacks (never pulled) has its initial
+// value, as the servers would create it.
+Result<std::vector<float>> DenseVectorOf(const checkpoint::LoadedCheckpoint& checkpoint,
+                                         const models::Model& model, TableId table);
 
 // Prints "psrec ckpt <verb>: <message>" on stderr and returns kExitProblem.
 int Fail(const std::string& verb, const Status& status);

@@ -11,6 +11,7 @@
 #include "models/model_tables.h"
 #include "table/table_spec.h"
 #include "checkpoint/checkpoint_reader.h"
+#include "train/dense_tables.h"
 #include "train/federated_privacy.h"
 #include "train/table_access.h"
 #include "train/worker_checkpointer.h"
@@ -62,7 +63,16 @@ Status RunWorker(const WorkerRunOptions& options) {
                                    ": the trainer needs a table keyed by user and one by item");
   }
   std::unique_ptr<train::TableAccess> users, items;
+  // Dense tables (an MLP's weights) always live on the servers (models/model_tables.cc
+  // refuses LOCAL for them); every batch pulls them whole.
+  std::vector<std::unique_ptr<train::TableAccess>> dense_accesses;
+  std::vector<train::TableAccess*> dense_tables;
   for (const TableSpec& spec : job_model.tables) {
+    if (spec.is_dense()) {
+      dense_accesses.push_back(std::make_unique<train::RemoteTableAccess>(client.get(), spec));
+      dense_tables.push_back(dense_accesses.back().get());
+      continue;
+    }
     std::unique_ptr<train::TableAccess> access;
     if (spec.placement == config::TableConfig::LOCAL) {
       access = std::make_unique<train::LocalTableAccess>(spec, job.training().seed());
@@ -79,6 +89,13 @@ Status RunWorker(const WorkerRunOptions& options) {
         ".placement: must be LOCAL for training.update_mode FEDERATED (a client's user row "
         "never leaves its worker)");
   }
+  if (job.training().update_mode() == config::FEDERATED && !dense_tables.empty()) {
+    return Status::InvalidArgument(
+        "training.update_mode: FEDERATED does not train dense tables (model " +
+        std::string(job_model.model->name()) + " has '" + dense_tables[0]->spec().name +
+        "'); use GRADIENTS or DELTAS");
+  }
+  train::DenseTables dense(dense_tables, job.training().seed());
   // The text of string ids, for the checkpoints (before the trainer drops item names).
   std::vector<checkpoint::IdTextToWrite> id_text;
   if (!job.checkpoint().dir().empty()) {
@@ -124,6 +141,7 @@ Status RunWorker(const WorkerRunOptions& options) {
     checkpointer = std::make_unique<train::WorkerCheckpointer>(checkpoint_options);
   }
   trainer_options.checkpointer = checkpointer.get();
+  trainer_options.dense = &dense;
   trainer_options.job = &job;
   trainer_options.num_servers = static_cast<int>(options.servers.size());
   trainer_options.progress = options.progress;

@@ -147,12 +147,17 @@ struct RowStepper {
 // A dense table's whole flat vector as the worker holds it for one batch (contiguous, the
 // blocks concatenated), one per kDense table in table order. AccumulateGradients adds the
 // batch's gradient at grads (zeroed by the caller); Step steps params in place with the
-// stepper (the table's optimizer over the whole vector, state at state).
+// stepper: one call stepper.optimizer->UpdateRow(params, state, grad, floats,
+// stepper.learning_rate) over the whole vector with the model's gradient (floats floats),
+// which steps every block with the table's optimizer as its server would
+// (train/dense_block_optimizer.h). Call it over the whole vector, never on a part: the
+// state is the blocks' states concatenated, not per float. params and grads hold the
+// blocks' padding too (zero; a model reads and writes only the first floats).
 struct DenseView {
   float* params = nullptr;
   float* grads = nullptr;  // GRADIENTS
-  float* state = nullptr;  // DELTAS: optimizer state, stepper.state_floats per float
-  size_t floats = 0;
+  float* state = nullptr;  // DELTAS: stepper.state_floats floats, for stepper.optimizer
+  size_t floats = 0;       // dense_floats()
   RowStepper stepper;      // DELTAS
 };
 

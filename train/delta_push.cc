@@ -44,6 +44,7 @@ std::string DeltaPush::Describe() const {
 
 void DeltaPush::StartEpoch(const EpochStart& epoch) {
   epoch_ = epoch;
+  if (has_dense()) context_.dense->StartEpoch(epoch.epoch);
   if (local_users_) local_users_->Resolve();
   Plan(0);
 }
@@ -60,7 +61,8 @@ Status DeltaPush::PrepareBatch(size_t b) {
     Plan(b + 1);
     if (pull_ahead_) RETURN_IF_ERROR(SendPull(b + 1));
   }
-  return AwaitRows(local_users_ ? nullptr : context_.users, context_.items, &SlotOf(b));
+  RETURN_IF_ERROR(AwaitRows(local_users_ ? nullptr : context_.users, context_.items, &SlotOf(b)));
+  return has_dense() ? context_.dense->Await(&SlotOf(b).dense) : Status::OK();
 }
 
 Status DeltaPush::SendPull(size_t batch) {
@@ -85,6 +87,7 @@ Status DeltaPush::SendPull(size_t batch) {
   ASSIGN_OR_RETURN(slot->item_ticket,
                    context_.items->BeginPullWithState(slot->plan.item_keys,
                                                       slot->item_rows.data(), clock));
+  if (has_dense()) RETURN_IF_ERROR(context_.dense->BeginPull(clock, true, &slot->dense));
   return Status::OK();
 }
 
@@ -108,6 +111,7 @@ void DeltaPush::Step(PulledBatch* slot, double* squared_error) {
   models::ExampleBatch batch;
   batch.fields = std::span<const models::RowLookup>(fields, num_fields);
   batch.steppers = std::span<const models::RowStepper>(steppers, num_fields);
+  if (has_dense()) batch.dense = slot->dense.views;
   if (!local_users_) {
     user.rows = slot->user_rows.data();
     user.stride = RowFloats(*context_.users);
@@ -158,6 +162,7 @@ Status DeltaPush::TrainBatch(size_t b, TrainSums* sums) {
   if (!local_users_) {
     base_rows_.insert(base_rows_.end(), slot->user_rows.begin(), slot->user_rows.end());
   }
+  if (has_dense()) context_.dense->MakeViews(&slot->dense);
   Step(slot, &sums->squared_error);
   sums->ratings += plan.ratings;
   const std::span<const float> base(base_rows_);
@@ -165,6 +170,7 @@ Status DeltaPush::TrainBatch(size_t b, TrainSums* sums) {
   // Scaled before the carry (FinishBatch), so the next batch sees what the servers add.
   if (item_scaler_.active()) ScaleSharedItemChanges(slot, base.first(slot->item_rows.size()));
   RETURN_IF_ERROR(context_.items->PushDelta(plan.item_keys, slot->item_rows));
+  if (has_dense()) RETURN_IF_ERROR(context_.dense->PushChanges(&slot->dense));
   if (local_users_) return Status::OK();
   ToRowChanges(slot->user_rows, base.subspan(slot->item_rows.size()));
   return context_.users->PushDelta(plan.user_keys, slot->user_rows);
@@ -205,6 +211,10 @@ Status DeltaPush::FinishBatch(size_t b) {
 
 Status DeltaPush::CarryChanges(const PulledBatch& done, PulledBatch* next) {
   RETURN_IF_ERROR(AwaitRows(local_users_ ? nullptr : context_.users, context_.items, next));
+  if (has_dense()) {
+    RETURN_IF_ERROR(context_.dense->Await(&next->dense));
+    DenseTables::CarryChanges(done.dense, &next->dense);
+  }
   AddChangesToSharedRows(done.plan.item_dense, done.item_rows, next->plan.item_dense,
                          next->item_rows, RowFloats(*context_.items), &carry_item_slot_);
   if (local_users_) return Status::OK();

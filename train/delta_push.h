@@ -19,6 +19,11 @@
 //     1M-rating batches, not two).
 // pull_ahead AUTO pulls ahead only when some server is on another host (the client knows).
 //
+// A model's dense tables are pulled whole, with their optimizer state, beside each batch's
+// rows; the model steps them (once per Model::Step call: once per batch, twice for a batch
+// of LOCAL-user ratings that wraps around the packed array's end) and their changes are
+// pushed and carried like the rows' (train/dense_tables.h).
+//
 // Thread safety: one thread. Contract of the calls: train/update_mode.h.
 #pragma once
 
@@ -48,6 +53,7 @@ class DeltaPush : public UpdateMode {
  private:
   PulledBatch& SlotOf(size_t batch) { return ring_[batch % ring_.size()]; }
   void Plan(size_t batch);
+  bool has_dense() const { return context_.dense != nullptr && !context_.dense->empty(); }
   Status SendPull(size_t batch);
   // Steps the batch's rows in place; adds the squared errors before each step.
   void Step(PulledBatch* slot, double* squared_error);

@@ -22,6 +22,7 @@ std::string GradientPush::DivergenceAdvice() const {
 void GradientPush::StartEpoch(const EpochStart& epoch) {
   epoch_ = epoch;
   issued_ = 0;
+  if (has_dense()) context_.dense->StartEpoch(epoch.epoch);
   if (local_users_) local_users_->Resolve();
 }
 
@@ -34,8 +35,9 @@ Status GradientPush::PrepareBatch(size_t b) {
     RETURN_IF_ERROR(SendPull(issued_, slot));
     ++issued_;
   }
-  return AwaitRows(local_users_ ? nullptr : context_.users, context_.items,
-                   &ring_[b % depth]);
+  InFlight* slot = &ring_[b % depth];
+  RETURN_IF_ERROR(AwaitRows(local_users_ ? nullptr : context_.users, context_.items, slot));
+  return has_dense() ? context_.dense->Await(&slot->dense) : Status::OK();
 }
 
 Status GradientPush::SendPull(size_t batch, InFlight* slot) {
@@ -51,6 +53,7 @@ Status GradientPush::SendPull(size_t batch, InFlight* slot) {
   }
   ASSIGN_OR_RETURN(slot->item_ticket, context_.items->BeginPull(slot->plan.item_keys,
                                                                 slot->item_rows.data(), clock));
+  if (has_dense()) RETURN_IF_ERROR(context_.dense->BeginPull(clock, false, &slot->dense));
   return Status::OK();
 }
 
@@ -92,6 +95,10 @@ Status GradientPush::TrainBatch(size_t b, TrainSums* sums) {
   batch.size = plan.rating.size();
   batch.labels = plan.rating.data();
   batch.fields = std::span<const models::RowLookup>(fields, num_fields);
+  if (has_dense()) {
+    context_.dense->MakeViews(&slot->dense);
+    batch.dense = slot->dense.views;
+  }
   sums->squared_error += context_.model->AccumulateGradients(batch);
   sums->ratings += plan.ratings;
   // The worker does not see the servers' AdaGrad accumulators, so only SGD steps are
@@ -103,7 +110,8 @@ Status GradientPush::TrainBatch(size_t b, TrainSums* sums) {
     item_scaler_.Scale({plan.item_slot, plan.neg_slot}, plan.item_keys.size(), item_floats,
                        item_floats, {&lr, 1}, slot->item_grads);
   }
-  // Items first: their push goes on the wire while the user rows are updated here.
+  // Dense and items first: their pushes go on the wire while the user rows are updated here.
+  if (has_dense()) RETURN_IF_ERROR(context_.dense->PushGradients(slot->dense));
   RETURN_IF_ERROR(context_.items->Push(plan.item_keys, slot->item_grads, epoch_.item_lr));
   if (!local_users_) return context_.users->Push(plan.user_keys, slot->user_grads, epoch_.user_lr);
   UpdateLocalUsers(*slot);

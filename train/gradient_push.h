@@ -4,7 +4,8 @@
 // batches are in flight ahead of compute, so compute hides network time (an async pull may
 // then miss the pushes of the batches just before it; BSP/SSP bound that; a stale gradient
 // is one step, never counted twice). LOCAL users are read in place and updated in place
-// after the items' push went on the wire.
+// after the items' push went on the wire. A model's dense tables are pulled whole with each
+// batch's rows and their gradient pushed with the items' (train/dense_tables.h).
 //
 // Thread safety: one thread. Contract of the calls: train/update_mode.h.
 #pragma once
@@ -36,6 +37,7 @@ class GradientPush : public UpdateMode {
     std::vector<float*> user_row_addresses;  // LOCAL users: rows in the table
   };
   Status SendPull(size_t batch, InFlight* slot);
+  bool has_dense() const { return context_.dense != nullptr && !context_.dense->empty(); }
   // Updates LOCAL user rows in place with the batch's user gradients.
   void UpdateLocalUsers(const InFlight& slot);
 

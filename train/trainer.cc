@@ -48,7 +48,7 @@ Status Trainer::TrainEpoch(int epoch, EpochMetrics* metrics) {
   batches_->StartEpoch(epoch);
   const float user_lr = ScheduledRate(users_->spec().optimizer, epoch);
   const float item_lr = ScheduledRate(items_->spec().optimizer, epoch);
-  mode_->StartEpoch({user_lr, item_lr, global_batch_});
+  mode_->StartEpoch({user_lr, item_lr, global_batch_, epoch});
   const int64_t batches = batches_->batches_per_epoch();
   const double start = MonotonicSeconds();
   TrainSums sums;
@@ -93,6 +93,7 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   const double start = MonotonicSeconds();
   // Every worker's pushes are applied before anyone evaluates.
   RETURN_IF_ERROR(collective_->Barrier());
+  RETURN_IF_ERROR(SetScoringDense());
   if (model_->evaluation() == models::Evaluation::kRanking) {
     // Rating error means nothing for a ranking model; its figures come from the ranking
     // evaluation. Test and train RMSE stay NaN (shown as "-", null in metrics.jsonl).
@@ -128,6 +129,14 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   }
   RETURN_IF_ERROR(report_.ReduceEvaluation(test, train, metrics));
   metrics->eval_sec = MonotonicSeconds() - start;
+  return Status::OK();
+}
+
+Status Trainer::SetScoringDense() {
+  if (options_.dense == nullptr || options_.dense->empty()) return Status::OK();
+  ASSIGN_OR_RETURN(std::vector<std::vector<float>> dense,
+                   options_.dense->PullForScoring(clocks_->ClockOfBatch(global_batch_)));
+  model_->SetScoringDense(std::move(dense));
   return Status::OK();
 }
 
@@ -205,6 +214,7 @@ Status Trainer::Run() {
   context.item_ids = data_->train.item_ids;
   context.collective = collective_;
   context.workers = collective_->size();
+  context.dense = options_.dense;
   mode_ = MakeUpdateMode(context);
   train_sample_size_ = static_cast<size_t>(std::min<int64_t>(
       job_.training().eval_train_sample(), static_cast<int64_t>(batches_->packed().size())));

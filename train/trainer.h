@@ -39,6 +39,7 @@
 #include "train/checkpoint_policy.h"
 #include "train/clock_schedule.h"
 #include "train/collective.h"
+#include "train/dense_tables.h"
 #include "train/epoch_report.h"
 #include "train/ranking_evaluator.h"
 #include "train/ranking_setup.h"
@@ -71,6 +72,9 @@ struct TrainerOptions {
   std::optional<models::ModelScalars> model_scalars;
   // Takes checkpoints at the boundaries checkpoint.* asks for; null: none.
   WorkerCheckpointer* checkpointer = nullptr;
+  // The model's dense tables (train/dense_tables.h); null when it has none. Each evaluation
+  // pulls them and hands them to Model::SetScoringDense first.
+  DenseTables* dense = nullptr;
 };
 
 class Trainer {
@@ -94,6 +98,8 @@ class Trainer {
   Status FitModel();
   Status TrainEpoch(int epoch, EpochMetrics* metrics);
   Status EvaluateEpoch(EpochMetrics* metrics);
+  // Models with dense tables: pulls them for Model::Score.
+  Status SetScoringDense();
   // Builds the ranking task when evaluation.protocol (or the model) asks for ranking.
   // Collective; before BatchSource packs data_->train.
   Status PrepareRanking();

@@ -34,6 +34,7 @@
 #include "train/batch_source.h"
 #include "train/clock_schedule.h"
 #include "train/collective.h"
+#include "train/dense_tables.h"
 #include "train/run_report.h"
 #include "train/table_access.h"
 
@@ -55,6 +56,9 @@ struct UpdateModeContext {
   std::span<const uint64_t> item_ids;  // the partition's items by dense index
   Collective* collective = nullptr;    // the job's workers (FEDERATED reduces counts)
   int workers = 1;  // in the job: how many may change a shared (item) row in one clock
+  // The model's dense tables (pulled whole with every batch, train/dense_tables.h); null or
+  // empty when it has none.
+  DenseTables* dense = nullptr;
 };
 
 // The rates and position of one epoch.
@@ -62,6 +66,7 @@ struct EpochStart {
   float user_lr = 0;
   float item_lr = 0;
   int64_t first_global_batch = 0;  // batches done since the start of training
+  int epoch = 0;                   // 0-based (dense tables' rate schedule)
 };
 
 // What an epoch's batches added up to on this worker.
@@ -98,6 +103,7 @@ std::unique_ptr<UpdateMode> MakeUpdateMode(const UpdateModeContext& context);
 struct PulledBatch {
   BatchPlan plan;
   std::vector<float> user_rows, item_rows;  // not filled for users trained in place
+  DenseBatch dense;                         // the dense tables' vectors (models with them)
   TableAccess::Ticket user_ticket = 0, item_ticket = 0;
   bool rows_ready = false;  // its pulls have been waited for
 };

@@ -17,16 +17,17 @@ using Vec = Eigen::Map<Eigen::VectorXf>;
 WeightedDot::WeightedDot(const config::ModelConfig& config)
     : factors_(config.dim()),
       l2_factors_(config.l2_factors()),
+      l2_bias_(config.l2_bias()),
       use_global_mean_(config.use_global_mean()) {
-  const std::vector<RowSegment> layout = {{"factors", factors_, "f"}};
+  const std::vector<RowSegment> layout = {{"factors", factors_, "f"}, {"bias", 1, "bias"}};
   const size_t k = static_cast<size_t>(factors_);
   std::vector<DenseParam> dense = {
       {"weight", 1, factors_, 0, DenseInit::kXavierUniform, 0},
       {"bias", 1, 1, k, DenseInit::kZeros, 0},
   };
   tables_ = {
-      {"user", KeyedBy::kUser, factors_, layout, config.init_std(), /*zero_tail=*/0, {}},
-      {"item", KeyedBy::kItem, factors_, layout, config.init_std(), /*zero_tail=*/0, {}},
+      {"user", KeyedBy::kUser, factors_ + 1, layout, config.init_std(), /*zero_tail=*/1, {}},
+      {"item", KeyedBy::kItem, factors_ + 1, layout, config.init_std(), /*zero_tail=*/1, {}},
       {"dense", KeyedBy::kDense, kBlockFloats, {{"block", kBlockFloats, "w"}}, 0, 0,
        std::move(dense)},
   };
@@ -56,7 +57,7 @@ float WeightedDot::Predict(const float* pu, const float* qi, const float* dense)
   const int k = factors_;
   const float dot = (ConstVec(dense, k).array() * ConstVec(pu, k).array() *
                      ConstVec(qi, k).array()).sum();
-  return global_mean_ + dot + dense[k];
+  return global_mean_ + pu[k] + qi[k] + dot + dense[k];
 }
 
 double WeightedDot::AccumulateGradients(const ExampleBatch& batch) const {
@@ -66,6 +67,7 @@ double WeightedDot::AccumulateGradients(const ExampleBatch& batch) const {
   const RowLookup& item = batch.fields[1];
   const DenseView& dense = batch.dense[0];
   const int k = factors_;
+  const size_t dim = static_cast<size_t>(k) + 1;
   ConstVec w(dense.params, k);
   Vec gw(dense.grads, k);
   double sse = 0;
@@ -75,10 +77,12 @@ double WeightedDot::AccumulateGradients(const ExampleBatch& batch) const {
     const float e = Predict(pu, qi, dense.params) - batch.label(i);
     sse += static_cast<double>(e) * e;
     ConstVec p(pu, k), q(qi, k);
-    Vec(user.grads + static_cast<size_t>(user.index_of(i)) * k, k).array() +=
-        e * w.array() * q.array() + l2_factors_ * p.array();
-    Vec(item.grads + static_cast<size_t>(item.index_of(i)) * k, k).array() +=
-        e * w.array() * p.array() + l2_factors_ * q.array();
+    float* gu = user.grads + static_cast<size_t>(user.index_of(i)) * dim;
+    float* gi = item.grads + static_cast<size_t>(item.index_of(i)) * dim;
+    Vec(gu, k).array() += e * w.array() * q.array() + l2_factors_ * p.array();
+    Vec(gi, k).array() += e * w.array() * p.array() + l2_factors_ * q.array();
+    gu[k] += e + l2_bias_ * pu[k];
+    gi[k] += e + l2_bias_ * qi[k];
     gw.array() += e * p.array() * q.array();
     dense.grads[k] += e;
   }
@@ -96,10 +100,10 @@ double WeightedDot::Step(const ExampleBatch& batch, std::vector<float>* scratch)
   const DenseView& dense = batch.dense[0];
   const int k = factors_;
   // The rows' two gradients, then the batch's dense gradient.
-  scratch->assign(2 * static_cast<size_t>(k) + dense.floats, 0.0f);
+  scratch->assign(2 * static_cast<size_t>(k + 1) + dense.floats, 0.0f);
   float* user_grad = scratch->data();
-  float* item_grad = user_grad + k;
-  float* dense_grad = item_grad + k;
+  float* item_grad = user_grad + k + 1;
+  float* dense_grad = item_grad + k + 1;
   ConstVec w(dense.params, k);
   double sse = 0;
   for (size_t i = 0; i < batch.size; ++i) {
@@ -110,10 +114,12 @@ double WeightedDot::Step(const ExampleBatch& batch, std::vector<float>* scratch)
     ConstVec p(pu, k), q(qi, k);
     Vec(user_grad, k).array() = e * w.array() * q.array() + l2_factors_ * p.array();
     Vec(item_grad, k).array() = e * w.array() * p.array() + l2_factors_ * q.array();
+    user_grad[k] = e + l2_bias_ * pu[k];
+    item_grad[k] = e + l2_bias_ * qi[k];
     Vec(dense_grad, k).array() += e * p.array() * q.array();
     dense_grad[k] += e;
-    user_step.optimizer->UpdateRow(pu, pu + k, user_grad, k, user_step.learning_rate);
-    item_step.optimizer->UpdateRow(qi, qi + k, item_grad, k, item_step.learning_rate);
+    user_step.optimizer->UpdateRow(pu, pu + k + 1, user_grad, k + 1, user_step.learning_rate);
+    item_step.optimizer->UpdateRow(qi, qi + k + 1, item_grad, k + 1, item_step.learning_rate);
   }
   const RowStepper& step = dense.stepper;
   step.optimizer->UpdateRow(dense.params, dense.state, dense_grad, static_cast<int>(dense.floats),

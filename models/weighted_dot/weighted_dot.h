@@ -1,20 +1,20 @@
-// WeightedDot: r^ = mu + w . (p_u * q_i) + b, squared loss: matrix factorization whose
-// factor products are weighted by a learned vector w and shifted by a learned bias b, both
-// in a dense table. The smallest model with dense weights: it exercises everything psrec
+// WeightedDot: r^ = mu + b_u + b_i + w . (p_u * q_i) + b, squared loss: biased matrix
+// factorization whose factor products are weighted by a learned vector w and shifted by a
+// learned bias b, both in a dense table. The smallest model with dense weights: it exercises everything psrec
 // does for them (server blocks, whole-vector pulls, pushed dense gradients, worker-side
 // dense steps, scoring, checkpoints) with maths that fit on a page; the NCF models use the
 // same paths with an MLP.
 //
 // Tables: "user" (keyed by user, may be LOCAL) and "item" (keyed by item), `dim` factors
-// per row ~ N(0, init_std^2); "dense" (kDense) with parameters "weight" (1 x dim, Xavier
+// ~ N(0, init_std^2) then the bias (0); "dense" (kDense) with parameters "weight" (1 x dim, Xavier
 // uniform) and "bias" (1 x 1, zeros), in blocks of kBlockFloats floats: small on purpose,
 // so that even a few weights spread over several blocks and servers.
 // Fields: the user's row, the item's row. Scalar: "global_mean" (mu), as biased MF.
-// Cold start: a missing user or item row is zeros (scores mu + b).
+// Cold start: a missing user or item row is zeros (no factors, no bias).
 //
 // Gradients of 1/2 (r^ - r)^2 per rating, e = r^ - r:
-//   g(p_u) = e w * q_i + l2_factors p_u     g(w) = e p_u * q_i
-//   g(q_i) = e w * p_u + l2_factors q_i     g(b) = e
+//   g(p_u) = e w * q_i + l2_factors p_u     g(b_u) = e + l2_bias b_u     g(w) = e p_u * q_i
+//   g(q_i) = e w * p_u + l2_factors q_i     g(b_i) = e + l2_bias b_i     g(b) = e
 // AccumulateGradients sums them over the batch (dense ones into DenseView::grads). Step
 // steps the user and item rows rating after rating (as biased MF) with w fixed during the
 // batch, summing the dense gradient; then steps the dense vector once, with the dense
@@ -62,6 +62,7 @@ class WeightedDot final : public Model {
 
   int factors_;
   float l2_factors_;
+  float l2_bias_;
   bool use_global_mean_;
   float global_mean_ = 0;
   std::vector<TableDecl> tables_;
