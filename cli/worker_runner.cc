@@ -153,7 +153,13 @@ Status RunWorker(const WorkerRunOptions& options) {
   trainer_options.after_batch = options.after_batch;
   train::Trainer trainer(trainer_options, job_model.model.get(), &data, users.get(),
                          items.get(), client.get(), options.collective);
-  RETURN_IF_ERROR(trainer.Run());
+  if (Status trained = trainer.Run(); !trained.ok()) {
+    // A trainer that fails mid-epoch has pulls in flight (the next batches' rows, pipelined
+    // ahead; an evaluation's second table) into buffers it frees when it is destroyed below,
+    // before the client: the client must stop reading replies into them first.
+    client->Close(trained);
+    return trained;
+  }
   if (options.history != nullptr) *options.history = trainer.history();
   if (options.stopped_after_epoch != nullptr) {
     *options.stopped_after_epoch = trainer.stopped_after_epoch();

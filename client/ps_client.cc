@@ -65,7 +65,18 @@ std::unique_ptr<ServerConnection> PsClient::Impl::MakeConnection(int s) {
       });
 }
 
-PsClient::Impl::~Impl() {
+PsClient::Impl::~Impl() { Close(Status::Aborted("the PS client was destroyed")); }
+
+void PsClient::Impl::Close(const Status& why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    if (failure_.ok()) failure_ = why.ok() ? Status::Aborted("the PS client was closed") : why;
+  }
+  cv_.notify_all();  // pending Waits and checkpoint calls fail with failure_
+  // The io thread closes the sockets (which cancels the reads in progress, also those into
+  // pull buffers) and only then stops, so no reply is read after the join.
   asio::post(io_, [this] {
     watchdog_.cancel();
     for (auto& conn : conns_) conn->Close();
@@ -73,9 +84,9 @@ PsClient::Impl::~Impl() {
       r.timer->cancel();
       if (r.next) r.next->Close();
     }
+    io_.stop();
   });
   work_.reset();
-  io_.stop();
   io_thread_.join();
 }
 
@@ -411,6 +422,8 @@ Result<std::unique_ptr<PsClient>> PsClient::Connect(const PsClientOptions& optio
 
 PsClient::PsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PsClient::~PsClient() = default;
+
+void PsClient::Close(const Status& why) { impl_->Close(why); }
 
 Result<PsClient::Ticket> PsClient::Pull(TableId table, std::span<const uint64_t> keys, int dim,
                                         float* out, int clock) {

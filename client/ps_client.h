@@ -166,6 +166,15 @@ class PsClient {
   // the reported LOCAL files). Returns the replies by server id.
   Result<std::vector<wire::CheckpointStatusReply>> AwaitCheckpointWritten(int64_t step);
 
+  // Closes every connection and stops the client's I/O thread. Once it returns no reply is
+  // read any more, so the `out` buffers of pulls never waited for may be freed: a caller that
+  // gives up with pulls in flight (a trainer failing mid-batch has the next batches' pulls
+  // out) closes the client before freeing them. Every pending and later call then fails with
+  // the client's first error, or `why` when it had none (Aborted when `why` is OK). A
+  // checkpoint call waiting on another thread fails the same way. Idempotent; the destructor
+  // closes. Caller thread.
+  void Close(const Status& why);
+
   ClientStats stats() const;
   // Whether every server is on this host (reached over its Unix-domain socket) with no
   // network faults injected: pulls then cost memory bandwidth on this host's cores rather

@@ -99,7 +99,10 @@ class PsClient::Impl {
   static constexpr size_t kFrameOverhead = 256;
 
   explicit Impl(const PsClientOptions& options);
-  ~Impl();
+  ~Impl();  // Close()s
+
+  // PsClient::Close. Caller thread (or the destructor).
+  void Close(const Status& why);
 
   Status ConnectAll();
   // Server s's first connection; with reconnection on, a handshake the network breaks is
@@ -243,6 +246,7 @@ class PsClient::Impl {
   std::condition_variable cv_;
   Status failure_;                             // GUARDED_BY(mu_): sticky, names the server
   bool finished_ = false;                      // GUARDED_BY(mu_)
+  bool closed_ = false;                        // GUARDED_BY(mu_): Close ran
   std::vector<IdRing<PendingRequest>> pending_;  // GUARDED_BY(mu_), per server
   std::vector<bool> finish_sent_;              // GUARDED_BY(mu_), per server
   IdRing<PullTicket> tickets_;                 // GUARDED_BY(mu_)
