@@ -12,6 +12,7 @@
 #include "table/table_spec.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "train/federated_privacy.h"
+#include "train/federated_round.h"
 #include "train/table_access.h"
 #include "train/worker_checkpointer.h"
 #include "train/worker_id_text.h"
@@ -86,6 +87,7 @@ Status RunWorker(const WorkerRunOptions& options) {
   }
   if (job.training().update_mode() == config::FEDERATED) {
     RETURN_IF_ERROR(train::ResolveFederatedPrivacy(job).status());
+    RETURN_IF_ERROR(train::CheckFederatedSchedule(job));
   }
   train::TrainerOptions trainer_options;
   if (!options.resume_from.empty()) {

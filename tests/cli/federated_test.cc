@@ -121,6 +121,29 @@ TEST(FederatedTest, BadSettingsNameTheField) {
       << run.status().message();
 }
 
+// FedAdam (server_optimizer SERVER_ADAM): the workers reduce the whole aggregate and each
+// steps the rows it owns; 2 servers x 2 workers train, and momentum beside Adam is refused.
+TEST(FederatedTest, ServerAdamTrains) {
+  config::JobConfig job = FederatedJob(2, 2);
+  config::FederatedConfig* f = job.mutable_training()->mutable_federated();
+  f->set_server_optimizer(config::FederatedConfig::SERVER_ADAM);
+  f->set_server_lr(0.01f);
+  Result<SimulationResult> run = RunJob(job);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  const auto& h = run->history;
+  ASSERT_EQ(h.size(), 25u);
+  EXPECT_LT(h.back().test_rmse, h.front().test_rmse);
+  EXPECT_LT(h.back().test_rmse, 0.8);
+  std::printf("FedAdam 2x2: round 1 %.4f, round 25 %.4f\n", h.front().test_rmse,
+              h.back().test_rmse);
+  f->set_server_momentum(0.5);
+  Result<SimulationResult> both = RunJob(job);
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("training.federated.server_momentum"),
+            std::string::npos)
+      << both.status().message();
+}
+
 // Ratings with user ids and rating values that cannot occur by chance in the bytes sent.
 constexpr uint64_t kFirstUser = 0x51a7e0000000ULL;
 constexpr float kRatings[4] = {1.23456f, 2.34567f, 3.45678f, 4.56789f};
