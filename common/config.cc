@@ -442,6 +442,13 @@ Status ValidateJobConfig(const config::JobConfig& job) { return ValidateWithLoca
 std::string EffectiveConfigText(const config::JobConfig& job) {
   config::JobConfig full = job;
   FillDefaults(&full);
+  // Fields whose presence is a switch stay absent when they were: filled in, the text would
+  // turn DP (clip_norm, target_epsilon) or the buffered schedule on when read back.
+  config::FederatedConfig* federated = full.mutable_training()->mutable_federated();
+  const config::FederatedConfig& given = job.training().federated();
+  if (!given.has_clip_norm()) federated->clear_clip_norm();
+  if (!given.has_target_epsilon()) federated->clear_target_epsilon();
+  if (!given.has_buffered()) federated->clear_buffered();
   std::string out;
   pb::TextFormat::PrintToString(full, &out);
   return out;

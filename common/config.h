@@ -32,7 +32,9 @@ Status ApplyOverride(const std::string& assignment, config::JobConfig* job);
 // "job.textproto:12:3" for a field (or "" when unknown) so that errors point at the line.
 Status ValidateJobConfig(const config::JobConfig& job);
 
-// The config with every field present (defaults filled in), as Protobuf text.
+// The config with every field present (defaults filled in), as Protobuf text; fields whose
+// presence switches a feature on (training.federated.clip_norm, target_epsilon, buffered)
+// stay absent when they are, so the text reads back to the same job.
 std::string EffectiveConfigText(const config::JobConfig& job);
 
 }  // namespace psrec
