@@ -13,6 +13,7 @@
 #include "checkpoint/checkpoint_reader.h"
 #include "train/dense_tables.h"
 #include "train/federated_privacy.h"
+#include "train/federated_round.h"
 #include "train/table_access.h"
 #include "train/worker_checkpointer.h"
 #include "train/worker_id_text.h"
@@ -83,6 +84,14 @@ Status RunWorker(const WorkerRunOptions& options) {
     if (static_cast<int>(spec.id) == item_table) items = std::move(access);
   }
   table::EmbeddingTable* local_users = users->local_table();  // LOCAL user rows, or null
+  if (job.training().update_mode() == config::FEDERATED &&
+      job_model.model->examples() != models::Examples::kRatings) {
+    // A federated client's local steps are per rating (train/federated_client.cc); implicit
+    // models would need client-side negative sampling over the items a client downloads.
+    return Status::InvalidArgument(
+        "training.update_mode: FEDERATED trains rating models (model.type BIASED_MF); model " +
+        std::string(job_model.model->name()) + " learns from implicit feedback");
+  }
   if (job.training().update_mode() == config::FEDERATED && local_users == nullptr) {
     return Status::InvalidArgument(
         "tables." + users->spec().name +
@@ -103,6 +112,7 @@ Status RunWorker(const WorkerRunOptions& options) {
   }
   if (job.training().update_mode() == config::FEDERATED) {
     RETURN_IF_ERROR(train::ResolveFederatedPrivacy(job).status());
+    RETURN_IF_ERROR(train::CheckFederatedSchedule(job));
   }
   train::TrainerOptions trainer_options;
   if (!options.resume_from.empty()) {

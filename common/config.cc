@@ -45,6 +45,16 @@ const RangeRule kRangeRules[] = {
     {"training.federated.eval_every", 1, kInf},
     {"training.federated.server_lr_decay", 0, 1, true, false},
     {"training.federated.refit_epochs", 0, kInf},
+    {"training.federated.buffered.buffer_size", 1, kInf},
+    {"training.federated.buffered.concurrency", 1, kInf},
+    {"training.federated.buffered.staleness_exponent", 0, kInf},
+    {"training.federated.buffered.max_staleness", 0, kInf},
+    {"training.federated.client_compute.speed_spread", 0, kInf},
+    {"training.federated.client_compute.straggler_fraction", 0, 1, false, true},
+    {"training.federated.client_compute.straggler_slowdown", 1, kInf},
+    {"training.federated.server_adam_beta1", 0, 1, false, true},
+    {"training.federated.server_adam_beta2", 0, 1, false, true},
+    {"training.federated.server_adam_epsilon", 0, kInf, true},
     {"data.split.test_fraction", 0, 1, true, true},
     {"data.split.leave_last_k", 1, kInf},
     {"data.synthetic.num_users", 1, kInf},
@@ -477,6 +487,13 @@ Status ValidateJobConfig(const config::JobConfig& job) { return ValidateWithLoca
 std::string EffectiveConfigText(const config::JobConfig& job) {
   config::JobConfig full = job;
   FillDefaults(&full);
+  // Fields whose presence is a switch stay absent when they were: filled in, the text would
+  // turn DP (clip_norm, target_epsilon) or the buffered schedule on when read back.
+  config::FederatedConfig* federated = full.mutable_training()->mutable_federated();
+  const config::FederatedConfig& given = job.training().federated();
+  if (!given.has_clip_norm()) federated->clear_clip_norm();
+  if (!given.has_target_epsilon()) federated->clear_target_epsilon();
+  if (!given.has_buffered()) federated->clear_buffered();
   std::string out;
   pb::TextFormat::PrintToString(full, &out);
   return out;

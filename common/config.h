@@ -36,7 +36,9 @@ Status ValidateJobConfig(const config::JobConfig& job);
 // even (the user's and the item's halves). An error quotes the text and says what is wrong.
 Result<std::vector<int>> ParseMlpLayers(const std::string& text);
 
-// The config with every field present (defaults filled in), as Protobuf text.
+// The config with every field present (defaults filled in), as Protobuf text; fields whose
+// presence switches a feature on (training.federated.clip_norm, target_epsilon, buffered)
+// stay absent when they are, so the text reads back to the same job.
 std::string EffectiveConfigText(const config::JobConfig& job);
 
 }  // namespace psrec

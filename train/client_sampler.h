@@ -25,7 +25,16 @@ inline double ClientUniform(uint64_t seed, int64_t round, uint64_t client, uint6
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
-enum ClientStream : uint64_t { kSampleStream = 1, kDropoutStream = 2, kShuffleStream = 3 };
+enum ClientStream : uint64_t {
+  kSampleStream = 1,
+  kDropoutStream = 2,
+  kShuffleStream = 3,
+  // train/client_compute.h and the buffered schedule (train/federated_buffered.cc).
+  kSpeedStream = 4,
+  kSpeedAngleStream = 5,
+  kStragglerStream = 6,
+  kPickStream = 7,
+};
 
 // Whether `client` is sampled in `round` (probability q).
 inline bool ClientSampled(uint64_t seed, int64_t round, uint64_t client, double q) {

@@ -8,13 +8,14 @@
 #include <numeric>
 #include <vector>
 
+#include "train/client_compute.h"
 #include "train/client_sampler.h"
 #include "train/federated_round.h"
 #include "train/monotonic_seconds.h"
 
 namespace psrec::train {
 
-Status FederatedRound::TrainClient(uint32_t dense, TrainSums* sums) {
+FederatedRound::ClientCost FederatedRound::TrainLocally(uint32_t dense, TrainSums* sums) {
   const double start = MonotonicSeconds();
   const size_t first = first_[dense], end = first_[dense + 1];
   const size_t n = end - first;
@@ -81,15 +82,33 @@ Status FederatedRound::TrainClient(uint32_t dense, TrainSums* sums) {
   update_.ratings = n;
   update_.absorbed = false;
   update_.masked_words.clear();
-  update_.rows.resize(update_.items.size());
-  for (size_t s = 0; s < update_.items.size(); ++s) {
-    update_.rows[s] = (*agg_row_of_item_)[update_.items[s]];
-  }
   update_.deltas.resize(client_rows_.size());
   for (size_t i = 0; i < client_rows_.size(); ++i) {
     update_.deltas[i] = client_rows_[i] - base_rows_[i];
   }
   for (uint32_t item : update_.items) client_slot_of_item_[item] = kNoSlot;
+  // What the client receives on its own: its rows (OWN_ITEMS) or the whole item table; what
+  // it sends: the keys it asks for (OWN_ITEMS), then its keys and deltas (TrainClient
+  // recounts the upload when a transform masks it).
+  ClientCost cost;
+  const double rows = static_cast<double>(update_.items.size());
+  const double row_bytes = 4.0 * static_cast<double>(row);
+  const bool whole = federated_.item_pull() == config::FederatedConfig::WHOLE_TABLE;
+  cost.bytes_down = (whole ? static_cast<double>(global_items_) : rows) * row_bytes;
+  cost.bytes_up = (whole ? 0 : 8 * rows) + rows * (8 + row_bytes);
+  cost.compute_sec = MonotonicSeconds() - start;
+  cost.virtual_time = ClientComputeTime(seed, id, n, federated_.local_epochs(),
+                                        federated_.client_compute());
+  return cost;
+}
+
+Status FederatedRound::TrainClient(uint32_t dense, TrainSums* sums) {
+  ClientCost cost = TrainLocally(dense, sums);
+  const size_t row = static_cast<size_t>(dim_);
+  update_.rows.resize(update_.items.size());
+  for (size_t s = 0; s < update_.items.size(); ++s) {
+    update_.rows[s] = (*agg_row_of_item_)[update_.items[s]];
+  }
   if (transform_) RETURN_IF_ERROR(transform_->TransformClientUpdate(&update_));
   for (size_t s = 0; s < update_.items.size() && !update_.absorbed; ++s) {
     const size_t r = update_.rows[s];
@@ -99,24 +118,24 @@ Status FederatedRound::TrainClient(uint32_t dense, TrainSums* sums) {
     aggregate_.weights[r] += update_.weight;
   }
   ++aggregate_.clients;
-  // What the client would send and receive on its own: the keys it asks for and its rows
-  // (OWN_ITEMS) or the whole item table (no keys), then its keys and deltas.
-  const double rows = static_cast<double>(update_.items.size());
-  const double row_bytes = 4.0 * static_cast<double>(row);
-  const bool whole = federated_.item_pull() == config::FederatedConfig::WHOLE_TABLE;
-  const double down = (whole ? static_cast<double>(global_items_) : rows) * row_bytes;
-  const double up = (whole ? 0 : 8 * rows) +
-                    (update_.absorbed ? 8.0 * static_cast<double>(update_.masked_words.size())
-                                      : rows * (8 + row_bytes));
-  const double sec = MonotonicSeconds() - start;
-  ++figures_.reporting;
-  figures_.bytes_up_sum += up;
-  figures_.bytes_up_max = std::max(figures_.bytes_up_max, up);
-  figures_.bytes_down_sum += down;
-  figures_.bytes_down_max = std::max(figures_.bytes_down_max, down);
-  figures_.compute_sec_sum += sec;
-  figures_.compute_sec_max = std::max(figures_.compute_sec_max, sec);
+  if (update_.absorbed) {  // masked: the client sent its fixed-point words instead
+    const bool whole = federated_.item_pull() == config::FederatedConfig::WHOLE_TABLE;
+    cost.bytes_up = (whole ? 0 : 8 * static_cast<double>(update_.items.size())) +
+                    8.0 * static_cast<double>(update_.masked_words.size());
+  }
+  CountReport(cost);
+  figures_.round_time = std::max(figures_.round_time, cost.virtual_time);
   return Status::OK();
+}
+
+void FederatedRound::CountReport(const ClientCost& cost) {
+  ++figures_.reporting;
+  figures_.bytes_up_sum += cost.bytes_up;
+  figures_.bytes_up_max = std::max(figures_.bytes_up_max, cost.bytes_up);
+  figures_.bytes_down_sum += cost.bytes_down;
+  figures_.bytes_down_max = std::max(figures_.bytes_down_max, cost.bytes_down);
+  figures_.compute_sec_sum += cost.compute_sec;
+  figures_.compute_sec_max = std::max(figures_.compute_sec_max, cost.compute_sec);
 }
 
 Status FederatedRound::RefitUserRows() {

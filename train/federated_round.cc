@@ -17,7 +17,8 @@ FederatedRound::FederatedRound(const UpdateModeContext& context,
       privacy_(privacy),
       transform_(std::move(transform)),
       users_(context.users->local_table(), context.user_ids, /*keep_addresses=*/true),
-      dim_(context.items->dim()) {
+      dim_(context.items->dim()),
+      buffered_(federated_.has_buffered()) {
   // Group the partition's ratings by client (stable: each client's ratings keep the packed
   // order, itself a function of the seed and rank only).
   const std::span<const data::PackedRating> packed = context.batches->packed();
@@ -33,15 +34,30 @@ FederatedRound::FederatedRound(const UpdateModeContext& context,
   for (const data::PackedRating& r : packed) by_client_[next[r.user]++] = r;
   round_slot_of_item_.assign(context.item_ids.size(), kNoSlot);
   client_slot_of_item_.assign(context.item_ids.size(), kNoSlot);
+  buffer_slot_of_item_.assign(context.item_ids.size(), kNoSlot);
+  for (uint32_t d = 0; d < users; ++d) {
+    if (first_[d + 1] > first_[d]) client_dense_.push_back(d);
+  }
+  training_.assign(users, 0);
 }
 
 std::string FederatedRound::Describe() const {
-  char text[200];
-  std::snprintf(text, sizeof(text), ", FEDERATED (q %g, %d local epochs, %s, %s%s%s)",
-                federated_.sampling_rate(), federated_.local_epochs(),
+  char schedule[80];
+  if (buffered_) {
+    std::snprintf(schedule, sizeof(schedule), "buffered K %d of %d concurrent",
+                  federated_.buffered().buffer_size(), federated_.buffered().concurrency());
+  } else {
+    std::snprintf(schedule, sizeof(schedule), "q %g", federated_.sampling_rate());
+  }
+  char text[280];
+  std::snprintf(text, sizeof(text), ", FEDERATED (%s, %d local epochs, %s, %s%s%s%s)", schedule,
+                federated_.local_epochs(),
                 config::FederatedConfig::Aggregation_Name(privacy_.aggregation).c_str(),
                 config::FederatedConfig::ItemPull_Name(federated_.item_pull()).c_str(),
-                privacy_.dp ? ", DP" : "", privacy_.secure_aggregation ? ", secure agg" : "");
+                privacy_.dp ? ", DP" : "", privacy_.secure_aggregation ? ", secure agg" : "",
+                federated_.server_optimizer() == config::FederatedConfig::SERVER_ADAM
+                    ? ", FedAdam"
+                    : "");
   return text;
 }
 
@@ -55,6 +71,7 @@ void FederatedRound::StartEpoch(const EpochStart& epoch) {
   figures_ = RoundFigures();
   clients_.clear();
   participants_.clear();
+  if (buffered_) return;  // clients start as slots free up (BufferedStep)
   const uint64_t seed = context_.job->training().seed();
   for (uint32_t d = 0; d < context_.user_ids.size(); ++d) {
     if (first_[d + 1] == first_[d]) continue;  // no ratings: never a client
@@ -80,6 +97,23 @@ Status FederatedRound::AgreeOnce() {
   sizes.back() = static_cast<double>(local_clients_);
   RETURN_IF_ERROR(collective.AllReduceSum(sizes));
   total_clients_ = sizes.back();
+  fixed_denominator_ = federated_.sampling_rate() * std::max(total_clients_, 1.0);
+  if (buffered_) {
+    const config::BufferedAggregation& b = federated_.buffered();
+    if (static_cast<double>(b.concurrency()) > total_clients_) {
+      return Status::InvalidArgument(
+          "training.federated.buffered.concurrency: " + std::to_string(b.concurrency()) +
+          " clients training at once, but the job has " +
+          std::to_string(static_cast<int64_t>(total_clients_)) + " clients");
+    }
+    // This worker's share of the concurrency, by its clients (at least one while it has any).
+    const double share = static_cast<double>(b.concurrency()) *
+                         static_cast<double>(local_clients_) / std::max(total_clients_, 1.0);
+    concurrency_ = std::min(static_cast<size_t>(local_clients_),
+                            std::max<size_t>(local_clients_ > 0 ? 1 : 0,
+                                             static_cast<size_t>(std::llround(share))));
+    fixed_denominator_ = b.buffer_size();
+  }
   if (privacy_.secure_aggregation) {
     // Every worker sees the same counts, so every worker fails alike (no one left waiting).
     for (size_t w = 0; w < workers; ++w) {
@@ -121,12 +155,26 @@ Status FederatedRound::AgreeOnce() {
   if (federated_.server_momentum() > 0) {
     momentum_.assign(global_items_ * static_cast<size_t>(dim_), 0.0f);
   }
+  if (federated_.server_optimizer() == config::FederatedConfig::SERVER_ADAM) {
+    ServerAdamOptions adam;
+    adam.beta1 = federated_.server_adam_beta1();
+    adam.beta2 = federated_.server_adam_beta2();
+    adam.epsilon = federated_.server_adam_epsilon();
+    adam_ = std::make_unique<ServerAdam>(adam, global_items_, dim_, collective.rank(),
+                                         collective.size());
+  }
   agreed_ = true;
   return Status::OK();
 }
 
 Status FederatedRound::PrepareBatch(size_t) {
   RETURN_IF_ERROR(AgreeOnce());
+  if (buffered_) return Status::OK();  // pulls as clients start (BufferedStep)
+  RETURN_IF_ERROR(PullRoundRows());
+  return StartAggregate();
+}
+
+Status FederatedRound::PullRoundRows() {
   for (uint32_t item : round_items_) round_slot_of_item_[item] = kNoSlot;
   round_items_.clear();
   if (federated_.item_pull() == config::FederatedConfig::WHOLE_TABLE) {
@@ -156,7 +204,7 @@ Status FederatedRound::PrepareBatch(size_t) {
                                                static_cast<int>(round_)));
     RETURN_IF_ERROR(context_.items->EndPull(ticket));
   }
-  return StartAggregate();
+  return Status::OK();
 }
 
 Status FederatedRound::StartAggregate() {
@@ -187,6 +235,7 @@ Status FederatedRound::StartAggregate() {
 }
 
 Status FederatedRound::TrainBatch(size_t, TrainSums* sums) {
+  if (buffered_) return BufferedStep(sums);
   for (const Client& client : clients_) {
     ++figures_.sampled;
     if (!client.reports) {
@@ -217,14 +266,33 @@ Status FederatedRound::AggregateAndPush() {
       if (aggregate_.weights[r] > 0 && w > 0) scale[r] = server_lr / w;
     }
   } else {
-    const double denominator = federated_.sampling_rate() * std::max(total_clients_, 1.0);
-    for (size_t r = 0; r < rows; ++r) scale[r] = server_lr / denominator;
+    for (size_t r = 0; r < rows; ++r) scale[r] = server_lr / fixed_denominator_;
   }
   // Pushed as DELTAS: payload changes, then zero for the table's optimizer state.
   const size_t state = static_cast<size_t>(context_.items->state_floats());
   push_keys_.clear();
   push_deltas_.clear();
-  if (!momentum_.empty()) {
+  if (adam_) {
+    // FedAdam: Adam is not linear in the aggregate, so the workers reduce the whole of it
+    // (their parts, each already divided by the rule's denominator, noised under DP) and
+    // each steps the rows it owns. server_lr is Adam's step size, not a factor of d.
+    std::vector<double> whole(global_items_ * row, 0);
+    for (size_t r = 0; r < rows; ++r) {
+      if (scale[r] == 0) continue;
+      const double unit = scale[r] / server_lr;
+      double* out = &whole[agg_global_[r] * row];
+      for (size_t k = 0; k < row; ++k) out[k] += aggregate_.sums[r * row + k] * unit;
+    }
+    RETURN_IF_ERROR(context_.collective->AllReduceSum(whole));
+    adam_rows_.clear();
+    adam_steps_.clear();
+    adam_->Step(whole, server_lr, &adam_rows_, &adam_steps_);
+    for (size_t i = 0; i < adam_rows_.size(); ++i) {
+      push_keys_.push_back(global_keys_[adam_rows_[i]]);
+      push_deltas_.insert(push_deltas_.end(), &adam_steps_[i * row], &adam_steps_[i * row] + row);
+      push_deltas_.insert(push_deltas_.end(), state, 0.0f);
+    }
+  } else if (!momentum_.empty()) {
     // Heavy-ball server momentum on this worker's part (linear: the parts' momenta sum to
     // the momentum of the aggregate). Rows with momentum move even in rounds nobody sent
     // them.
@@ -245,7 +313,7 @@ Status FederatedRound::AggregateAndPush() {
       push_deltas_.insert(push_deltas_.end(), state, 0.0f);
     }
   }
-  for (size_t r = 0; r < rows && momentum_.empty(); ++r) {
+  for (size_t r = 0; r < rows && momentum_.empty() && !adam_; ++r) {
     if (scale[r] == 0) continue;  // WEIGHTED_MEAN: no client of this worker sent the row
     push_keys_.push_back(aggregate_.keys[r]);
     for (size_t k = 0; k < row; ++k) {
@@ -264,9 +332,11 @@ Status FederatedRound::AggregateAndPush() {
 
 Status FederatedRound::EndEpoch(EpochMetrics* metrics) {
   const RoundFigures& f = figures_;
-  double sums[8] = {f.sampled,        f.reporting,       f.dropped, f.bytes_up_sum,
-                    f.bytes_down_sum, f.compute_sec_sum, f.clipped, f.abandoned};
-  double maxima[4] = {f.bytes_up_max, f.bytes_down_max, f.compute_sec_max, f.aggregation_sec};
+  double sums[10] = {f.sampled,        f.reporting,       f.dropped, f.bytes_up_sum,
+                     f.bytes_down_sum, f.compute_sec_sum, f.clipped, f.abandoned,
+                     f.staleness_sum,  f.discarded};
+  double maxima[6] = {f.bytes_up_max, f.bytes_down_max, f.compute_sec_max, f.aggregation_sec,
+                      f.round_time, f.staleness_max};
   RETURN_IF_ERROR(context_.collective->AllReduceSum(sums));
   RETURN_IF_ERROR(context_.collective->AllReduceMax(maxima));
   const double reporting = std::max(sums[1], 1.0);
@@ -283,6 +353,15 @@ Status FederatedRound::EndEpoch(EpochMetrics* metrics) {
       {"aggregation_ms", 1e3 * maxima[3]},
   };
   if (privacy_.secure_aggregation) metrics->mode_figures.push_back({"groups_abandoned", sums[7]});
+  // Synchronous: a round lasts as long as its slowest reporting client. Buffered: the step's
+  // time was agreed in BufferedStep.
+  if (!buffered_) virtual_time_ += maxima[4];
+  metrics->mode_figures.push_back({"virtual_time", virtual_time_});
+  if (buffered_) {
+    metrics->mode_figures.push_back({"staleness_mean", sums[8] / reporting});
+    metrics->mode_figures.push_back({"staleness_max", maxima[5]});
+    metrics->mode_figures.push_back({"updates_discarded", sums[9]});
+  }
   // Every worker flushed its pushes before EndEpoch and the reductions above wait for all,
   // so the round's item rows are final here.
   const int every = federated_.eval_every();

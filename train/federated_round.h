@@ -37,9 +37,14 @@
 #include "train/federated_privacy.h"
 #include "train/local_user_rows.h"
 #include "train/privacy/rdp_accountant.h"
+#include "train/server_adam.h"
 #include "train/update_mode.h"
 
 namespace psrec::train {
+
+// InvalidArgument naming the field: buffered.buffer_size > buffered.concurrency; buffered
+// with DP (clip_norm) or secure_aggregation; server_momentum with SERVER_ADAM.
+Status CheckFederatedSchedule(const config::JobConfig& job);
 
 class FederatedRound : public UpdateMode {
  public:
@@ -66,16 +71,43 @@ class FederatedRound : public UpdateMode {
     double bytes_up_sum = 0, bytes_up_max = 0, bytes_down_sum = 0, bytes_down_max = 0;
     double compute_sec_sum = 0, compute_sec_max = 0, aggregation_sec = 0;
     double clipped = 0, abandoned = 0;
+    double round_time = 0;  // synchronous: the slowest reporting client's virtual time
+    double staleness_sum = 0, staleness_max = 0, discarded = 0;  // buffered
   };
   struct Client {
     uint32_t dense = 0;     // the user's dense index
     bool reports = true;    // false: sampled, then dropped out
   };
+  // What one client's local training cost it (figures of a reporting client).
+  struct ClientCost {
+    double bytes_up = 0, bytes_down = 0, compute_sec = 0, virtual_time = 0;
+  };
+  // Buffered: a client training asynchronously, its update held until its virtual finish.
+  struct InFlight {
+    uint32_t dense = 0;
+    bool reports = true;
+    int64_t version = 0;  // the server step whose rows it downloaded
+    double finish = 0;    // virtual time its update arrives (or it is found dropped)
+    std::vector<uint32_t> items;  // worker-dense ids
+    std::vector<float> deltas;
+    ClientCost cost;
+  };
 
   // Once, collective: the job's item index (for per-row counts) and client count.
   Status AgreeOnce();
+  // Pulls the rows the clients in clients_ download (item_pull) into round_rows_.
+  Status PullRoundRows();
+  // One client's local training from round_rows_: fills update_ (items, deltas).
+  ClientCost TrainLocally(uint32_t dense, TrainSums* sums);
   // One client's local training; adds its update to the round's aggregate.
   Status TrainClient(uint32_t dense, TrainSums* sums);
+  void CountReport(const ClientCost& cost);
+  // Buffered schedule (train/federated_buffered.cc): one server step.
+  Status BufferedStep(TrainSums* sums);
+  // Fills this worker's free slots with clients starting now from the current rows.
+  Status StartBufferedClients(TrainSums* sums);
+  // The virtual time of this step: when the buffer_size-th update arrives, job-wide.
+  Result<double> AgreeStepTime();
   // Lays out the round's aggregate (rows: the pulled rows, or every item row under DP).
   Status StartAggregate();
   // Scales the aggregate by the aggregation rule and pushes it.
@@ -104,7 +136,21 @@ class FederatedRound : public UpdateMode {
   std::vector<uint64_t> global_keys_;     // the job's item keys, sorted
   size_t global_items_ = 0;
   std::vector<float> momentum_;           // server_momentum > 0: this worker's part, global rows
+  std::unique_ptr<ServerAdam> adam_;      // server_optimizer SERVER_ADAM
+  std::vector<uint32_t> adam_rows_;
+  std::vector<float> adam_steps_;
   double total_clients_ = 0;
+  double fixed_denominator_ = 1;          // FIXED_DENOMINATOR_SUM: q x clients, or K
+  double virtual_time_ = 0;               // the schedule's virtual clock (client_compute)
+
+  // Buffered schedule.
+  const bool buffered_;
+  size_t concurrency_ = 0;                // this worker's share of buffered.concurrency
+  std::vector<uint32_t> client_dense_;    // the partition's clients (users with ratings)
+  std::vector<uint8_t> training_;         // per dense user: in flight
+  std::vector<InFlight> in_flight_;
+  std::vector<uint32_t> buffer_slot_of_item_;  // worker-dense item -> aggregate row
+  int64_t picks_ = 0;
 
   std::vector<Client> clients_;                  // this round's sampled clients
   std::vector<uint32_t> round_items_;            // worker-dense ids of the pulled rows

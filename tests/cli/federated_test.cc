@@ -112,6 +112,14 @@ TEST(FederatedTest, BadSettingsNameTheField) {
   config::JobConfig q_one = FederatedJob(1, 1);
   q_one.mutable_training()->mutable_federated()->set_sampling_rate(1.0);
   EXPECT_TRUE(ValidateJobConfig(q_one).ok());
+  // Implicit-feedback models are refused (clients step per rating).
+  config::JobConfig bpr = FederatedJob(1, 1);
+  bpr.mutable_model()->set_type(config::ModelConfig::BPR_MF);
+  Result<SimulationResult> implicit = RunJob(bpr);
+  ASSERT_FALSE(implicit.ok());
+  EXPECT_NE(implicit.status().message().find("training.update_mode: FEDERATED trains rating"),
+            std::string::npos)
+      << implicit.status().message();
   // A user row on the servers would leave its client.
   config::JobConfig remote = FederatedJob(1, 1);
   models::MutableTableConfig(&remote, "user")->set_placement(config::TableConfig::REMOTE);
@@ -119,6 +127,29 @@ TEST(FederatedTest, BadSettingsNameTheField) {
   ASSERT_FALSE(run.ok());
   EXPECT_NE(run.status().message().find("tables.user.placement"), std::string::npos)
       << run.status().message();
+}
+
+// FedAdam (server_optimizer SERVER_ADAM): the workers reduce the whole aggregate and each
+// steps the rows it owns; 2 servers x 2 workers train, and momentum beside Adam is refused.
+TEST(FederatedTest, ServerAdamTrains) {
+  config::JobConfig job = FederatedJob(2, 2);
+  config::FederatedConfig* f = job.mutable_training()->mutable_federated();
+  f->set_server_optimizer(config::FederatedConfig::SERVER_ADAM);
+  f->set_server_lr(0.01f);
+  Result<SimulationResult> run = RunJob(job);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  const auto& h = run->history;
+  ASSERT_EQ(h.size(), 25u);
+  EXPECT_LT(h.back().test_rmse, h.front().test_rmse);
+  EXPECT_LT(h.back().test_rmse, 0.8);
+  std::printf("FedAdam 2x2: round 1 %.4f, round 25 %.4f\n", h.front().test_rmse,
+              h.back().test_rmse);
+  f->set_server_momentum(0.5);
+  Result<SimulationResult> both = RunJob(job);
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("training.federated.server_momentum"),
+            std::string::npos)
+      << both.status().message();
 }
 
 // Ratings with user ids and rating values that cannot occur by chance in the bytes sent.

@@ -85,6 +85,14 @@ TEST(ConfigTest, EffectiveConfigListsEveryFieldAndParsesBack) {
   auto again = ParseJobConfig(text, "effective", {});
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_EQ(again->SerializeAsString(), ParseJobConfig(text, "e", {})->SerializeAsString());
+  // Presence switches stay off: read back, the job has no DP and no buffered schedule.
+  const config::FederatedConfig& federated = again->training().federated();
+  EXPECT_FALSE(federated.has_clip_norm());
+  EXPECT_FALSE(federated.has_target_epsilon());
+  EXPECT_FALSE(federated.has_buffered());
+  auto buffered = ParseJobConfig(kMinimal, "j", {"training.federated.buffered.buffer_size=4"});
+  ASSERT_TRUE(buffered.ok()) << buffered.status().message();
+  EXPECT_NE(EffectiveConfigText(*buffered).find("buffer_size: 4"), std::string::npos);
 }
 
 TEST(ConfigTest, ShippedExampleConfigsAreValid) {
