@@ -3,7 +3,8 @@
 // 20 per user in user order (BY_USER), users' rows contiguous in their table, items drawn
 // Zipf(0.8) from 100k whose rows (33 floats, pulled copies) span 13 MB, k = 32.
 // One benchmark per kernel: the unfused Eigen step (BiasedMf::Step with UNFUSED) and the
-// fused kernel (models/mf/fused_sgd_step.h) for each instruction set this CPU runs.
+// fused kernel (models/mf/fused_sgd_step.h) for each instruction set this CPU runs, and
+// the fused kernel on the batch ordered in blocks of item rows (what tiling would buy).
 // Items per second = ratings per second; compare CPU times on a shared machine.
 //
 //   build-n/bench/mf_step_bench --benchmark_repetitions=3
@@ -114,7 +115,47 @@ BENCHMARK(BM_FusedStep)
     ->Arg(static_cast<int>(StepIsa::kAvx512))
     ->Unit(benchmark::kMillisecond);
 
+// The same batch ordered item block major, as a shared-memory trainer's grid orders its
+// ratings: all ratings of the first `block` item rows (by pulled slot; users in order within
+// a block), then the next block. A block's rows stay in L2 while its ratings run; the user
+// rows are read once per block, in order (the hardware prefetcher's case). Arg: rows per
+// block (8000 x 132 B = 1 MB); 100000 = one block, the batch order.
+void BM_FusedStepItemBlocks(benchmark::State& state) {
+  const uint32_t block = static_cast<uint32_t>(state.range(0));
+  const Layout& l = BenchLayout();
+  std::vector<size_t> order(l.labels.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return l.item_of[a] / block < l.item_of[b] / block;
+  });
+  Layout blocked;
+  for (const size_t i : order) {
+    blocked.user_of.push_back(l.user_of[i]);
+    blocked.item_of.push_back(l.item_of[i]);
+    blocked.labels.push_back(l.labels[i]);
+  }
+  std::vector<float> users = l.users, items = l.items;
+  RowLookup fields[2];
+  fields[0] = {users.data(), nullptr, kDim, blocked.user_of.data(), 1, nullptr};
+  fields[1] = {items.data(), nullptr, kDim, blocked.item_of.data(), 1, nullptr};
+  const ExampleBatch batch{blocked.labels.size(), blocked.labels.data(), 1, fields, {}, {}};
+  const FusedSgdTerms terms{kFactors, 3.0f, 0.02f, 0.005f, kLearningRate, kLearningRate};
+  state.SetLabel(std::string(StepIsaName(WidestStepIsa())));
+  double sse = 0;
+  for (auto _ : state) sse += FusedSgdStep(WidestStepIsa(), terms, batch);
+  benchmark::DoNotOptimize(sse);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * blocked.labels.size()));
+}
+BENCHMARK(BM_FusedStepItemBlocks)
+    ->Arg(2000)
+    ->Arg(4000)
+    ->Arg(8000)
+    ->Arg(16000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace psrec::models::mf
+
 
 BENCHMARK_MAIN();
