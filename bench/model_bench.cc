@@ -108,13 +108,13 @@ class Replica {
     for (std::vector<float>* t : {&users_, &items_}) {
       for (size_t r = 0; r < t->size() / stride_; ++r) {
         for (int f = 0; f < floats_; ++f) (*t)[r * stride_ + static_cast<size_t>(f)] = normal(rng);
-        optimizer.InitState(t->data() + r * stride_ + floats_, floats_);
+        optimizer.InitState(t->data() + r * stride_, t->data() + r * stride_ + floats_, floats_);
       }
     }
     dense_.resize(model.tables()[2].dense_blocks() * static_cast<size_t>(NcfModel::kDenseBlockFloats));
     for (float& w : dense_) w = normal(rng) * 10;
     dense_state_.resize(static_cast<size_t>(optimizer.state_floats(static_cast<int>(dense_.size()))));
-    optimizer.InitState(dense_state_.data(), static_cast<int>(dense_.size()));
+    optimizer.InitState(dense_.data(), dense_state_.data(), static_cast<int>(dense_.size()));
     dense_grad_.resize(dense_.size());
     for (int b = 0; b < 64; ++b) batches_.push_back(MakeBatch(batch, &rng));
   }

@@ -107,13 +107,13 @@ NcfOfflineTrainer::NcfOfflineTrainer(const NcfModel& model,
     for (size_t r = 0; r < rows; ++r) {
       float* row = table->data() + r * stride_;
       for (int f = 0; f < floats_; ++f) row[f] = normal(rng_);
-      optimizer_->InitState(row + floats_, floats_);
+      optimizer_->InitState(row, row + floats_, floats_);
     }
   }
   dense_.resize(model.network().dense_floats());
   InitDense(model.network().params(), seed + 1, dense_.data());
   dense_state_.resize(static_cast<size_t>(optimizer_->state_floats(static_cast<int>(dense_.size()))));
-  optimizer_->InitState(dense_state_.data(), static_cast<int>(dense_.size()));
+  optimizer_->InitState(dense_.data(), dense_state_.data(), static_cast<int>(dense_.size()));
 }
 
 double NcfOfflineTrainer::TrainEpoch(const LeaveOneOutData& data, int negatives, int batch) {
