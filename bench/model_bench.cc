@@ -30,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include <glog/logging.h>
+
 #include "common/config.h"
 #include "common/flags.h"
 #include "common/proto/config.pb.h"
@@ -61,6 +63,12 @@ struct Options {
   double l2_dense = 0;
   double init_std = 0.01;
   int dim = 32;
+  bool per_epoch = false;
+  // --loo, NEUMF: pretrain a GMF and an MLP (--epochs each, --optimizer), compose NeuMF from
+  // them (alpha 0.5) and train it with --pretrain-optimizer at --pretrain-lr.
+  bool pretrain = false;
+  std::string pretrain_optimizer = "SGD";
+  double pretrain_lr = 0.001;
   std::string mlp_layers = "64,32,16,8";
 };
 
@@ -229,12 +237,45 @@ int LeaveOneOut(const Options& options, config::OptimizerConfig optimizer,
     double sums[4] = {0, 0, 0, 0};
     for (int seed = 1; seed <= options.seeds; ++seed) {
       const auto start = std::chrono::steady_clock::now();
-      models::NcfOfflineTrainer trainer(model, optimizer, data->users, data->items,
+      const bool pretrained = options.pretrain && type == config::ModelConfig::NEUMF;
+      config::OptimizerConfig neumf_optimizer = optimizer;
+      if (pretrained) {
+        config::OptimizerConfig::Kind kind;
+        CHECK(config::OptimizerConfig::Kind_Parse(options.pretrain_optimizer, &kind));
+        neumf_optimizer.set_kind(kind);
+        neumf_optimizer.set_learning_rate(static_cast<float>(options.pretrain_lr));
+      }
+      models::NcfOfflineTrainer trainer(model, neumf_optimizer, data->users, data->items,
                                         static_cast<uint64_t>(seed));
+      if (pretrained) {
+        NcfModel gmf(ModelConfigOf(config::ModelConfig::GMF, options));
+        NcfModel mlp(ModelConfigOf(config::ModelConfig::MLP, options));
+        models::NcfOfflineTrainer gmf_trainer(gmf, optimizer, data->users, data->items, seed);
+        models::NcfOfflineTrainer mlp_trainer(mlp, optimizer, data->users, data->items, seed);
+        for (int epoch = 0; epoch < options.epochs; ++epoch) {
+          gmf_trainer.TrainEpoch(*data, options.negatives, options.batch);
+          mlp_trainer.TrainEpoch(*data, options.negatives, options.batch);
+        }
+        const models::RankingFigures g = gmf_trainer.Evaluate(*data, 10, &gmf);
+        const models::RankingFigures m = mlp_trainer.Evaluate(*data, 10, &mlp);
+        std::printf("  pretrained GMF HR@10 %.4f NDCG@10 %.4f, MLP HR@10 %.4f NDCG@10 %.4f\n",
+                    g.hr, g.ndcg, m.hr, m.ndcg);
+        if (Status s = trainer.InitFromPretrained(gmf_trainer, mlp_trainer, 0.5f); !s.ok()) {
+          std::cerr << s.message() << "\n";
+          return 1;
+        }
+        const models::RankingFigures composed = trainer.Evaluate(*data, 10, &model);
+        std::printf("  composed NeuMF HR@10 %.4f NDCG@10 %.4f\n", composed.hr, composed.ndcg);
+      }
       models::RankingFigures last, best;
       for (int epoch = 0; epoch < options.epochs; ++epoch) {
-        trainer.TrainEpoch(*data, options.negatives, options.batch);
+        const double loss = trainer.TrainEpoch(*data, options.negatives, options.batch);
         last = trainer.Evaluate(*data, 10, &model);
+        if (options.per_epoch) {
+          std::printf("  epoch %2d loss %.4f HR@10 %.4f NDCG@10 %.4f\n", epoch + 1, loss, last.hr,
+                      last.ndcg);
+          std::fflush(stdout);
+        }
         if (last.hr > best.hr) best = last;
       }
       const double secs =
@@ -270,6 +311,11 @@ int Main(int argc, char** argv) {
   flags.AddDouble("init-std", &options.init_std, "--loo: model.init_std");
   flags.AddInt("dim", &options.dim, "model.dim (GMF factors)");
   flags.AddString("mlp-layers", &options.mlp_layers, "model.mlp_layers");
+  flags.AddBool("pretrain", &options.pretrain, "--loo: NEUMF from a trained GMF and MLP");
+  flags.AddString("pretrain-optimizer", &options.pretrain_optimizer,
+                  "--pretrain: the composed NeuMF's optimizer kind");
+  flags.AddDouble("pretrain-lr", &options.pretrain_lr, "--pretrain: its learning rate");
+  flags.AddBool("per-epoch", &options.per_epoch, "--loo: print every epoch's loss and figures");
   if (Status s = flags.Parse(argc, argv); !s.ok()) {
     std::cerr << s.message() << "\n";
     return 2;

@@ -463,9 +463,12 @@ Result<config::JobConfig> LoadJobConfig(const std::string& path,
 
 Result<std::vector<int>> ParseMlpLayers(const std::string& text) {
   std::vector<int> widths;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ',')) {
+  // Every comma separates two widths ("64,8," has an empty third one).
+  for (size_t start = 0; start <= text.size() && !text.empty();) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string part = text.substr(start, comma - start);
+    start = comma + 1;
     char* end = nullptr;
     const long width = std::strtol(part.c_str(), &end, 10);
     if (part.empty() || *end != '\0' || width < 1 || width > 4096) {

@@ -4,8 +4,11 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include <glog/logging.h>
+
+#include "models/ncf/ncf_pretrain.h"
 
 namespace psrec::models {
 namespace {
@@ -165,6 +168,30 @@ double NcfOfflineTrainer::TrainEpoch(const LeaveOneOutData& data, int negatives,
   }
   if (!labels_.empty()) step();
   return examples == 0 ? 0 : loss / static_cast<double>(examples);
+}
+
+Status NcfOfflineTrainer::InitFromPretrained(const NcfOfflineTrainer& gmf,
+                                             const NcfOfflineTrainer& mlp, float alpha) {
+  if (Status s = ComposeNeuMfDense(gmf.model_.network(), gmf.dense_, mlp.model_.network(),
+                                   mlp.dense_, alpha, model_.network(), dense_);
+      !s.ok()) {
+    return s;
+  }
+  optimizer_->InitState(dense_.data(), dense_state_.data(), static_cast<int>(dense_.size()));
+  for (auto [to, from_gmf, from_mlp] : {std::tuple(&users_, &gmf.users_, &mlp.users_),
+                                        std::tuple(&items_, &gmf.items_, &mlp.items_)}) {
+    const size_t rows = to->size() / stride_;
+    CHECK_EQ(rows, from_gmf->size() / gmf.stride_);
+    CHECK_EQ(rows, from_mlp->size() / mlp.stride_);
+    for (size_t r = 0; r < rows; ++r) {
+      float* row = to->data() + r * stride_;
+      ComposeNeuMfRow({from_gmf->data() + r * gmf.stride_, static_cast<size_t>(gmf.floats_)},
+                      {from_mlp->data() + r * mlp.stride_, static_cast<size_t>(mlp.floats_)},
+                      {row, static_cast<size_t>(floats_)});
+      optimizer_->InitState(row, row + floats_, floats_);
+    }
+  }
+  return Status::OK();
 }
 
 RankingFigures NcfOfflineTrainer::Evaluate(const LeaveOneOutData& data, int k,

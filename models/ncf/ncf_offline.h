@@ -52,6 +52,12 @@ class NcfOfflineTrainer {
   // the mean log loss per example.
   double TrainEpoch(const LeaveOneOutData& data, int negatives, int batch);
 
+  // NeuMF's rows and dense vector composed from a trained GMF's and MLP's
+  // (models/ncf/ncf_pretrain.h), the optimizer state started afresh. An error says what
+  // does not fit. REQUIRES: the three trainers have the same users and items.
+  Status InitFromPretrained(const NcfOfflineTrainer& gmf, const NcfOfflineTrainer& mlp,
+                            float alpha);
+
   // HR@k and NDCG@k: each test item ranked among its negatives (ties count against it).
   RankingFigures Evaluate(const LeaveOneOutData& data, int k, NcfModel* model) const;
 

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace psrec {
 namespace {
@@ -118,6 +119,23 @@ TEST(ConfigTest, TableNameThatIsNotOnePathComponentIsRefused) {
       << job.status().message();
   EXPECT_FALSE(ParseJobConfig(kMinimal + "tables { name: \"a.b\" }\n", "job.textproto", {}).ok());
   EXPECT_TRUE(ParseJobConfig(kMinimal + "tables { name: \"item_2-b\" }\n", "job.textproto", {}).ok());
+}
+
+// NCF's tower widths (model.mlp_layers) are checked for the models that read them.
+TEST(ConfigTest, MlpLayersMustBeWidthsWithAnEvenInput) {
+  EXPECT_EQ(*ParseMlpLayers("64,32,16,8"), (std::vector<int>{64, 32, 16, 8}));
+  EXPECT_EQ(*ParseMlpLayers("16"), (std::vector<int>{16}));
+  for (const char* bad : {"", "64,,8", "64,x", "63,8", "64,0", "64,-8", "64,8,"}) {
+    EXPECT_FALSE(ParseMlpLayers(bad).ok()) << bad;
+  }
+  auto job = ParseJobConfig(kMinimal + "model {\n  type: MLP\n  mlp_layers: \"64,3x\"\n}\n",
+                            "job.textproto", {});
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().message().rfind("job.textproto:4:3: model.mlp_layers: \"64,3x\": '3x'", 0),
+            0u)
+      << job.status().message();
+  // GMF reads no tower: its (default) widths are not checked.
+  EXPECT_TRUE(ParseJobConfig(kMinimal + "model { type: GMF mlp_layers: \"7\" }\n", "j", {}).ok());
 }
 
 }  // namespace
