@@ -16,9 +16,11 @@ int DenseBlockOptimizer::state_floats(int floats) const {
   return blocks(floats) * block_optimizer_->state_floats(block_);
 }
 
-void DenseBlockOptimizer::InitState(float* state, int floats) const {
+void DenseBlockOptimizer::InitState(const float* w, float* state, int floats) const {
   const int per_block = block_optimizer_->state_floats(block_);
-  for (int b = 0; b < blocks(floats); ++b) block_optimizer_->InitState(state + b * per_block, block_);
+  for (int b = 0; b < blocks(floats); ++b) {
+    block_optimizer_->InitState(w + b * block_, state + b * per_block, block_);
+  }
 }
 
 void DenseBlockOptimizer::UpdateRow(float* w, float* state, const float* g, int floats,

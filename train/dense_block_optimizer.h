@@ -22,7 +22,8 @@ class DenseBlockOptimizer final : public table::Optimizer {
 
   // The blocks that hold `floats` floats, times the block optimizer's state per row.
   int state_floats(int floats) const override;
-  void InitState(float* state, int floats) const override;
+  // REQUIRES: w holds whole blocks (see UpdateRow).
+  void InitState(const float* w, float* state, int floats) const override;
   // REQUIRES: w holds whole blocks (a multiple of `block` floats >= floats; the padding
   // past `floats` is stepped with a zero gradient, which leaves a zero weight at zero),
   // g holds floats floats, state holds state_floats(floats) floats.
