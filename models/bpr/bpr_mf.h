@@ -1,11 +1,16 @@
 // BprMf: Bayesian personalized ranking over matrix factorization (Rendle et al. 2009) for
-// implicit feedback: x_ui = p_u . q_i, and per (user u, positive i, sampled negative j)
+// implicit feedback: x_ui = p_u . q_i (+ b_i with model.item_bias), and per (user u,
+// positive i, sampled negative j)
 //   loss = -log sigmoid(x_ui - x_uj) = softplus(-(x_ui - x_uj))
 // with L2 in the gradient, per triple (d = x_ui - x_uj, g = -sigmoid(-d)):
 //   g(p_u) = g (q_i - q_j) + l2_factors p_u
 //   g(q_i) = g p_u + l2_factors q_i        g(q_j) = -g p_u + l2_factors q_j
-// Tables: "user" (keyed by user, may be LOCAL) and "item", each `dim` factors ~
-// N(0, init_std^2). Fields: user, pos, neg (pos and neg read the item table). Examples:
+//   g(b_i) = g + l2_bias b_i               g(b_j) = -g + l2_bias b_j
+// The bias carries what all users share (popularity), which factors learn only through a
+// common direction of the user rows.
+// Tables: "user" (keyed by user, may be LOCAL), `dim` factors, and "item", `dim` factors
+// (+ the bias, starting at 0), factors ~ N(0, init_std^2). Fields: user, pos, neg (pos
+// and neg read the item table). Examples:
 // kPairwise (train/implicit_batches.h). No scalars. Cold start: a zero row (score 0).
 // The loss each call returns is the summed softplus term, without the L2 terms.
 //
@@ -44,12 +49,16 @@ class BprMf final : public Model {
   void ScoreBlock(const float* user_rows, size_t user_stride, size_t n_users,
                   const float* item_rows, size_t item_stride, size_t n_items,
                   float* out) const override;
-  std::optional<DotForm> dot_form() const override { return DotForm{factors_}; }
+  std::optional<DotForm> dot_form() const override {
+    return DotForm{factors_, -1, item_bias_ ? factors_ : -1, 0.0f};
+  }
   void ColdStartRow(int table, float* row) const override;
 
  private:
   int factors_;
+  bool item_bias_;
   float l2_;
+  float l2_bias_;
   std::vector<TableDecl> tables_;
   std::vector<FieldDecl> fields_;
 };

@@ -47,6 +47,9 @@ TEST(ImplicitScoreBlockTest, BprMatchesScore) {
   BprMf model(Config(6, false));
   ExpectBlockMatchesScore(model, 6, 6);
   ExpectBlockMatchesScore(model, 12, 9);  // AdaGrad state or padding after the payload
+  BprMf biased(Config(6, true));
+  ExpectBlockMatchesScore(biased, 6, 7);
+  ExpectBlockMatchesScore(biased, 12, 14);
 }
 
 TEST(ImplicitScoreBlockTest, LogisticMatchesScoreWithAndWithoutItemBias) {
