@@ -69,6 +69,8 @@ const RangeRule kRangeRules[] = {
     {"data.implicit.popularity_alpha", 0, kInf},
     {"data.implicit.negatives_per_positive", 1, 1000},
     {"data.implicit.max_draws_per_negative", 1, kInf},
+    {"data.implicit.recency_half_life", 0, kInf},
+    {"data.implicit.recency_min_weight", 0, 1},
     {"model.dim", 1, 4096},
     {"model.l2_factors", 0, kInf},
     {"model.l2_bias", 0, kInf},
@@ -290,6 +292,13 @@ Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) 
     if (Result<std::vector<int>> layers = ParseMlpLayers(m.mlp_layers()); !layers.ok()) {
       return fail("model.mlp_layers", layers.status().message());
     }
+  }
+  if (job.data().implicit().recency_half_life() > 0 &&
+      job.training().update_mode() == config::FEDERATED) {
+    // Federated clients train on their own positives directly (train/federated_client.cc),
+    // not through the batch expansion that samples by weight.
+    return fail("data.implicit.recency_half_life",
+                "is not supported with training.update_mode FEDERATED");
   }
   if (job.data().min_rating() > job.data().max_rating()) {
     return fail("data.min_rating", "greater than data.max_rating");

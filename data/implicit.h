@@ -17,10 +17,20 @@
 
 namespace psrec::data {
 
+// Recency weights of training positives (data.implicit.recency_half_life): a user's k-th
+// most recent positive (k = 0 the latest, by the pair's latest timestamp; equal times in
+// item key order) weighs max(min_weight, 2^(-k / half_life)). half_life 0: every positive 1.
+struct RecencyWeights {
+  double half_life = 0;
+  double min_weight = 0;
+};
+
 // The positives of `shard`, grouped by user in user order, items in key order; user
 // dictionary and names as in `shard`, item dictionary `catalogue`, no item names and no
-// timestamps. REQUIRES: catalogue is sorted and holds every item key of `shard`.
+// timestamps. Each positive's rating is its weight: 1, or its recency weight.
+// REQUIRES: catalogue is sorted and holds every item key of `shard`; timestamps when
+// recency.half_life > 0.
 RatingsShard ImplicitPositives(const RatingsShard& shard, const config::ImplicitConfig& implicit,
-                               std::span<const uint64_t> catalogue);
+                               std::span<const uint64_t> catalogue, RecencyWeights recency = {});
 
 }  // namespace psrec::data

@@ -14,6 +14,9 @@ void ExpandPositives(const ImplicitTraining& implicit, std::span<const data::Pac
   constexpr size_t kOffsetsAhead = 16, kItemsAhead = 8;
   for (size_t at = 0; at < positives.size(); ++at) {
     const data::PackedRating& p = positives[at];
+    // A recency-weighted positive (rating < 1) takes part in this epoch with probability its
+    // weight; a draw only then, so that unweighted jobs draw exactly the negatives they did.
+    if (p.rating < 1.0f && !(rng->Unit() < p.rating)) continue;
     if (at + kOffsetsAhead < positives.size()) {
       implicit.positives.PrefetchOffsets(positives[at + kOffsetsAhead].user);
     }

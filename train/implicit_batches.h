@@ -4,7 +4,9 @@
 //   kPairwise   n examples (user, item, label 1), negatives[j] the j-th example's negative;
 //   kPointwise  1 + n examples: (user, item, 1), then (user, negative, 0) n times;
 // n = data.implicit.negatives_per_positive. Users and items are dense indices (items over
-// the catalogue).
+// the catalogue). A positive whose rating (its weight, data/implicit.h) is below 1 is
+// expanded with probability its weight, drawn from the same rng (recency sampling,
+// data.implicit.recency_half_life); weight-1 positives draw nothing for it.
 //
 // Thread safety: pure function of its arguments; the rng belongs to the caller.
 #pragma once

@@ -59,7 +59,19 @@ Result<std::shared_ptr<const ImplicitTraining>> PrepareImplicit(const config::Jo
   ASSIGN_OR_RETURN(implicit->catalogue, AllGatherKeys(std::move(keys), collective));
 
   const size_t interactions = data->train.size();
-  data->train = data::ImplicitPositives(data->train, implicit->config, implicit->catalogue);
+  data::RecencyWeights recency;
+  if (implicit->config.recency_half_life() > 0) {
+    // A worker without training data has nothing to weigh (and reads no timestamps).
+    if (!data->train.has_timestamps() && data->train.size() > 0) {
+      return Status::InvalidArgument(
+          "data.implicit.recency_half_life needs the time of each interaction, and " +
+          TrainSource(job.data()) +
+          " has none (a format with a timestamp column, e.g. MOVIELENS_TSV's 4th column)");
+    }
+    recency = {implicit->config.recency_half_life(), implicit->config.recency_min_weight()};
+  }
+  data->train =
+      data::ImplicitPositives(data->train, implicit->config, implicit->catalogue, recency);
   data->test = data::ImplicitPositives(data->test, implicit->config, implicit->catalogue);
 
   // Training positives of every catalogue item, over all workers; the last entry counts
