@@ -215,6 +215,7 @@ Status Trainer::Run() {
   context.collective = collective_;
   context.workers = collective_->size();
   context.dense = options_.dense;
+  context.client_update_tap = options_.client_update_tap;
   mode_ = MakeUpdateMode(context);
   train_sample_size_ = static_cast<size_t>(std::min<int64_t>(
       job_.training().eval_train_sample(), static_cast<int64_t>(batches_->packed().size())));

@@ -112,13 +112,14 @@ TEST(FederatedTest, BadSettingsNameTheField) {
   config::JobConfig q_one = FederatedJob(1, 1);
   q_one.mutable_training()->mutable_federated()->set_sampling_rate(1.0);
   EXPECT_TRUE(ValidateJobConfig(q_one).ok());
-  // Implicit-feedback models are refused (clients step per rating).
+  // Implicit-feedback models train (tests/cli/federated_implicit_test.cc), but a client
+  // cannot draw popularity-weighted negatives: the counts are other clients' data.
   config::JobConfig bpr = FederatedJob(1, 1);
   bpr.mutable_model()->set_type(config::ModelConfig::BPR_MF);
+  bpr.mutable_data()->mutable_implicit()->set_sampler(config::ImplicitConfig::POPULARITY);
   Result<SimulationResult> implicit = RunJob(bpr);
   ASSERT_FALSE(implicit.ok());
-  EXPECT_NE(implicit.status().message().find("training.update_mode: FEDERATED trains rating"),
-            std::string::npos)
+  EXPECT_NE(implicit.status().message().find("data.implicit.sampler"), std::string::npos)
       << implicit.status().message();
   // A user row on the servers would leave its client.
   config::JobConfig remote = FederatedJob(1, 1);
