@@ -240,7 +240,7 @@ TEST_F(MpirunTest, FederatedBufferedStepsTakeBufferSizeUpdates) {
 TEST_F(MpirunTest, FederatedBprTrainsUnderMpirun) {
   pid_t pid = Launch(4, 2, Federated({"--set", "model.type=BPR_MF",
                                       "--set", "data.implicit.negatives_per_positive=1",
-                                      "--set", "training.federated.sampling_rate=0.3",
+                                      "--set", "training.federated.sampling_rate=0.05",
                                       "--set", "training.federated.secure_aggregation=true"}));
   ASSERT_EQ(WaitExit(pid, std::chrono::seconds(180)), 0) << Slurp(dir_ / "stderr");
   const std::string metrics = Slurp(dir_ / "run" / "metrics.jsonl");
