@@ -20,6 +20,13 @@
 // Simulation shortcuts: a client trains (and its private user row moves) when it starts,
 // not when it finishes in virtual time; a slot freed in step r is refilled at the start of
 // step r + 1, from T_r (the server hands out work when it steps).
+//
+// Privacy (docs/federated.md, "DP and secure aggregation under FedBuff"): the arrivals of a
+// step on a worker are its secure-aggregation group (they mask among each other; a dropped
+// client never uploads, so never joins one); under DP each update is clipped, then weighted
+// (staleness weight <= 1), each step's sum is noised over every item row, and EndEpoch's
+// accountant composes one Gaussian mechanism per step the busiest client entered (no
+// amplification by sampling is claimed).
 #include <algorithm>
 #include <cmath>
 #include <numeric>

@@ -10,8 +10,10 @@
 //                     agrees, over the collective, on an index of the job's items and on the
 //                     number of clients (for the aggregation rule).
 //   TrainBatch(0)     each reporting client, in turn: copies its items' rows, runs E local
-//                     epochs of the model's per-rating steps (client_lr, SGD) on its own
-//                     ratings in a seeded order, and hands its item-row deltas over as a
+//                     epochs of the model's steps (client_lr, SGD) on its own ratings in a
+//                     seeded order (implicit models: its positives, with negatives it draws
+//                     itself, train/federated_implicit.cc), and hands the deltas of every
+//                     item row it touched over as a
 //                     ClientUpdate (train/client_update.h). The worker sums them
 //                     (RoundAggregate), reduces the per-row client counts over workers
 //                     (WEIGHTED_MEAN only: counts, never values), scales the sums by the
