@@ -80,6 +80,25 @@ TEST(FederatedImplicitTest, BprAndLogisticLearnInSyncRounds) {
                "logistic sync 2x2", 0.35);
 }
 
+// refit_epochs: before each evaluated round (eval_every 5) every client refits its user row
+// against the current item rows, with fresh negatives of its own; the rounds in between
+// report no ranking figures.
+TEST(FederatedImplicitTest, RefitAndEvalEveryWorkForRankingModels) {
+  config::JobConfig job = ImplicitFederatedJob(config::ModelConfig::BPR_MF, 1, 2);
+  job.mutable_training()->mutable_federated()->set_refit_epochs(2);
+  job.mutable_training()->mutable_federated()->set_eval_every(5);
+  Result<SimulationResult> run = RunJob(job);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  const auto& h = run->history;
+  ASSERT_EQ(h.size(), 20u);
+  for (const train::EpochMetrics& m : h) {
+    EXPECT_EQ(m.ranking.empty(), m.epoch % 5 != 0) << "round " << m.epoch;
+  }
+  std::printf("BPR refit 2, eval every 5: HR@10 round 5 %.4f, round 20 %.4f\n", HitRate(h[4]),
+              HitRate(h.back()));
+  EXPECT_GT(HitRate(h.back()), 0.35);
+}
+
 // DP-FedAvg (every update clipped to S 1, noise z 0.3 on each round's sum over every item
 // row, fixed denominator) with secure aggregation; q 0.1 keeps the O(n^2) masking short.
 TEST(FederatedImplicitTest, BprLearnsWithDpAndSecureAggregation) {
