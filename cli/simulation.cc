@@ -173,6 +173,11 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
           return options.after_batch ? options.after_batch(w, step) : Status::OK();
         };
       }
+      if (options.client_update_tap) {
+        run.client_update_tap = [&options, w](const train::ClientUpdate& update) {
+          options.client_update_tap(w, update);
+        };
+      }
       run.stopped_after_epoch = w == 0 ? &result.stopped_after_epoch : nullptr;
       run.history = w == 0 ? &result.history : nullptr;
       run.resume_from = options.resume_from;

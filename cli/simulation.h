@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/proto/config.pb.h"
+#include "train/client_update.h"
 #include "common/status.h"
 #include "checkpoint/checkpoint_writer.h"
 #include "train/run_report.h"
@@ -47,6 +48,10 @@ struct SimulationOptions {
   // Test seam: called by every worker after each batch (train::TrainerOptions::after_batch);
   // an error fails that worker, as a real failure would.
   std::function<Status(int worker, int64_t step)> after_batch;
+  // Test seam (FEDERATED): sees each reporting client's plain update on worker `worker` as
+  // its local training leaves it (train::UpdateModeContext::client_update_tap). Called from
+  // the workers' threads, possibly at once.
+  std::function<void(int worker, const train::ClientUpdate&)> client_update_tap;
   // Network faults injected into every worker's connections (wire/fault_transport.h;
   // `psrec sim --faults`), timed from the start of the workers; workers then stay on TCP.
   std::optional<wire::FaultSpec> network_faults;

@@ -85,12 +85,13 @@ Status RunWorker(const WorkerRunOptions& options) {
   }
   table::EmbeddingTable* local_users = users->local_table();  // LOCAL user rows, or null
   if (job.training().update_mode() == config::FEDERATED &&
-      job_model.model->examples() != models::Examples::kRatings) {
-    // A federated client's local steps are per rating (train/federated_client.cc); implicit
-    // models would need client-side negative sampling over the items a client downloads.
+      job_model.model->examples() != models::Examples::kRatings &&
+      job.data().implicit().sampler() != config::ImplicitConfig::UNIFORM) {
+    // A federated client draws its negatives on its device (train/federated_implicit.cc);
+    // popularity weights are counts over every client's positives, other clients' data.
     return Status::InvalidArgument(
-        "training.update_mode: FEDERATED trains rating models (model.type BIASED_MF); model " +
-        std::string(job_model.model->name()) + " learns from implicit feedback");
+        "data.implicit.sampler: training.update_mode FEDERATED needs UNIFORM (a client "
+        "draws its own negatives; popularity counts are other clients' data)");
   }
   if (job.training().update_mode() == config::FEDERATED && local_users == nullptr) {
     return Status::InvalidArgument(
@@ -161,6 +162,7 @@ Status RunWorker(const WorkerRunOptions& options) {
   trainer_options.cancel = options.cancel;
   trainer_options.stop = options.stop;
   trainer_options.after_batch = options.after_batch;
+  trainer_options.client_update_tap = options.client_update_tap;
   train::Trainer trainer(trainer_options, job_model.model.get(), &data, users.get(),
                          items.get(), client.get(), options.collective);
   if (Status trained = trainer.Run(); !trained.ok()) {

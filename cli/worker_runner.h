@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/proto/config.pb.h"
+#include "train/client_update.h"
 #include "common/status.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "table/embedding_table.h"
@@ -45,6 +46,8 @@ struct WorkerRunOptions {
   const std::atomic<bool>* cancel = nullptr;
   const std::atomic<bool>* stop = nullptr;  // graceful stop (train::TrainerOptions::stop)
   std::function<Status(int64_t step)> after_batch;  // test seam (TrainerOptions::after_batch)
+  // Test seam (TrainerOptions::client_update_tap).
+  std::function<void(const train::ClientUpdate&)> client_update_tap;
   // Resume from this checkpoint directory (root/step-N; empty: a fresh start): LOCAL user
   // rows of this worker's users, and where training continues (epoch, step, clock, mean).
   std::string resume_from;

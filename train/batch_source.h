@@ -51,6 +51,8 @@ class BatchSource {
   void ExpandImplicit(std::shared_ptr<const ImplicitTraining> implicit) {
     implicit_ = std::move(implicit);
   }
+  // The implicit setup (catalogue, positives, sampler), or null for rating models.
+  const ImplicitTraining* implicit() const { return implicit_.get(); }
 
   // Chooses the epoch's batch order and boundaries.
   void StartEpoch(int epoch);

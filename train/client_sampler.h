@@ -34,6 +34,10 @@ enum ClientStream : uint64_t {
   kSpeedAngleStream = 5,
   kStragglerStream = 6,
   kPickStream = 7,
+  // Implicit models (train/federated_implicit.cc): a client's negatives for its local
+  // epochs, and for the refit of its user row.
+  kNegativeStream = 8,
+  kRefitNegativeStream = 9,
 };
 
 // Whether `client` is sampled in `round` (probability q).

@@ -35,7 +35,9 @@ struct ClientUpdate {
   std::vector<uint32_t> items;
   std::vector<float> deltas;
   int dim = 0;
-  double weight = 1;   // the client's weight in WEIGHTED_MEAN (1 per client and row)
+  // The client's weight: its deltas enter the sum times this, and it adds this to each of
+  // its rows' weights (WEIGHTED_MEAN). 1 in rounds; a buffered update's staleness weight.
+  double weight = 1;
   size_t ratings = 0;  // the client's local examples (not sent)
   // The round aggregate's row of each item (RoundAggregate::keys index), for transforms that
   // lay the update out densely.

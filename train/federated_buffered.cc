@@ -20,8 +20,16 @@
 // Simulation shortcuts: a client trains (and its private user row moves) when it starts,
 // not when it finishes in virtual time; a slot freed in step r is refilled at the start of
 // step r + 1, from T_r (the server hands out work when it steps).
+//
+// Privacy (docs/federated.md, "DP and secure aggregation under FedBuff"): the arrivals of a
+// step on a worker are its secure-aggregation group (they mask among each other; a dropped
+// client never uploads, so never joins one); under DP each update is clipped, then weighted
+// (staleness weight <= 1), each step's sum is noised over every item row, and EndEpoch's
+// accountant composes one Gaussian mechanism per step the busiest client entered (no
+// amplification by sampling is claimed).
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "train/client_compute.h"
 #include "train/client_sampler.h"
@@ -123,6 +131,7 @@ Status FederatedRound::BufferedStep(TrainSums* sums) {
   in_flight_.resize(still);
   std::vector<double> weight(arrived.size(), 0);  // 0: not aggregated
   std::vector<uint32_t> items;
+  participants_.clear();
   for (size_t a = 0; a < arrived.size(); ++a) {
     const InFlight& c = arrived[a];
     if (!c.reports) {
@@ -130,52 +139,79 @@ Status FederatedRound::BufferedStep(TrainSums* sums) {
       continue;
     }
     const int64_t staleness = round_ - c.version;
-    CountReport(c.cost);
     figures_.staleness_sum += static_cast<double>(staleness);
     figures_.staleness_max = std::max(figures_.staleness_max, static_cast<double>(staleness));
     if (b.max_staleness() > 0 && staleness > b.max_staleness()) {
+      CountReport(c.cost);
       ++figures_.discarded;
       continue;
     }
     weight[a] = StalenessWeight(staleness, b.staleness_exponent());
+    // The step's group: with secure aggregation these clients mask among each other (they
+    // are the ones whose uploads the server assigned to this buffer).
+    participants_.push_back({context_.user_ids[c.dense], true});
     for (uint32_t item : c.items) {
       if (buffer_slot_of_item_[item] != kNoSlot) continue;
       buffer_slot_of_item_[item] = 0;
       items.push_back(item);
     }
   }
-  // The step's aggregate: one row per item some aggregated update changed.
+  // The step's aggregate: one row per item some aggregated update changed; under DP every
+  // item row of the job (which rows carry a sum is data, so the noise covers them all).
   std::sort(items.begin(), items.end());
   const size_t row = static_cast<size_t>(dim_);
   aggregate_ = RoundAggregate();
   aggregate_.round = round_;
   aggregate_.dim = dim_;
-  aggregate_.keys.resize(items.size());
-  agg_global_.resize(items.size());
   for (size_t r = 0; r < items.size(); ++r) {
     buffer_slot_of_item_[items[r]] = static_cast<uint32_t>(r);
-    aggregate_.keys[r] = context_.item_ids[items[r]];
-    agg_global_[r] = global_of_item_[items[r]];
   }
-  agg_row_of_item_ = &buffer_slot_of_item_;
-  aggregate_.sums.assign(items.size() * row, 0);
-  aggregate_.weights.assign(items.size(), 0);
-  for (size_t a = 0; a < arrived.size(); ++a) {
-    if (weight[a] == 0) continue;
-    const InFlight& c = arrived[a];
-    for (size_t s = 0; s < c.items.size(); ++s) {
-      const size_t r = buffer_slot_of_item_[c.items[s]];
-      double* sum = &aggregate_.sums[r * row];
-      const float* delta = &c.deltas[s * row];
-      for (size_t j = 0; j < row; ++j) sum[j] += weight[a] * delta[j];
-      aggregate_.weights[r] += weight[a];
+  if (privacy_.dp) {
+    aggregate_.keys = global_keys_;
+    agg_row_of_item_ = &global_of_item_;
+    agg_global_.resize(global_items_);
+    std::iota(agg_global_.begin(), agg_global_.end(), 0u);
+  } else {
+    aggregate_.keys.resize(items.size());
+    agg_global_.resize(items.size());
+    for (size_t r = 0; r < items.size(); ++r) {
+      aggregate_.keys[r] = context_.item_ids[items[r]];
+      agg_global_[r] = global_of_item_[items[r]];
     }
-    ++aggregate_.clients;
+    agg_row_of_item_ = &buffer_slot_of_item_;
+  }
+  aggregate_.sums.assign(aggregate_.keys.size() * row, 0);
+  aggregate_.weights.assign(aggregate_.keys.size(), 0);
+  Status status = Status::OK();
+  if (transform_) status = transform_->StartRound(aggregate_, participants_);
+  for (size_t a = 0; a < arrived.size() && status.ok(); ++a) {
+    if (weight[a] == 0) continue;
+    InFlight& c = arrived[a];
+    update_.round = round_;
+    update_.client_id = context_.user_ids[c.dense];
+    update_.dim = dim_;
+    update_.weight = weight[a];
+    update_.items = std::move(c.items);
+    update_.deltas = std::move(c.deltas);
+    update_.absorbed = false;
+    update_.masked_words.clear();
+    update_.rows.resize(update_.items.size());
+    for (size_t s = 0; s < update_.items.size(); ++s) {
+      update_.rows[s] = (*agg_row_of_item_)[update_.items[s]];
+    }
+    if (transform_) {
+      status = transform_->TransformClientUpdate(&update_);
+      if (!status.ok()) break;
+    }
+    AddToAggregate(update_);
+    if (update_.absorbed) c.cost.bytes_up = MaskedUploadBytes(update_);
+    CountReport(c.cost);
+    if (privacy_.dp) ++contributions_[c.dense];
   }
   virtual_time_ = step_time;
-  const Status pushed = AggregateAndPush();
+  if (status.ok()) status = AggregateAndPush();
   for (uint32_t item : items) buffer_slot_of_item_[item] = kNoSlot;
-  return pushed;
+  return status;
 }
 
 }  // namespace psrec::train

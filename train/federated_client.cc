@@ -20,10 +20,15 @@ FederatedRound::ClientCost FederatedRound::TrainLocally(uint32_t dense, TrainSum
   const size_t first = first_[dense], end = first_[dense + 1];
   const size_t n = end - first;
   const size_t row = static_cast<size_t>(dim_);
-  // The client's copy of its items' rows, as downloaded.
+  const int epochs = federated_.local_epochs();
+  // Implicit models: the client's own negatives for all its local epochs, drawn on the
+  // device (the same draws PullRoundRows asked rows for).
+  DrawClientNegatives(dense, round_, kNegativeStream, epochs);
+  // The client's copy of its items' rows (positives, then negatives), as downloaded.
   update_.items.clear();
-  for (size_t i = first; i < end; ++i) {
-    const uint32_t item = by_client_[i].item;
+  items_scratch_.clear();
+  AppendClientItems(dense, &items_scratch_);
+  for (const uint32_t item : items_scratch_) {
     if (client_slot_of_item_[item] != kNoSlot) continue;
     client_slot_of_item_[item] = static_cast<uint32_t>(update_.items.size());
     update_.items.push_back(item);
@@ -34,52 +39,39 @@ FederatedRound::ClientCost FederatedRound::TrainLocally(uint32_t dense, TrainSum
     std::copy(pulled, pulled + row, &base_rows_[s * row]);
   }
   client_rows_ = base_rows_;
-  // E local epochs of the model's steps, each over the client's ratings in a seeded order.
+  // E local epochs of the model's steps, each over the client's positives (or ratings) in a
+  // seeded order.
   const uint64_t id = context_.user_ids[dense];
-  const uint32_t zero = 0;
-  const table::EmbeddingTable& user_table = users_.table();
   const float lr = static_cast<float>(
       federated_.client_lr() * std::pow(federated_.client_lr_decay(), static_cast<double>(round_)));
-  const models::RowStepper steppers[2] = {{&client_sgd_, lr, 0}, {&client_sgd_, lr, 0}};
-  models::RowLookup fields[2];
-  fields[0].rows = users_.row_of_dense()[dense];  // the client's private row, in place
-  fields[0].stride = static_cast<size_t>(user_table.row_floats());
-  fields[0].index = &zero;
-  fields[0].index_stride = 0;
-  fields[1].rows = client_rows_.data();
-  fields[1].stride = row;
   order_.resize(n);
-  labels_.resize(n);
-  slots_.resize(n);
   const uint64_t seed = context_.job->training().seed();
-  for (int e = 0; e < federated_.local_epochs(); ++e) {
+  size_t examples = 0;
+  for (int e = 0; e < epochs; ++e) {
     std::iota(order_.begin(), order_.end(), 0u);
     for (size_t i = n; i > 1; --i) {  // Fisher-Yates, seeded by (seed, round, client, e)
       const double u = ClientUniform(seed, round_ * 1024 + e, id ^ (i << 40), kShuffleStream);
       std::swap(order_[i - 1], order_[static_cast<size_t>(u * static_cast<double>(i))]);
     }
-    for (size_t i = 0; i < n; ++i) {
-      const data::PackedRating& r = by_client_[first + order_[i]];
-      labels_[i] = r.rating;
-      slots_[i] = client_slot_of_item_[r.item];
-    }
-    fields[1].index = slots_.data();
+    examples = BuildLocalExamples(dense, e, &client_slot_of_item_);
+    BindFields(users_.row_of_dense()[dense], client_rows_.data(), lr, lr);
     models::ExampleBatch batch;
-    batch.size = n;
+    batch.size = examples;
     batch.labels = labels_.data();
-    batch.fields = fields;
-    batch.steppers = steppers;
+    batch.fields = std::span<const models::RowLookup>(fields_, context_.model->fields().size());
+    batch.steppers =
+        std::span<const models::RowStepper>(steppers_, context_.model->fields().size());
     const double loss = context_.model->Step(batch, &scratch_);
     if (e == 0) {  // the loss before the round's steps, as a DELTAS epoch reports it
       sums->squared_error += loss;
-      sums->ratings += n;
+      sums->ratings += examples;
     }
   }
   update_.round = round_;
   update_.client_id = id;
   update_.dim = dim_;
   update_.weight = 1;
-  update_.ratings = n;
+  update_.ratings = examples;
   update_.absorbed = false;
   update_.masked_words.clear();
   update_.deltas.resize(client_rows_.size());
@@ -97,35 +89,44 @@ FederatedRound::ClientCost FederatedRound::TrainLocally(uint32_t dense, TrainSum
   cost.bytes_down = (whole ? static_cast<double>(global_items_) : rows) * row_bytes;
   cost.bytes_up = (whole ? 0 : 8 * rows) + rows * (8 + row_bytes);
   cost.compute_sec = MonotonicSeconds() - start;
-  cost.virtual_time = ClientComputeTime(seed, id, n, federated_.local_epochs(),
+  if (context_.client_update_tap) context_.client_update_tap(update_);
+  cost.virtual_time = ClientComputeTime(seed, id, examples, federated_.local_epochs(),
                                         federated_.client_compute());
   return cost;
 }
 
 Status FederatedRound::TrainClient(uint32_t dense, TrainSums* sums) {
   ClientCost cost = TrainLocally(dense, sums);
-  const size_t row = static_cast<size_t>(dim_);
   update_.rows.resize(update_.items.size());
   for (size_t s = 0; s < update_.items.size(); ++s) {
     update_.rows[s] = (*agg_row_of_item_)[update_.items[s]];
   }
   if (transform_) RETURN_IF_ERROR(transform_->TransformClientUpdate(&update_));
-  for (size_t s = 0; s < update_.items.size() && !update_.absorbed; ++s) {
-    const size_t r = update_.rows[s];
-    double* sum = &aggregate_.sums[r * row];
-    const float* delta = &update_.deltas[s * row];
-    for (size_t k = 0; k < row; ++k) sum[k] += delta[k];
-    aggregate_.weights[r] += update_.weight;
-  }
-  ++aggregate_.clients;
-  if (update_.absorbed) {  // masked: the client sent its fixed-point words instead
-    const bool whole = federated_.item_pull() == config::FederatedConfig::WHOLE_TABLE;
-    cost.bytes_up = (whole ? 0 : 8 * static_cast<double>(update_.items.size())) +
-                    8.0 * static_cast<double>(update_.masked_words.size());
-  }
+  AddToAggregate(update_);
+  if (update_.absorbed) cost.bytes_up = MaskedUploadBytes(update_);
   CountReport(cost);
   figures_.round_time = std::max(figures_.round_time, cost.virtual_time);
   return Status::OK();
+}
+
+void FederatedRound::AddToAggregate(const ClientUpdate& update) {
+  const size_t row = static_cast<size_t>(dim_);
+  // A masked update was summed by the transform (secure aggregation); the round adds nothing.
+  for (size_t s = 0; s < update.items.size() && !update.absorbed; ++s) {
+    const size_t r = update.rows[s];
+    double* sum = &aggregate_.sums[r * row];
+    const float* delta = &update.deltas[s * row];
+    for (size_t k = 0; k < row; ++k) sum[k] += update.weight * delta[k];
+    aggregate_.weights[r] += update.weight;
+  }
+  ++aggregate_.clients;
+}
+
+double FederatedRound::MaskedUploadBytes(const ClientUpdate& update) const {
+  // The keys it asked rows for (OWN_ITEMS), then its fixed-point words.
+  const bool whole = federated_.item_pull() == config::FederatedConfig::WHOLE_TABLE;
+  return (whole ? 0 : 8 * static_cast<double>(update.items.size())) +
+         8.0 * static_cast<double>(update.masked_words.size());
 }
 
 void FederatedRound::CountReport(const ClientCost& cost) {
@@ -149,34 +150,26 @@ Status FederatedRound::RefitUserRows() {
     RETURN_IF_ERROR(context_.items->EndPull(ticket));
   }
   users_.Resolve();
-  const uint32_t zero = 0;
-  const table::EmbeddingTable& user_table = users_.table();
-  // The item stepper's rate is 0: only the user row moves.
-  const models::RowStepper steppers[2] = {{&client_sgd_, federated_.client_lr(), 0},
-                                          {&client_sgd_, 0.0f, 0}};
-  models::RowLookup fields[2];
-  fields[0].stride = static_cast<size_t>(user_table.row_floats());
-  fields[0].index = &zero;
-  fields[0].index_stride = 0;
-  fields[1].rows = item_rows.data();
-  fields[1].stride = row;
+  // Implicit models draw fresh negatives for the refit (their own stream): the user row
+  // learns to rank its positives above random catalogue items, as in training.
   for (uint32_t d = 0; d < context_.user_ids.size(); ++d) {
-    const size_t first = first_[d], n = first_[d + 1] - first;
+    const size_t n = first_[d + 1] - first_[d];
     if (n == 0) continue;
-    labels_.resize(n);
-    slots_.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      labels_[i] = by_client_[first + i].rating;
-      slots_[i] = by_client_[first + i].item;
+    DrawClientNegatives(d, round_, kRefitNegativeStream, federated_.refit_epochs());
+    order_.resize(n);
+    std::iota(order_.begin(), order_.end(), 0u);
+    for (int e = 0; e < federated_.refit_epochs(); ++e) {
+      // The item steppers' rate is 0: only the user row moves.
+      const size_t examples = BuildLocalExamples(d, e, nullptr);
+      BindFields(users_.row_of_dense()[d], item_rows.data(), federated_.client_lr(), 0.0f);
+      models::ExampleBatch batch;
+      batch.size = examples;
+      batch.labels = labels_.data();
+      batch.fields = std::span<const models::RowLookup>(fields_, context_.model->fields().size());
+      batch.steppers =
+          std::span<const models::RowStepper>(steppers_, context_.model->fields().size());
+      context_.model->Step(batch, &scratch_);
     }
-    fields[0].rows = users_.row_of_dense()[d];
-    fields[1].index = slots_.data();
-    models::ExampleBatch batch;
-    batch.size = n;
-    batch.labels = labels_.data();
-    batch.fields = fields;
-    batch.steppers = steppers;
-    for (int e = 0; e < federated_.refit_epochs(); ++e) context_.model->Step(batch, &scratch_);
   }
   return Status::OK();
 }

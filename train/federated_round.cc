@@ -18,6 +18,11 @@ FederatedRound::FederatedRound(const UpdateModeContext& context,
       transform_(std::move(transform)),
       users_(context.users->local_table(), context.user_ids, /*keep_addresses=*/true),
       dim_(context.items->dim()),
+      implicit_(context.batches->implicit()),
+      examples_(context.model->examples()),
+      negatives_per_positive_(implicit_ != nullptr
+                                  ? implicit_->config.negatives_per_positive()
+                                  : 0),
       buffered_(federated_.has_buffered()) {
   // Group the partition's ratings by client (stable: each client's ratings keep the packed
   // order, itself a function of the seed and rank only).
@@ -39,6 +44,7 @@ FederatedRound::FederatedRound(const UpdateModeContext& context,
     if (first_[d + 1] > first_[d]) client_dense_.push_back(d);
   }
   training_.assign(users, 0);
+  contributions_.assign(users, 0);
 }
 
 std::string FederatedRound::Describe() const {
@@ -116,14 +122,22 @@ Status FederatedRound::AgreeOnce() {
   }
   if (privacy_.secure_aggregation) {
     // Every worker sees the same counts, so every worker fails alike (no one left waiting).
+    // Rounds: q x the worker's clients are sampled; buffered: its share of each step's
+    // buffer_size updates (by its clients, as the concurrency is split).
     for (size_t w = 0; w < workers; ++w) {
-      const double expected = federated_.sampling_rate() * sizes[workers + w];
+      const double expected =
+          buffered_ ? federated_.buffered().buffer_size() * sizes[workers + w] /
+                          std::max(total_clients_, 1.0)
+                    : federated_.sampling_rate() * sizes[workers + w];
       if (expected < 2) {
         return Status::InvalidArgument(
             "training.federated.secure_aggregation: needs at least 2 clients per round on "
             "each worker (masks cancel only in a sum of 2 or more), but worker " +
             std::to_string(w) + " expects " + std::to_string(expected) +
-            " (sampling_rate x its clients); raise sampling_rate or use fewer workers");
+            (buffered_ ? " (buffered.buffer_size x its share of the clients); raise "
+                         "buffered.buffer_size or use fewer workers"
+                       : " (sampling_rate x its clients); raise sampling_rate or use fewer "
+                         "workers"));
       }
     }
   }
@@ -181,10 +195,13 @@ Status FederatedRound::PullRoundRows() {
     round_items_.resize(context_.item_ids.size());
     std::iota(round_items_.begin(), round_items_.end(), 0u);
   } else {
-    // Every sampled client downloads its items, a dropped one too (it drops out later).
+    // Every sampled client downloads its items, a dropped one too (it drops out later);
+    // an implicit model's client also the negatives it drew for the round.
     for (const Client& client : clients_) {
-      for (size_t i = first_[client.dense]; i < first_[client.dense + 1]; ++i) {
-        const uint32_t item = by_client_[i].item;
+      DrawClientNegatives(client.dense, round_, kNegativeStream, federated_.local_epochs());
+      items_scratch_.clear();
+      AppendClientItems(client.dense, &items_scratch_);
+      for (const uint32_t item : items_scratch_) {
         if (round_slot_of_item_[item] != kNoSlot) continue;
         round_slot_of_item_[item] = 0;
         round_items_.push_back(item);
@@ -371,8 +388,25 @@ Status FederatedRound::EndEpoch(EpochMetrics* metrics) {
   }
   if (privacy_.dp) {
     metrics->mode_figures.push_back({"clients_clipped", sums[6]});
-    // One round is one step of the Poisson-subsampled Gaussian mechanism at (q, z).
-    if (privacy_.noise_multiplier > 0) {
+    if (privacy_.noise_multiplier > 0 && buffered_) {
+      // Buffered steps are not Poisson samples: no amplification is claimed. A client's
+      // update enters a step at most once (it trains one session at a time), clipped to S,
+      // and each step's sum gets N(0, (zS)^2): one Gaussian mechanism per step it entered.
+      // RDP composes over the steps of the client that entered the most (q = 1).
+      double most[1] = {0};
+      for (const uint32_t c : contributions_) most[0] = std::max(most[0], static_cast<double>(c));
+      RETURN_IF_ERROR(context_.collective->AllReduceMax(most));
+      metrics->mode_figures.push_back({"client_contributions_max", most[0]});
+      double epsilon = 0;
+      if (most[0] > 0) {
+        ASSIGN_OR_RETURN(privacy::PrivacySpent spent,
+                         privacy::ComputeEpsilon(1.0, privacy_.noise_multiplier,
+                                                 static_cast<int64_t>(most[0]), privacy_.delta));
+        epsilon = spent.epsilon;
+      }
+      metrics->mode_figures.push_back({"epsilon", epsilon});
+    } else if (privacy_.noise_multiplier > 0) {
+      // One round is one step of the Poisson-subsampled Gaussian mechanism at (q, z).
       RETURN_IF_ERROR(accountant_.Compose(federated_.sampling_rate(),
                                           privacy_.noise_multiplier, 1));
       ASSIGN_OR_RETURN(privacy::PrivacySpent spent, accountant_.Spent(privacy_.delta));

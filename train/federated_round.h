@@ -10,8 +10,10 @@
 //                     agrees, over the collective, on an index of the job's items and on the
 //                     number of clients (for the aggregation rule).
 //   TrainBatch(0)     each reporting client, in turn: copies its items' rows, runs E local
-//                     epochs of the model's per-rating steps (client_lr, SGD) on its own
-//                     ratings in a seeded order, and hands its item-row deltas over as a
+//                     epochs of the model's steps (client_lr, SGD) on its own ratings in a
+//                     seeded order (implicit models: its positives, with negatives it draws
+//                     itself, train/federated_implicit.cc), and hands the deltas of every
+//                     item row it touched over as a
 //                     ClientUpdate (train/client_update.h). The worker sums them
 //                     (RoundAggregate), reduces the per-row client counts over workers
 //                     (WEIGHTED_MEAN only: counts, never values), scales the sums by the
@@ -35,6 +37,7 @@
 #include "table/optimizer.h"
 #include "train/client_update.h"
 #include "train/federated_privacy.h"
+#include "train/implicit_setup.h"
 #include "train/local_user_rows.h"
 #include "train/privacy/rdp_accountant.h"
 #include "train/server_adam.h"
@@ -42,8 +45,8 @@
 
 namespace psrec::train {
 
-// InvalidArgument naming the field: buffered.buffer_size > buffered.concurrency; buffered
-// with DP (clip_norm) or secure_aggregation; server_momentum with SERVER_ADAM.
+// InvalidArgument naming the field: buffered.buffer_size > buffered.concurrency;
+// target_epsilon with buffered; server_momentum with SERVER_ADAM.
 Status CheckFederatedSchedule(const config::JobConfig& job);
 
 class FederatedRound : public UpdateMode {
@@ -102,6 +105,10 @@ class FederatedRound : public UpdateMode {
   // One client's local training; adds its update to the round's aggregate.
   Status TrainClient(uint32_t dense, TrainSums* sums);
   void CountReport(const ClientCost& cost);
+  // Adds a client's (weighted) update to aggregate_, unless a transform absorbed it.
+  void AddToAggregate(const ClientUpdate& update);
+  // What a client whose update was masked uploads: its keys and its fixed-point words.
+  double MaskedUploadBytes(const ClientUpdate& update) const;
   // Buffered schedule (train/federated_buffered.cc): one server step.
   Status BufferedStep(TrainSums* sums);
   // Fills this worker's free slots with clients starting now from the current rows.
@@ -115,6 +122,20 @@ class FederatedRound : public UpdateMode {
   // refit_epochs: every client of the partition refits its user row against the current
   // item rows (pulled whole; item rows fixed).
   Status RefitUserRows();
+  // Implicit models (train/federated_implicit.cc). Draws client `dense`'s negatives for
+  // `epochs` passes over its positives into negatives_: uniform over the catalogue,
+  // excluding its own positives, seeded by (seed, round, client, stream) alone, so they
+  // depend on nothing but the client's own data. Ratings models: clears negatives_.
+  void DrawClientNegatives(uint32_t dense, int64_t round, uint64_t stream, int epochs);
+  // Appends client `dense`'s items, positives then negatives_ (repeats included), to *out.
+  void AppendClientItems(uint32_t dense, std::vector<uint32_t>* out) const;
+  // Lays out local epoch `epoch` of client `dense` over order_ (its positives in visiting
+  // order): labels_, slots_ and (pairwise) neg_slots_, by the model's Examples; a row's slot
+  // is slot_of_item[item], or the item itself when null. Returns the examples.
+  size_t BuildLocalExamples(uint32_t dense, int epoch, const std::vector<uint32_t>* slot_of_item);
+  // The model's fields for one client's examples over `item_rows`; steppers for the user
+  // row (user_lr) and the item rows (item_lr).
+  void BindFields(float* user_row, float* item_rows, float user_lr, float item_lr);
 
   const UpdateModeContext context_;
   const config::FederatedConfig& federated_;
@@ -124,6 +145,11 @@ class FederatedRound : public UpdateMode {
   LocalUserRows users_;
   table::SgdOptimizer client_sgd_;
   const int dim_;            // item payload floats
+  // Implicit models (BPR_MF, LOGISTIC_MF): the catalogue, positives and uniform sampler;
+  // null for rating models.
+  const ImplicitTraining* implicit_ = nullptr;
+  models::Examples examples_ = models::Examples::kRatings;
+  int negatives_per_positive_ = 0;
   int64_t round_ = 0;
 
   // The partition's ratings grouped by client: client d's are by_client_[first_[d], first_[d + 1]).
@@ -151,6 +177,9 @@ class FederatedRound : public UpdateMode {
   std::vector<InFlight> in_flight_;
   std::vector<uint32_t> buffer_slot_of_item_;  // worker-dense item -> aggregate row
   int64_t picks_ = 0;
+  // Buffered under DP: per dense user, the steps its update entered (the accountant composes
+  // the most any client of the job has, without amplification by sampling).
+  std::vector<uint32_t> contributions_;
 
   std::vector<Client> clients_;                  // this round's sampled clients
   std::vector<uint32_t> round_items_;            // worker-dense ids of the pulled rows
@@ -167,7 +196,10 @@ class FederatedRound : public UpdateMode {
   ClientUpdate update_;
   std::vector<uint32_t> client_slot_of_item_;    // worker-dense item -> row in client_rows_
   std::vector<float> client_rows_, base_rows_, labels_, scratch_;
-  std::vector<uint32_t> slots_, order_;
+  std::vector<uint32_t> slots_, order_, neg_slots_, negatives_, items_scratch_;
+  models::RowStepper steppers_[3];
+  models::RowLookup fields_[3];
+  uint32_t zero_ = 0;
   std::vector<uint64_t> push_keys_;
   std::vector<float> push_deltas_;
 };

@@ -24,15 +24,10 @@ Status CheckFederatedSchedule(const config::JobConfig& job) {
                "clients training at once (buffered.concurrency " +
                    std::to_string(b.concurrency()) + ")");
   }
-  if (f.has_clip_norm()) {
-    return bad("buffered",
-               "not with DP (clip_norm): the accountant assumes Poisson sampling per round, "
-               "and buffered clients are picked as slots free up");
-  }
-  if (f.secure_aggregation()) {
-    return bad("buffered",
-               "not with secure_aggregation: pairwise masks cancel only among the clients of "
-               "one synchronous round");
+  if (f.has_target_epsilon()) {
+    return bad("target_epsilon",
+               "not with buffered: how many steps a client's update enters is known only as "
+               "the run goes (set noise_multiplier; the run reports epsilon each step)");
   }
   return Status::OK();
 }

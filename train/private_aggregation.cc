@@ -59,8 +59,12 @@ Status PrivateAggregation::TransformClientUpdate(ClientUpdate* update) {
   dense_.assign(width_, 0.0f);
   for (size_t s = 0; s < update->rows.size(); ++s) {
     float* out = &dense_[update->rows[s] * stride];
-    std::copy_n(&update->deltas[s * static_cast<size_t>(dim_)], dim_, out);
-    out[dim_] = static_cast<float>(update->weight);
+    // The update enters the sum times its weight (1 in rounds; a buffered update's
+    // staleness weight <= 1, after clipping, so its norm stays <= S).
+    const float* delta = &update->deltas[s * static_cast<size_t>(dim_)];
+    const float weight = static_cast<float>(update->weight);
+    for (int k = 0; k < dim_; ++k) out[k] = weight == 1.0f ? delta[k] : weight * delta[k];
+    out[dim_] = weight;
   }
   update->masked_words.resize(width_);
   RETURN_IF_ERROR(codec_.Encode(dense_, update->masked_words));

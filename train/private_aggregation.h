@@ -1,7 +1,10 @@
 // PrivateAggregation: the ClientUpdateTransform of a FEDERATED job with DP and/or secure
 // aggregation (train/client_update.h, docs/federated.md).
 //
-//   per client   DP: ClipUpdate of the whole update (all its item rows together) to S.
+//   per client   DP: ClipUpdate of the whole update (all its item rows together) to S; the
+//                update then enters the sum times its weight (1 in rounds, a buffered
+//                update's staleness weight <= 1). A "round" here is a synchronous round, or
+//                a buffered step whose participants are that step's arrivals.
 //                Secure aggregation: the update (and its per-row weight) is laid out densely
 //                over the round aggregate's rows, fixed-point encoded and pairwise masked with
 //                every other sampled client of this worker (X25519 pair seeds); only the

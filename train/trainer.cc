@@ -94,20 +94,20 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   // Every worker's pushes are applied before anyone evaluates.
   RETURN_IF_ERROR(collective_->Barrier());
   RETURN_IF_ERROR(SetScoringDense());
+  // FEDERATED with eval_every k: only every k-th round (and the last) is evaluated; the
+  // others report NaN and no ranking figures (metrics->epoch is 1-based).
+  const int eval_every = job_.training().federated().eval_every();
+  if (job_.training().update_mode() == config::FEDERATED && eval_every > 1 &&
+      metrics->epoch % eval_every != 0 && metrics->epoch < job_.training().epochs()) {
+    RETURN_IF_ERROR(report_.ReduceEvaluation({}, {}, metrics));
+    return Status::OK();
+  }
   if (model_->evaluation() == models::Evaluation::kRanking) {
     // Rating error means nothing for a ranking model; its figures come from the ranking
     // evaluation. Test and train RMSE stay NaN (shown as "-", null in metrics.jsonl).
     if (ranking_ != nullptr) RETURN_IF_ERROR(EvaluateRanking(metrics));
     RETURN_IF_ERROR(report_.ReduceEvaluation({}, {}, metrics));
     metrics->eval_sec = MonotonicSeconds() - start;
-    return Status::OK();
-  }
-  // FEDERATED with eval_every k: only every k-th round (and the last) is evaluated; the
-  // others report NaN like a ranking model (metrics->epoch is 1-based).
-  const int eval_every = job_.training().federated().eval_every();
-  if (job_.training().update_mode() == config::FEDERATED && eval_every > 1 &&
-      metrics->epoch % eval_every != 0 && metrics->epoch < job_.training().epochs()) {
-    RETURN_IF_ERROR(report_.ReduceEvaluation({}, {}, metrics));
     return Status::OK();
   }
   EvalOptions eval;
@@ -215,6 +215,7 @@ Status Trainer::Run() {
   context.collective = collective_;
   context.workers = collective_->size();
   context.dense = options_.dense;
+  context.client_update_tap = options_.client_update_tap;
   mode_ = MakeUpdateMode(context);
   train_sample_size_ = static_cast<size_t>(std::min<int64_t>(
       job_.training().eval_train_sample(), static_cast<int64_t>(batches_->packed().size())));

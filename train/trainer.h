@@ -64,6 +64,9 @@ struct TrainerOptions {
   // Test seam: called on the trainer's thread after each batch with the step (batches per
   // worker done since the start of training); an error fails the worker as a real one would.
   std::function<Status(int64_t step)> after_batch;
+  // Test seam (FEDERATED): sees each reporting client's plain update as its local training
+  // leaves it, before any privacy transform (UpdateModeContext::client_update_tap).
+  std::function<void(const ClientUpdate&)> client_update_tap;
   // Resume point (a checkpoint's manifest): the next epoch (0-based), the step (batches per
   // worker done) and clock to continue from, and the model scalars its rows were trained with.
   int first_epoch = 0;

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -32,6 +33,7 @@
 #include "common/status.h"
 #include "models/model.h"
 #include "train/batch_source.h"
+#include "train/client_update.h"
 #include "train/clock_schedule.h"
 #include "train/collective.h"
 #include "train/dense_tables.h"
@@ -59,6 +61,9 @@ struct UpdateModeContext {
   // The model's dense tables (pulled whole with every batch, train/dense_tables.h); null or
   // empty when it has none.
   DenseTables* dense = nullptr;
+  // Test seam (FEDERATED): called with each reporting client's plain update when its local
+  // training ends, before any ClientUpdateTransform. Unset in production.
+  std::function<void(const ClientUpdate&)> client_update_tap;
 };
 
 // The rates and position of one epoch.

@@ -5,6 +5,7 @@
 // whatever the server count, and bad settings fail naming the field.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "models/model_tables.h"
 #include "cli/simulation.h"
 #include "tests/cli/small_job.h"
+#include "train/privacy/rdp_accountant.h"
 
 namespace psrec::cli {
 namespace {
@@ -153,12 +155,69 @@ TEST(FederatedBufferedTest, BadSettingsNameTheField) {
   job.mutable_training()->mutable_federated()->mutable_client_compute()->set_straggler_slowdown(
       0.5);
   fails_naming(job, "client_compute.straggler_slowdown");
+  // The accountant cannot calibrate z in advance: how many steps a client enters is known
+  // only as the run goes.
   job = BufferedJob(1, 1);
   job.mutable_training()->mutable_federated()->set_clip_norm(1.0);
-  fails_naming(job, "buffered");
+  job.mutable_training()->mutable_federated()->set_target_epsilon(2.0);
+  fails_naming(job, "target_epsilon");
+  // 3 updates a step over 2 workers: 1.5 per worker, too few for masks to hide one.
   job = BufferedJob(1, 2);
   job.mutable_training()->mutable_federated()->set_secure_aggregation(true);
-  fails_naming(job, "buffered");
+  job.mutable_training()->mutable_federated()->mutable_buffered()->set_buffer_size(3);
+  fails_naming(job, "secure_aggregation");
+}
+
+// Secure aggregation under FedBuff: each step's arrivals on a worker mask among each other
+// and the worker decodes their sum, equal to the plain sum up to the fixed-point encoding
+// (2^-20), staleness weights included.
+TEST(FederatedBufferedTest, SecureAggregationGivesThePlainStep) {
+  config::JobConfig job = BufferedJob(2, 2);
+  job.mutable_training()->set_epochs(8);
+  config::JobConfig secure = job;
+  secure.mutable_training()->mutable_federated()->set_secure_aggregation(true);
+  Result<SimulationResult> plain = RunJob(job);
+  Result<SimulationResult> masked = RunJob(secure);
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  ASSERT_TRUE(masked.ok()) << masked.status().message();
+  ASSERT_EQ(plain->history.size(), masked->history.size());
+  for (size_t e = 0; e < plain->history.size(); ++e) {
+    EXPECT_NEAR(masked->history[e].test_rmse, plain->history[e].test_rmse, 1e-4) << e;
+    EXPECT_EQ(Figure(masked->history[e], "groups_abandoned"), 0);
+    EXPECT_EQ(Figure(masked->history[e], "clients_reporting"), 30);
+  }
+  // A masked client uploads the dense vector of its step's rows: more than its plain rows.
+  EXPECT_GT(Figure(masked->history.back(), "bytes_up_per_client_mean"),
+            Figure(plain->history.back(), "bytes_up_per_client_mean"));
+}
+
+// DP under FedBuff: every update clipped, each step's sum noised, and epsilon composed over
+// the steps of the client that entered the most, without amplification by sampling.
+TEST(FederatedBufferedTest, DpAccountsForTheBusiestClient) {
+  config::JobConfig job = BufferedJob(2, 2);
+  job.mutable_training()->set_epochs(10);
+  config::FederatedConfig* f = job.mutable_training()->mutable_federated();
+  f->set_clip_norm(0.3);
+  f->set_noise_multiplier(2.0);
+  f->set_delta(1e-5);
+  f->set_server_lr(10);
+  Result<SimulationResult> run = RunJob(job);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  double previous = 0;
+  for (const train::EpochMetrics& m : run->history) {
+    const double most = Figure(m, "client_contributions_max");
+    EXPECT_GE(most, 1);
+    EXPECT_LE(most, m.epoch);  // at most one update per step
+    Result<train::privacy::PrivacySpent> expected =
+        train::privacy::ComputeEpsilon(1.0, 2.0, static_cast<int64_t>(most), 1e-5);
+    ASSERT_TRUE(expected.ok());
+    EXPECT_DOUBLE_EQ(Figure(m, "epsilon"), expected->epsilon);
+    EXPECT_GE(Figure(m, "epsilon"), previous);
+    previous = Figure(m, "epsilon");
+    EXPECT_GE(Figure(m, "clients_clipped"), 0);
+    EXPECT_TRUE(std::isfinite(m.test_rmse));
+  }
+  EXPECT_GT(Figure(run->history.back(), "clients_clipped"), 0);
 }
 
 }  // namespace

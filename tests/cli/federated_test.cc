@@ -112,13 +112,14 @@ TEST(FederatedTest, BadSettingsNameTheField) {
   config::JobConfig q_one = FederatedJob(1, 1);
   q_one.mutable_training()->mutable_federated()->set_sampling_rate(1.0);
   EXPECT_TRUE(ValidateJobConfig(q_one).ok());
-  // Implicit-feedback models are refused (clients step per rating).
+  // Implicit-feedback models train (tests/cli/federated_implicit_test.cc), but a client
+  // cannot draw popularity-weighted negatives: the counts are other clients' data.
   config::JobConfig bpr = FederatedJob(1, 1);
   bpr.mutable_model()->set_type(config::ModelConfig::BPR_MF);
+  bpr.mutable_data()->mutable_implicit()->set_sampler(config::ImplicitConfig::POPULARITY);
   Result<SimulationResult> implicit = RunJob(bpr);
   ASSERT_FALSE(implicit.ok());
-  EXPECT_NE(implicit.status().message().find("training.update_mode: FEDERATED trains rating"),
-            std::string::npos)
+  EXPECT_NE(implicit.status().message().find("data.implicit.sampler"), std::string::npos)
       << implicit.status().message();
   // A user row on the servers would leave its client.
   config::JobConfig remote = FederatedJob(1, 1);
@@ -254,6 +255,37 @@ TEST(FederatedTest, NoUserIdUserRowOrRatingLeavesAWorker) {
   Result<std::vector<wire::SentFrame>> centralized = CaptureRun(central);
   ASSERT_TRUE(centralized.ok()) << centralized.status().message();
   EXPECT_GT(Occurrences(*centralized, ids), 0);
+  std::filesystem::remove_all(dir);
+}
+
+// BPR-MF clients (train/federated_implicit.cc): what leaves a worker is item keys and
+// item-row deltas (positives and sampled negatives alike), never a user id.
+TEST(FederatedTest, ImplicitClientsSendNoUserId) {
+  const std::string dir = WriteDistinctiveRatings(
+      (std::filesystem::temp_directory_path() / "psrec_federated_implicit_capture").string());
+  config::JobConfig job = FederatedJob(2, 2);
+  job.mutable_model()->set_type(config::ModelConfig::BPR_MF);
+  job.mutable_data()->clear_synthetic();
+  job.mutable_data()->set_train_path(dir + "/train.tsv");
+  job.mutable_data()->set_test_path(dir + "/test.tsv");
+  job.mutable_data()->set_format(config::MOVIELENS_TSV);
+  job.mutable_data()->mutable_split()->set_kind(config::SplitConfig::GIVEN);
+  job.mutable_data()->mutable_implicit()->set_negatives_per_positive(2);
+  job.mutable_training()->set_epochs(3);
+  job.mutable_training()->mutable_federated()->set_sampling_rate(1.0);
+  std::vector<std::vector<uint8_t>> ids;
+  for (uint64_t u = 0; u < 120; ++u) {
+    ids.push_back(LittleEndian(kFirstUser + u * 977, 8));
+    ids.push_back(Varint(kFirstUser + u * 977));
+  }
+  Result<std::vector<wire::SentFrame>> frames = CaptureRun(job);
+  ASSERT_TRUE(frames.ok()) << frames.status().message();
+  size_t pushed = 0;
+  for (const wire::SentFrame& f : *frames) {
+    if (f.type == wire::MessageType::kPush) pushed += f.body.size();
+  }
+  EXPECT_GT(pushed, 0u);
+  EXPECT_EQ(Occurrences(*frames, ids), 0) << "a user id left a worker";
   std::filesystem::remove_all(dir);
 }
 

@@ -184,6 +184,70 @@ TEST_F(MpirunTest, NoTestSetIsAWarningSaidOnce) {
   EXPECT_EQ(err.find(warning), err.rfind(warning)) << err;
 }
 
+// Lines of metrics.jsonl that contain `needle`.
+int LinesWith(const std::string& text, const std::string& needle) {
+  int count = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) count += line.find(needle) != std::string::npos;
+  return count;
+}
+
+// The federated settings every FEDERATED launch below shares: private user rows on the
+// workers, rounds as BSP epochs.
+std::vector<std::string> Federated(std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--set", "training.update_mode=FEDERATED",
+                                   "--set", "training.consistency=BSP",
+                                   "--set", "tables.user.placement=LOCAL",
+                                   "--set", "training.federated.local_epochs=2",
+                                   "--set", "training.federated.client_lr=0.03"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// FedBuff (training.federated.buffered) across processes, 2 servers x 2 workers: each step
+// takes exactly buffer_size updates from the two workers' clients (agreed over MPI), stale
+// ones weighted; then the same with DP and secure aggregation, which reports epsilon.
+TEST_F(MpirunTest, FederatedBufferedStepsTakeBufferSizeUpdates) {
+  const std::vector<std::string> buffered = {
+      "--set", "training.epochs=6",
+      "--set", "training.federated.buffered.buffer_size=40",
+      "--set", "training.federated.buffered.concurrency=160",
+      "--set", "training.federated.client_compute.speed_spread=0.5"};
+  pid_t pid = Launch(4, 2, Federated(buffered));
+  ASSERT_EQ(WaitExit(pid, std::chrono::seconds(180)), 0) << Slurp(dir_ / "stderr");
+  std::string metrics = Slurp(dir_ / "run" / "metrics.jsonl");
+  EXPECT_EQ(LinesWith(metrics, "\"clients_reporting\":40,"), 6) << metrics;
+  EXPECT_EQ(LinesWith(metrics, "\"staleness_mean\""), 6) << metrics;
+  EXPECT_NE(Slurp(dir_ / "stdout").find("buffered K 40 of 160 concurrent"), std::string::npos)
+      << Slurp(dir_ / "stdout");
+
+  std::vector<std::string> private_steps = buffered;
+  for (const char* setting :
+       {"training.federated.secure_aggregation=true", "training.federated.clip_norm=0.5",
+        "training.federated.noise_multiplier=1.0"}) {
+    private_steps.push_back("--set");
+    private_steps.push_back(setting);
+  }
+  pid = Launch(4, 2, Federated(private_steps));
+  ASSERT_EQ(WaitExit(pid, std::chrono::seconds(180)), 0) << Slurp(dir_ / "stderr");
+  metrics = Slurp(dir_ / "run" / "metrics.jsonl");
+  EXPECT_EQ(LinesWith(metrics, "\"epsilon\""), 6) << metrics;
+  EXPECT_EQ(LinesWith(metrics, "\"groups_abandoned\":0,"), 6) << metrics;
+}
+
+// BPR-MF in synchronous federated rounds across processes: clients draw their own
+// negatives; the ranking evaluation runs on the workers' private user rows.
+TEST_F(MpirunTest, FederatedBprTrainsUnderMpirun) {
+  pid_t pid = Launch(4, 2, Federated({"--set", "model.type=BPR_MF",
+                                      "--set", "data.implicit.negatives_per_positive=1",
+                                      "--set", "training.federated.sampling_rate=0.05",
+                                      "--set", "training.federated.secure_aggregation=true"}));
+  ASSERT_EQ(WaitExit(pid, std::chrono::seconds(180)), 0) << Slurp(dir_ / "stderr");
+  const std::string metrics = Slurp(dir_ / "run" / "metrics.jsonl");
+  EXPECT_EQ(LinesWith(metrics, "\"clients_sampled\""), 4) << metrics;
+  EXPECT_EQ(LinesWith(metrics, "\"groups_abandoned\":0,"), 4) << metrics;
+}
+
 // Issue #3: a server killed mid-training makes the job exit != 0, naming it, within
 // rpc_timeout plus a few seconds.
 TEST_F(MpirunTest, KilledServerFailsTheJobPromptly) {
