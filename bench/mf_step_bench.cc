@@ -4,7 +4,8 @@
 // Zipf(0.8) from 100k whose rows (33 floats, pulled copies) span 13 MB, k = 32.
 // One benchmark per kernel: the unfused Eigen step (BiasedMf::Step with UNFUSED) and the
 // fused kernel (models/mf/fused_sgd_step.h) for each instruction set this CPU runs, and
-// the fused kernel on the batch ordered in blocks of item rows (what tiling would buy).
+// the fused kernel on the batch ordered in blocks of item rows, and on the orders the trainer
+// makes (BY_USER, BY_TILE: BM_FusedStepTrainerOrder).
 // Items per second = ratings per second; compare CPU times on a shared machine.
 //
 //   build-n/bench/mf_step_bench --benchmark_repetitions=3
@@ -19,6 +20,7 @@
 #include "models/mf/biased_mf.h"
 #include "models/mf/fused_sgd_step.h"
 #include "table/optimizer.h"
+#include "train/batch_source.h"
 
 namespace psrec::models::mf {
 namespace {
@@ -153,6 +155,83 @@ BENCHMARK(BM_FusedStepItemBlocks)
     ->Arg(16000)
     ->Arg(100000)
     ->Unit(benchmark::kMillisecond);
+
+// The fused step on the orders the trainer makes (train/batch_source.h), not a sorted copy:
+// one worker's partition of 200k users x 20 ratings (items Zipf(0.8) over 100k, as above)
+// cut into 4 batches of 1M ratings, planned as DeltaPush plans LOCAL users (item rows pulled
+// per batch in first-seen order, user rows stepped in place by dense index), stepped part by
+// part. Arg 0: BY_USER, 1: BY_TILE (training.tile_item_rows 8000: a 13 x 13 grid, user
+// blocks of 15k users, 2 MB of rows, past L2 as in the 20M set's 77k-user blocks).
+void BM_FusedStepTrainerOrder(benchmark::State& state) {
+  constexpr size_t kPartUsers = 200000;
+  constexpr size_t kBatches = 4;
+  static const data::RatingColumns columns = [] {
+    data::RatingColumns c;
+    std::mt19937 rng(7);
+    std::vector<double> cdf(kItems);
+    double total = 0;
+    for (size_t i = 0; i < kItems; ++i) cdf[i] = total += std::pow(i + 1.0, -0.8);
+    std::uniform_real_distribution<double> uniform(0, total);
+    std::vector<uint32_t> dense_of(kItems);  // popular items are not the first dense ids
+    for (size_t i = 0; i < kItems; ++i) dense_of[i] = static_cast<uint32_t>(i);
+    std::shuffle(dense_of.begin(), dense_of.end(), rng);
+    for (uint64_t u = 0; u < kPartUsers; ++u) c.user_ids.push_back(u);
+    for (uint64_t i = 0; i < kItems; ++i) c.item_ids.push_back(i);
+    std::uniform_int_distribution<int> label(1, 5);
+    for (size_t u = 0; u < kPartUsers; ++u) {
+      for (size_t r = 0; r < kRatingsPerUser; ++r) {
+        const size_t item = std::lower_bound(cdf.begin(), cdf.end(), uniform(rng)) - cdf.begin();
+        c.user_index.push_back(static_cast<uint32_t>(u));
+        c.item_index.push_back(dense_of[std::min(item, kItems - 1)]);
+        c.rating.push_back(static_cast<float>(label(rng)));
+      }
+    }
+    return c;
+  }();
+  config::TrainingConfig training;
+  training.set_seed(3);
+  training.set_rating_order(state.range(0) == 1 ? config::BY_TILE : config::BY_USER);
+  data::RatingsShard shard = data::ShardFromColumns(columns);
+  train::BatchSource source(training, 0, &shard, kBatches);
+  source.StartEpoch(0);
+  std::vector<train::BatchPlan> plans(kBatches);
+  std::vector<std::vector<float>> item_rows(kBatches);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  std::vector<float> users(kPartUsers * kDim), items(kItems * kDim);
+  for (float& v : users) v = normal(rng);
+  for (float& v : items) v = normal(rng);
+  for (size_t b = 0; b < kBatches; ++b) {
+    source.Plan(b, &plans[b], /*items_only=*/true);
+    for (const uint32_t dense : plans[b].item_dense) {
+      item_rows[b].insert(item_rows[b].end(), items.begin() + dense * kDim,
+                          items.begin() + (dense + 1) * kDim);
+    }
+  }
+  const FusedSgdTerms terms{kFactors, 3.0f, 0.02f, 0.005f, kLearningRate, kLearningRate};
+  state.SetLabel(std::string(state.range(0) == 1 ? "BY_TILE " : "BY_USER ") +
+                 std::string(StepIsaName(WidestStepIsa())));
+  double sse = 0;
+  for (auto _ : state) {
+    for (size_t b = 0; b < kBatches; ++b) {
+      const train::BatchPlan& plan = plans[b];
+      size_t at = 0;
+      for (const auto& part : plan.parts) {
+        RowLookup fields[2];
+        fields[0] = {users.data(), nullptr, kDim, &part.data()->user,
+                     sizeof(data::PackedRating) / sizeof(uint32_t), nullptr};
+        fields[1] = {item_rows[b].data(), nullptr, kDim, plan.item_slot.data() + at, 1, nullptr};
+        ExampleBatch batch{part.size(), &part.data()->rating,
+                           sizeof(data::PackedRating) / sizeof(float), fields, {}, {}};
+        sse += FusedSgdStep(WidestStepIsa(), terms, batch);
+        at += part.size();
+      }
+    }
+  }
+  benchmark::DoNotOptimize(sse);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * columns.rating.size()));
+}
+BENCHMARK(BM_FusedStepTrainerOrder)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace psrec::models::mf

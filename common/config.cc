@@ -92,6 +92,8 @@ const RangeRule kRangeRules[] = {
     {"training.staleness", 0, kInf},
     {"training.clock_every", 1, kInf},
     {"training.pipeline_depth", 1, 64},
+    {"training.tile_item_rows", 1, kInf},
+    {"training.compute_threads", 1, 256},
     {"training.eval_train_sample", 0, kInf},
     {"cluster.servers", 1, 4096},
     {"cluster.workers", 1, 4096},
@@ -286,6 +288,25 @@ Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) 
     return fail("training.clock_every",
                 "must be 1 for update_mode DELTAS under BSP (a worker would pull rows without "
                 "its own changes of the same clock and repeat their steps)");
+  }
+  if (const auto type = job.model().type();
+      job.training().rating_order() == config::BY_TILE &&
+      (type == config::ModelConfig::WEIGHTED_DOT || type == config::ModelConfig::GMF ||
+       type == config::ModelConfig::MLP || type == config::ModelConfig::NEUMF)) {
+    // A batch is stepped tile by tile, and a model's dense table once per step call.
+    return fail("training.rating_order",
+                "BY_TILE is for models without a dense table (BIASED_MF, BPR_MF, LOGISTIC_MF)");
+  }
+  if (job.training().compute_threads() > 1) {
+    // Concurrent tiles must share no row: only the user and item rows of explicit ratings
+    // (no sampled negatives from any item block, no dense table every example steps).
+    const config::TrainingConfig& t = job.training();
+    if (t.update_mode() != config::DELTAS || t.rating_order() != config::BY_TILE ||
+        job.model().type() != config::ModelConfig::BIASED_MF) {
+      return fail("training.compute_threads",
+                  "more than 1 needs update_mode DELTAS, rating_order BY_TILE and model type "
+                  "BIASED_MF (tiles stepped at once must share no row)");
+    }
   }
   if (const auto& m = job.model(); m.type() == config::ModelConfig::MLP ||
                                     m.type() == config::ModelConfig::NEUMF) {

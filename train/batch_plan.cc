@@ -36,8 +36,8 @@ void BatchPlanner::StartBatch(size_t ratings, BatchPlan* plan, bool items_only) 
   plan->item_keys.clear();
   plan->item_dense.clear();
   plan->ratings = ratings;
-  plan->packed_first = {};
-  plan->packed_second = {};
+  plan->parts.clear();
+  plan->part_round.clear();
   plan->item_slot.resize(ratings);
   plan->user_slot.resize(items_only ? 0 : ratings);
   plan->rating.resize(items_only ? 0 : ratings);
@@ -69,12 +69,25 @@ void BatchPlanner::Build(std::span<const uint32_t> order, std::span<const uint32
 void BatchPlanner::BuildPacked(std::span<const data::PackedRating> first,
                                std::span<const data::PackedRating> second, BatchPlan* plan,
                                bool items_only) {
-  StartBatch(first.size() + second.size(), plan, items_only);
-  plan->packed_first = first;
-  plan->packed_second = second;
+  const std::span<const data::PackedRating> parts[2] = {first, second};
+  const uint32_t rounds[2] = {0, 1};
+  BuildParts(parts, rounds, plan, items_only);
+}
+
+void BatchPlanner::BuildParts(std::span<const std::span<const data::PackedRating>> parts,
+                              std::span<const uint32_t> rounds, BatchPlan* plan,
+                              bool items_only) {
+  size_t ratings = 0;
+  for (const auto& part : parts) ratings += part.size();
+  StartBatch(ratings, plan, items_only);
+  for (size_t p = 0; p < parts.size(); ++p) {
+    if (parts[p].empty()) continue;
+    plan->parts.push_back(parts[p]);
+    plan->part_round.push_back(rounds[p]);
+  }
   size_t i = 0;
   if (items_only) {
-    for (std::span<const data::PackedRating> part : {first, second}) {
+    for (std::span<const data::PackedRating> part : plan->parts) {
       for (const data::PackedRating& r : part) {
         plan->item_slot[i++] = SlotOf(r.item, serial_, &items_, item_ids_, &plan->item_keys,
                                       &plan->item_dense);
@@ -82,10 +95,10 @@ void BatchPlanner::BuildPacked(std::span<const data::PackedRating> first,
     }
     return;
   }
-  // Ratings grouped by user (training.rating_order BY_USER) repeat the previous user: reuse
-  // its slot instead of a random access to the stamp array per rating.
+  // Ratings grouped by user (training.rating_order BY_USER, BY_TILE) repeat the previous
+  // user: reuse its slot instead of a random access to the stamp array per rating.
   uint32_t previous_user = UINT32_MAX, previous_slot = 0;
-  for (std::span<const data::PackedRating> part : {first, second}) {
+  for (std::span<const data::PackedRating> part : plan->parts) {
     for (const data::PackedRating& r : part) {
       if (r.user == previous_user) {
         plan->user_slot[i] = previous_slot;

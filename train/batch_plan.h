@@ -22,9 +22,12 @@ struct BatchPlan {
   std::vector<uint32_t> item_slot;   // per rating: index into item_keys
   std::vector<float> rating;         // per rating
   size_t ratings = 0;                // in the batch
-  // BuildPacked: the batch's ratings in the packed array (the second part when it wraps).
-  std::span<const data::PackedRating> packed_first, packed_second;
-  // Implicit models (train/implicit_batches.h): the batch's examples, which packed_first
+  // BuildPacked / BuildParts: the batch's ratings in the packed array, in parts (two when
+  // the batch wraps around the array's end; with rating_order BY_TILE one per tile visited),
+  // none empty; and per part its round: parts of one round share no user and no item row.
+  std::vector<std::span<const data::PackedRating>> parts;
+  std::vector<uint32_t> part_round;
+  // Implicit models (train/implicit_batches.h): the batch's examples, which parts[0]
   // then spans (the plan owns them: a mode may plan the next batch while this one trains),
   // and for pairwise examples the slot of each example's negative item among item_keys.
   std::vector<data::PackedRating> expanded;
@@ -47,6 +50,11 @@ class BatchPlanner {
   // filled: no per-user bookkeeping over a table of millions of rows, no copies of ratings.
   void BuildPacked(std::span<const data::PackedRating> first, std::span<const data::PackedRating> second,
                    BatchPlan* plan, bool items_only = false);
+
+  // The same for any number of parts (empty ones are dropped), `rounds[p]` part p's round
+  // (BatchPlan::part_round).
+  void BuildParts(std::span<const std::span<const data::PackedRating>> parts,
+                  std::span<const uint32_t> rounds, BatchPlan* plan, bool items_only = false);
 
   // After BuildPacked of the same plan: adds the items `negatives` (dense indices, one per
   // example) to item_keys and fills neg_slot.

@@ -7,6 +7,7 @@
 
 #include "common/keys.h"
 #include "train/implicit_batches.h"
+#include "train/tile_grid.h"
 
 namespace psrec::train {
 namespace {
@@ -20,11 +21,19 @@ void Shuffle(std::vector<uint32_t>* order, uint64_t seed) {
   }
 }
 
-std::vector<data::PackedRating> Pack(const config::TrainingConfig& training, uint64_t rank_mix,
-                                     const data::RatingsShard& train) {
+// `train`'s ratings in a random order (seeded by the seed and the rank): the order every
+// rating order starts from.
+std::vector<uint32_t> ShuffledOrder(const config::TrainingConfig& training, uint64_t rank_mix,
+                                    const data::RatingsShard& train) {
   std::vector<uint32_t> order(train.size());
   std::iota(order.begin(), order.end(), 0u);
   Shuffle(&order, Mix64(training.seed() ^ 0x7061636bULL ^ rank_mix));
+  return order;
+}
+
+std::vector<data::PackedRating> Pack(const config::TrainingConfig& training, uint64_t rank_mix,
+                                     const data::RatingsShard& train,
+                                     std::span<const uint32_t> order) {
   std::vector<data::PackedRating> packed(order.size());
   auto packed_of = [&train](uint32_t r) -> data::PackedRating {
     return {train.user_index[r], train.item_index[r], train.rating[r]};
@@ -60,38 +69,91 @@ BatchSource::BatchSource(const config::TrainingConfig& training, int rank,
                          data::RatingsShard* train, int64_t batches_per_epoch)
     : seed_(training.seed() ^ Mix64(static_cast<uint64_t>(rank) + 1)),
       batches_per_epoch_(batches_per_epoch),
-      packed_(Pack(training, Mix64(static_cast<uint64_t>(rank) + 1), *train)),
       planner_({}, {}) {
+  const uint64_t rank_mix = Mix64(static_cast<uint64_t>(rank) + 1);
+  const std::vector<uint32_t> order = ShuffledOrder(training, rank_mix, *train);
+  if (training.rating_order() == config::BY_TILE) {
+    tiles_ = TileGrid::Build(order, *train, static_cast<size_t>(training.tile_item_rows()),
+                             static_cast<size_t>(training.compute_threads()),
+                             Mix64(training.seed() ^ 0x74696c65ULL ^ rank_mix), &packed_);
+    // The train-RMSE sample: the first ratings of the shuffle (the tiled array's first
+    // ratings are one tile's).
+    const size_t sample = std::min(order.size(), static_cast<size_t>(std::max(
+                                                     0, training.eval_train_sample())));
+    sample_.reserve(sample);
+    for (size_t i = 0; i < sample; ++i) {
+      const uint32_t r = order[i];
+      sample_.push_back({train->user_index[r], train->item_index[r], train->rating[r]});
+    }
+  } else {
+    packed_ = Pack(training, rank_mix, *train, order);
+  }
   *train = data::DictionariesOnly(*train);
   planner_ = BatchPlanner(train->user_ids, train->item_ids);
 }
 
 void BatchSource::StartEpoch(int epoch) {
   const uint64_t epoch_seed = Mix64(seed_ ^ Mix64(static_cast<uint64_t>(epoch) << 32));
+  epoch_seed_ = epoch_seed;
+  if (tiles_.blocks() > 0) {
+    // Batches are consecutive runs of the epoch's tile order, itself random.
+    tiles_.EpochOrder(epoch_seed, &visits_);
+    visit_end_.resize(visits_.size());
+    size_t end = 0;
+    for (size_t v = 0; v < visits_.size(); ++v) visit_end_[v] = end += tiles_.size(visits_[v].tile);
+    return;
+  }
   batch_order_.resize(static_cast<size_t>(batches_per_epoch_));
   std::iota(batch_order_.begin(), batch_order_.end(), 0u);
   Shuffle(&batch_order_, epoch_seed);
   batch_offset_ = packed_.empty() ? 0 : Mix64(epoch_seed) % packed_.size();
-  epoch_seed_ = epoch_seed;
+}
+
+void BatchSource::SliceParts(size_t batch) {
+  const size_t n = packed_.size();
+  const size_t batches = static_cast<size_t>(batches_per_epoch_);
+  const std::span<const data::PackedRating> all(packed_);
+  parts_.clear();
+  rounds_.clear();
+  if (tiles_.blocks() > 0) {
+    // Ratings [begin, end) of the epoch's tile order: pieces of consecutive visits.
+    const size_t begin = n * batch / batches;
+    const size_t end = n * (batch + 1) / batches;
+    size_t v = static_cast<size_t>(
+        std::upper_bound(visit_end_.begin(), visit_end_.end(), begin) - visit_end_.begin());
+    for (size_t at = begin; at < end; ++v) {
+      const size_t visit_begin = visit_end_[v] - tiles_.size(visits_[v].tile);
+      const size_t from = at - visit_begin;
+      const size_t to = std::min(end, visit_end_[v]) - visit_begin;
+      parts_.push_back(all.subspan(tiles_.begin(visits_[v].tile) + from, to - from));
+      rounds_.push_back(visits_[v].round);
+      at = visit_begin + to;
+    }
+    return;
+  }
+  const size_t slice = batch_order_[batch];
+  const size_t begin = batch_offset_ + n * slice / batches;
+  const size_t end = batch_offset_ + n * (slice + 1) / batches;
+  // A batch may wrap around the end of the packed array: then it is two parts.
+  if (end <= n) {
+    parts_.push_back(all.subspan(begin, end - begin));
+  } else if (begin >= n) {
+    parts_.push_back(all.subspan(begin - n, end - begin));
+  } else {
+    parts_.push_back(all.subspan(begin));
+    parts_.push_back(all.subspan(0, end - n));
+  }
+  for (size_t p = 0; p < parts_.size(); ++p) rounds_.push_back(static_cast<uint32_t>(p));
 }
 
 void BatchSource::Plan(size_t batch, BatchPlan* plan, bool items_only) {
-  const size_t n = packed_.size();
-  const size_t slice = batch_order_[batch];
-  const size_t batches = static_cast<size_t>(batches_per_epoch_);
-  const size_t begin = batch_offset_ + n * slice / batches;
-  const size_t end = batch_offset_ + n * (slice + 1) / batches;
-  const std::span<const data::PackedRating> all(packed_);
+  SliceParts(batch);
   if (implicit_ != nullptr) {
     SampleRng rng(Mix64(epoch_seed_ ^ Mix64(0x6e6567ULL + batch)));
     plan->expanded.clear();
     negatives_.clear();
-    const size_t wrap = std::min(end, n);
-    ExpandPositives(*implicit_, all.subspan(begin >= n ? begin - n : begin,
-                                            begin >= n ? end - begin : wrap - begin),
-                    &rng, &plan->expanded, &negatives_);
-    if (begin < n && end > n) {
-      ExpandPositives(*implicit_, all.subspan(0, end - n), &rng, &plan->expanded, &negatives_);
+    for (const auto& part : parts_) {
+      ExpandPositives(*implicit_, part, &rng, &plan->expanded, &negatives_);
     }
     planner_.BuildPacked(plan->expanded, {}, plan, items_only);
     if (implicit_->examples == models::Examples::kPairwise) {
@@ -99,13 +161,7 @@ void BatchSource::Plan(size_t batch, BatchPlan* plan, bool items_only) {
     }
     return;
   }
-  if (end <= n) {
-    planner_.BuildPacked(all.subspan(begin, end - begin), {}, plan, items_only);
-  } else if (begin >= n) {
-    planner_.BuildPacked(all.subspan(begin - n, end - begin), {}, plan, items_only);
-  } else {
-    planner_.BuildPacked(all.subspan(begin), all.subspan(0, end - n), plan, items_only);
-  }
+  planner_.BuildParts(parts_, rounds_, plan, items_only);
 }
 
 }  // namespace psrec::train

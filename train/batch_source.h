@@ -2,12 +2,15 @@
 //
 // The worker's partition is packed once into an array of PackedRating, shuffled (seeded by
 // training.seed and the worker's rank) or, with training.rating_order BY_USER, grouped by
-// user (users in a random order, each user's ratings in the shuffled order). Every worker
+// user (users in a random order, each user's ratings in the shuffled order), or with
+// BY_TILE cut into a grid of (user block x item block) tiles (train/tile_grid.h). Every worker
 // cuts its array into the same number of batches (so clocks advance in step and BSP/SSP
 // never wait on a worker that has simply run out of data). Each epoch visits the batches
 // in a new random order, with batch boundaries shifted by a random offset, so batch
 // contents change between epochs while every batch is a sequential read (a batch may wrap
-// around the end of the array). Every rating is in exactly one batch of every epoch. The
+// around the end of the array). BY_TILE instead visits the tiles in a new random order
+// each epoch, and batch b is the b-th run of n / batches ratings of that order (one part
+// per tile it touches). Every rating is in exactly one batch of every epoch. The
 // orders depend on (seed, rank, epoch) only, so runs repeat exactly.
 //
 // Thread safety: one thread (the trainer's).
@@ -25,6 +28,7 @@
 #include "train/batch_plan.h"
 #include "train/collective.h"
 #include "train/implicit_setup.h"
+#include "train/tile_grid.h"
 
 namespace psrec::train {
 
@@ -62,11 +66,19 @@ class BatchSource {
   void Plan(size_t batch, BatchPlan* plan, bool items_only);
 
   int64_t batches_per_epoch() const { return batches_per_epoch_; }
-  // Every rating of the partition, in packed order: a random permutation, so its first n
-  // ratings are a uniform sample (BY_USER: every rating of a uniform sample of users).
+  // Every rating of the partition, in packed order: a random permutation (BY_USER: users'
+  // ratings together; BY_TILE: tile by tile).
   std::span<const data::PackedRating> packed() const { return packed_; }
+  // Ratings whose first n are a uniform sample of the partition (BY_USER: every rating of
+  // a uniform sample of users), at least min(training.eval_train_sample, ratings) of them.
+  std::span<const data::PackedRating> sample() const {
+    return tiles_.blocks() > 0 ? std::span<const data::PackedRating>(sample_) : packed();
+  }
 
  private:
+  // The batch's ratings in packed_ (parts_) and each part's round (rounds_).
+  void SliceParts(size_t batch);
+
   uint64_t seed_;  // training.seed mixed with the rank
   int64_t batches_per_epoch_;
   std::vector<data::PackedRating> packed_;
@@ -76,6 +88,14 @@ class BatchSource {
   uint64_t epoch_seed_ = 0;
   std::shared_ptr<const ImplicitTraining> implicit_;  // null: ratings are the examples
   std::vector<uint32_t> negatives_;                   // scratch of Plan
+  // BY_TILE: the grid (blocks() == 0 otherwise), this epoch's visits and the end of each
+  // visit in the epoch's rating order, the train-RMSE sample.
+  TileGrid tiles_;
+  std::vector<TileGrid::Visit> visits_;
+  std::vector<size_t> visit_end_;
+  std::vector<data::PackedRating> sample_;
+  std::vector<std::span<const data::PackedRating>> parts_;  // scratch of Plan
+  std::vector<uint32_t> rounds_;
 };
 
 }  // namespace psrec::train

@@ -2,6 +2,7 @@
 
 #include "train/row_changes.h"
 
+#include <algorithm>
 #include <cmath>
 #include <span>
 #include <utility>
@@ -35,11 +36,18 @@ DeltaPush::DeltaPush(const UpdateModeContext& context)
   if (table::EmbeddingTable* table = context.users->local_table()) {
     local_users_.emplace(table, context.user_ids, /*keep_addresses=*/false);
   }
+  const config::TrainingConfig& training = context.job->training();
+  step_by_part_ = training.rating_order() == config::BY_TILE;
+  const int threads = std::max(1, training.compute_threads());
+  if (threads > 1) pool_.emplace(threads);
+  step_scratch_.resize(static_cast<size_t>(threads));
 }
 
 std::string DeltaPush::Describe() const {
-  return pull_ahead_ ? ", DELTAS (next batch pulled ahead)"
-                     : ", DELTAS (next batch pulled after the push)";
+  std::string text = pull_ahead_ ? ", DELTAS (next batch pulled ahead)"
+                                 : ", DELTAS (next batch pulled after the push)";
+  if (pool_) text += ", " + std::to_string(pool_->threads()) + " compute threads";
+  return text;
 }
 
 void DeltaPush::StartEpoch(const EpochStart& epoch) {
@@ -109,48 +117,70 @@ void DeltaPush::Step(PulledBatch* slot, double* squared_error) {
   negative.rows = item.rows;
   negative.stride = item.stride;
   models::ExampleBatch batch;
-  batch.fields = std::span<const models::RowLookup>(fields, num_fields);
   batch.steppers = std::span<const models::RowStepper>(steppers, num_fields);
   if (has_dense()) batch.dense = slot->dense.views;
   if (!local_users_) {
     user.rows = slot->user_rows.data();
     user.stride = RowFloats(*context_.users);
-    user.index = plan.user_slot.data();
-    item.index = plan.item_slot.data();
-    negative.index = plan.neg_slot.data();
-    batch.size = plan.rating.size();
-    batch.labels = plan.rating.data();
-    *squared_error += context_.model->Step(batch, &step_scratch_);
-    return;
-  }
-  // LOCAL users in place, found by the dense user index inside the packed ratings (no
-  // per-batch copies): the batch's ratings in the packed array, in one or (wrapping around
-  // its end) two parts, each part's error added on its own (the sum's rounding is the one
-  // a run has always had).
-  if (local_users_->contiguous()) {
+    if (!step_by_part_) {
+      user.index = plan.user_slot.data();
+      item.index = plan.item_slot.data();
+      negative.index = plan.neg_slot.data();
+      batch.fields = std::span<const models::RowLookup>(fields, num_fields);
+      batch.size = plan.rating.size();
+      batch.labels = plan.rating.data();
+      *squared_error += context_.model->Step(batch, &step_scratch_[0]);
+      return;
+    }
+  } else if (local_users_->contiguous()) {
+    // LOCAL users in place, found by the dense user index inside the packed ratings (no
+    // per-batch copies).
     user.rows = local_users_->first_row();
     user.stride = RowFloats(*context_.users);
   } else {
     user.addresses = local_users_->row_of_dense().data();
   }
-  user.index_stride = sizeof(data::PackedRating) / sizeof(uint32_t);
-  batch.label_stride = sizeof(data::PackedRating) / sizeof(float);
-  const std::span<const uint32_t> item_slot(plan.item_slot);
-  const size_t first = plan.packed_first.size();
-  for (const auto& [ratings, slots] :
-       {std::pair(plan.packed_first, item_slot.first(first)),
-        std::pair(plan.packed_second, item_slot.subspan(first))}) {
-    if (ratings.empty()) continue;
-    user.index = &ratings.data()->user;
-    item.index = slots.data();
-    // Implicit batches are one part (packed_first spans plan.expanded).
-    if (!plan.neg_slot.empty()) {
-      negative.index = plan.neg_slot.data() + (ratings.data() == plan.packed_first.data() ? 0 : first);
-    }
-    batch.size = ratings.size();
-    batch.labels = &ratings.data()->rating;
-    *squared_error += context_.model->Step(batch, &step_scratch_);
+  // Part by part (a batch wrapping around the packed array's end, BY_TILE's tiles), each
+  // part's error added on its own, in part order whatever thread stepped it (so the sum's
+  // rounding does not depend on training.compute_threads).
+  part_offset_.resize(plan.parts.size());
+  for (size_t p = 0, at = 0; p < plan.parts.size(); ++p) {
+    part_offset_[p] = at;
+    at += plan.parts[p].size();
   }
+  part_error_.assign(plan.parts.size(), 0.0);
+  auto step_part = [&](size_t p, int thread) {
+    models::RowLookup own[3] = {user, item, negative};
+    const std::span<const data::PackedRating> ratings = plan.parts[p];
+    const size_t at = part_offset_[p];
+    models::ExampleBatch part = batch;
+    part.fields = std::span<const models::RowLookup>(own, num_fields);
+    part.size = ratings.size();
+    own[1].index = plan.item_slot.data() + at;
+    if (!plan.neg_slot.empty()) own[2].index = plan.neg_slot.data() + at;
+    if (local_users_) {
+      own[0].index = &ratings.data()->user;
+      own[0].index_stride = sizeof(data::PackedRating) / sizeof(uint32_t);
+      part.label_stride = sizeof(data::PackedRating) / sizeof(float);
+      part.labels = &ratings.data()->rating;
+    } else {
+      own[0].index = plan.user_slot.data() + at;
+      part.labels = plan.rating.data() + at;
+    }
+    part_error_[p] = context_.model->Step(part, &step_scratch_[static_cast<size_t>(thread)]);
+  };
+  for (size_t p = 0; p < plan.parts.size();) {
+    // A run of parts of one round shares no row: the pool steps them at once.
+    size_t end = p + 1;
+    while (pool_ && end < plan.parts.size() && plan.part_round[end] == plan.part_round[p]) ++end;
+    if (end - p == 1) {
+      step_part(p, 0);
+    } else {
+      pool_->Run(end - p, [&](size_t t, int thread) { step_part(p + t, thread); });
+    }
+    p = end;
+  }
+  for (const double e : part_error_) *squared_error += e;
 }
 
 Status DeltaPush::TrainBatch(size_t b, TrainSums* sums) {

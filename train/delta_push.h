@@ -2,7 +2,9 @@
 // state, step them per rating on the worker (models::StepMfRatings, sequential SGD with the
 // table's optimizer), and push each row's change (payload and state) for the owners to add.
 // LOCAL users are stepped in place, found through the packed ratings' dense indices (with
-// computed addresses when the rows are contiguous): no user keys are even planned.
+// computed addresses when the rows are contiguous): no user keys are even planned. With
+// rating_order BY_TILE and training.compute_threads > 1, the parts of a batch that belong
+// to one round of tiles (no shared user or item row) are stepped by several threads.
 //
 // DELTAS must train on rows that hold all of the worker's own changes: rows missing them
 // would yield changes made from the same old rows, adding the same steps twice (popular
@@ -33,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "train/compute_pool.h"
 #include "train/local_user_rows.h"
 #include "train/shared_row_changes.h"
 #include "train/update_mode.h"
@@ -71,8 +74,16 @@ class DeltaPush : public UpdateMode {
   std::array<PulledBatch, 2> ring_;           // the batch being trained and the next one
   EpochStart epoch_;
   // For the batch being trained only (one at a time): rows as pulled (items, then REMOTE
-  // users), from which the changes are made, and the kernel's scratch.
-  std::vector<float> base_rows_, step_scratch_;
+  // users), from which the changes are made, and the kernel's scratch per compute thread.
+  std::vector<float> base_rows_;
+  std::vector<std::vector<float>> step_scratch_;
+  // BY_TILE: REMOTE users' batches stepped part by part too (as LOCAL ones always are), so
+  // results do not depend on compute_threads. training.compute_threads > 1: the pool that
+  // steps a round's parts at once; each part's squared error and first rating.
+  bool step_by_part_ = false;
+  std::optional<ComputePool> pool_;
+  std::vector<double> part_error_;
+  std::vector<size_t> part_offset_;
   std::vector<uint32_t> carry_item_slot_, carry_user_slot_;  // CarryChanges' scratch
 };
 

@@ -3,7 +3,7 @@
 // from the worker's train and test shards before training packs them.
 //
 // Data are partitioned by user (data/dataset.h): a worker holds every training and test
-// interaction of its users, whatever training.rating_order (SHUFFLED, BY_USER) does to the
+// interaction of its users, whatever training.rating_order (SHUFFLED, BY_USER, BY_TILE) does to the
 // order later, so each user's training items (for exclusion and for drawing negatives) are
 // local. The item catalogue (every item of train and test, over all workers) is gathered
 // through the collective, sorted by key: every worker ranks over the same catalogue.

@@ -123,7 +123,7 @@ Status Trainer::EvaluateEpoch(EpochMetrics* metrics) {
   }
   ErrorSums train;
   if (train_sample_size_ > 0) {
-    ASSIGN_OR_RETURN(train, EvaluateRatings(batches_->packed().first(train_sample_size_),
+    ASSIGN_OR_RETURN(train, EvaluateRatings(batches_->sample().first(train_sample_size_),
                                             data_->train.user_ids, data_->train.item_ids,
                                             users_, items_, eval));
   }

@@ -128,7 +128,7 @@ class Trainer {
   CheckpointPolicy checkpoints_;
   Straggler straggler_;
   int64_t global_batch_ = 0;      // batches done since the start of training
-  size_t train_sample_size_ = 0;  // the first ratings of batches_->packed() are the sample
+  size_t train_sample_size_ = 0;  // the first ratings of batches_->sample() are the sample
   std::vector<EpochMetrics> history_;
   std::optional<RankingTask> ranking_task_;  // set when the evaluation ranks
   std::unique_ptr<RankingEvaluator> ranking_;

@@ -42,9 +42,11 @@ TEST(BatchPlannerTest, RunsOfOneUserAndUnplannedUsers) {
   EXPECT_TRUE(plan.user_keys.empty());
   EXPECT_TRUE(plan.user_slot.empty());
   EXPECT_TRUE(plan.rating.empty());
-  EXPECT_EQ(plan.packed_first.data(), all.data());
-  EXPECT_EQ(plan.packed_first.size(), 3u);
-  EXPECT_EQ(plan.packed_second.size(), 1u);
+  ASSERT_EQ(plan.parts.size(), 2u);
+  EXPECT_EQ(plan.parts[0].data(), all.data());
+  EXPECT_EQ(plan.parts[0].size(), 3u);
+  EXPECT_EQ(plan.parts[1].size(), 1u);
+  EXPECT_EQ(plan.part_round, (std::vector<uint32_t>{0, 1}));
   EXPECT_EQ(plan.item_keys, (std::vector<uint64_t>{200, 201}));
   EXPECT_EQ(plan.item_slot, (std::vector<uint32_t>{0, 1, 1, 0}));
 }

@@ -111,7 +111,9 @@ TEST(BatchSourceTest, ItemsOnlyPlansItemsOfTheSameRatings) {
     EXPECT_EQ(items.item_keys, full.item_keys);
     EXPECT_EQ(items.item_slot, full.item_slot);
     EXPECT_TRUE(items.user_keys.empty());
-    EXPECT_EQ(items.packed_first.size() + items.packed_second.size(), full.ratings);
+    size_t in_parts = 0;
+    for (const auto& part : items.parts) in_parts += part.size();
+    EXPECT_EQ(in_parts, full.ratings);
   }
 }
 
