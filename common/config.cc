@@ -75,6 +75,7 @@ const RangeRule kRangeRules[] = {
     {"model.init_std", 0, kInf},
     {"model.l2_dense", 0, kInf},
     {"model.ncf_minibatch", 1, kInf},
+    {"model.pretrain.alpha", 0, 1},
     // "*": every entry of the repeated `tables`, named by its name.
     {"tables.*.optimizer.learning_rate", 0, kInf, true},
     {"tables.*.optimizer.lr_decay", 0, 1, true},
@@ -289,6 +290,18 @@ Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) 
                                     m.type() == config::ModelConfig::NEUMF) {
     if (Result<std::vector<int>> layers = ParseMlpLayers(m.mlp_layers()); !layers.ok()) {
       return fail("model.mlp_layers", layers.status().message());
+    }
+  }
+  if (const auto& m = job.model(); m.has_pretrain()) {
+    if (m.type() != config::ModelConfig::NEUMF) {
+      return fail("model.pretrain", "only model.type NEUMF starts from pretrained models, got " +
+                                        config::ModelConfig::Type_Name(m.type()));
+    }
+    if (m.pretrain().gmf_checkpoint().empty()) {
+      return fail("model.pretrain.gmf_checkpoint", "must name a GMF job's checkpoint");
+    }
+    if (m.pretrain().mlp_checkpoint().empty()) {
+      return fail("model.pretrain.mlp_checkpoint", "must name an MLP job's checkpoint");
     }
   }
   if (job.data().min_rating() > job.data().max_rating()) {
