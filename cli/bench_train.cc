@@ -182,7 +182,7 @@ int RunBenchTrain(int argc, char** argv) {
                 cpu_sec * 1e6 / std::max(trained, 1.0), ranking ? "example" : "rating");
     if (ranking) {
       for (const auto& [name, value] : last.ranking) {
-        std::printf("  %-10s (last epoch)    %.4f\n", name.c_str(), value);
+        std::printf("  %-10s (last epoch)    %.4g\n", name.c_str(), value);
       }
     } else {
       std::printf("  test RMSE (last epoch)     %.4f\n", last.test_rmse);

@@ -60,9 +60,8 @@ Result<checkpoint::LoadedCheckpoint> OpenOne(const config::JobConfig& job,
   const ModelConfig& saved = loaded->manifest.job().model();
   const ModelConfig& mine = job.model();
   if (saved.type() != want) {
-    return Status::InvalidArgument(context + ": " + dir + " holds a " +
-                                   ModelConfig::Type_Name(saved.type()) +
-                                   " model (its model.type), expected " +
+    return Status::InvalidArgument(context + ": " + dir + " is a checkpoint of model.type " +
+                                   ModelConfig::Type_Name(saved.type()) + ", expected " +
                                    ModelConfig::Type_Name(want));
   }
   if (want == ModelConfig::GMF && saved.dim() != mine.dim()) {

@@ -218,7 +218,7 @@ TEST_F(PretrainedNeuMfTest, BadCheckpointsAreRefusedNamingTheFieldAndDirectory) 
   swapped.mutable_model()->mutable_pretrain()->set_mlp_checkpoint(Dir("gmf"));
   const std::string s = error(swapped);
   EXPECT_THAT(s, HasSubstr("model.pretrain.mlp_checkpoint: " + Dir("gmf")));
-  EXPECT_THAT(s, HasSubstr("holds a GMF model (its model.type), expected MLP"));
+  EXPECT_THAT(s, HasSubstr("is a checkpoint of model.type GMF, expected MLP"));
 
   config::JobConfig wide = PretrainedJob(2, 1);
   wide.mutable_model()->set_dim(8);
