@@ -504,7 +504,9 @@ std::string EffectiveConfigText(const config::JobConfig& job) {
   config::JobConfig full = job;
   FillDefaults(&full);
   // Fields whose presence is a switch stay absent when they were: filled in, the text would
-  // turn DP (clip_norm, target_epsilon) or the buffered schedule on when read back.
+  // turn DP (clip_norm, target_epsilon), the buffered schedule or NCF pretraining on when
+  // read back.
+  if (!job.model().has_pretrain()) full.mutable_model()->clear_pretrain();
   config::FederatedConfig* federated = full.mutable_training()->mutable_federated();
   const config::FederatedConfig& given = job.training().federated();
   if (!given.has_clip_norm()) federated->clear_clip_norm();
