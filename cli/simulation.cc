@@ -17,6 +17,7 @@
 #include "checkpoint/checkpoint_reader.h"
 #include "models/model_tables.h"
 #include "ps/server.h"
+#include "train/pretrained_rows.h"
 #include "train/thread_collective.h"
 
 namespace psrec::cli {
@@ -65,6 +66,11 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
                      checkpoint::ReadCheckpoint(options.resume_from, quick));
     start_clock = checkpoint.manifest.clock();
   }
+  // A fresh start from pretrained models: the servers' first rows (read by each server).
+  train::InitialRows initial_rows;
+  if (options.resume_from.empty()) {
+    ASSIGN_OR_RETURN(initial_rows, train::InitialRowsFor(job));
+  }
 
   // Shared by the threads of this process only: an outsider on the host cannot join.
   ASSIGN_OR_RETURN(const std::string secret, ConfiguredOrDrawnJobSecret(job.cluster()));
@@ -91,6 +97,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& options) {
     server_options.port = 0;
     server_options.resume_from = options.resume_from;
     server_options.start_clock = static_cast<int32_t>(start_clock);
+    server_options.initial_rows = initial_rows;
     if (i == options.checkpoint_fault_server) {
       server_options.checkpoint_faults = options.checkpoint_faults;
     }

@@ -23,6 +23,7 @@
 #include "cli/stop_signal.h"
 #include "cli/worker_runner.h"
 #include "ps/server.h"
+#include "train/pretrained_rows.h"
 
 namespace psrec::cli {
 namespace {
@@ -158,6 +159,12 @@ int RunTrainCommand(int argc, char** argv) {
     options.port = job.cluster().base_port() == 0 ? 0 : job.cluster().base_port() + rank;
     options.resume_from = setup->resume_from;
     options.start_clock = static_cast<int32_t>(setup->resume_clock);
+    if (setup->resume_from.empty()) {
+      // A fresh start from pretrained models: this server reads its rows of both checkpoints.
+      Result<train::InitialRows> initial = train::InitialRowsFor(job);
+      if (!initial.ok()) Fail(rank, "server " + std::to_string(rank) + ": " + initial.status().message());
+      options.initial_rows = std::move(initial).value();
+    }
     Result<std::unique_ptr<ps::Server>> started = ps::Server::Start(options);
     if (!started.ok()) Fail(rank, "server " + std::to_string(rank) + ": " + started.status().message());
     server = std::move(started).value();

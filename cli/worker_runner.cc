@@ -14,6 +14,7 @@
 #include "train/dense_tables.h"
 #include "train/federated_privacy.h"
 #include "train/federated_round.h"
+#include "train/pretrained_rows.h"
 #include "train/table_access.h"
 #include "train/worker_checkpointer.h"
 #include "train/worker_id_text.h"
@@ -137,6 +138,17 @@ Status RunWorker(const WorkerRunOptions& options) {
     trainer_options.first_clock = m.clock();
     trainer_options.model_scalars =
         models::ModelScalars(m.model_scalars().begin(), m.model_scalars().end());
+  }
+  if (options.resume_from.empty() && local_users != nullptr && job.model().has_pretrain()) {
+    // The users of this worker's partition from the pretrained models (as LoadLocalRows).
+    ASSIGN_OR_RETURN(const train::InitialRows initial, train::InitialRowsFor(job));
+    const int worker = options.worker, workers = options.num_workers;
+    RETURN_IF_ERROR(initial(
+        local_users->spec(),
+        [worker, workers](uint64_t key) { return PartitionOfUser(key, workers) == worker; },
+        [local_users](uint64_t key, const float* payload) {
+          local_users->UpsertRow(key, payload, nullptr);
+        }));
   }
   std::unique_ptr<train::WorkerCheckpointer> checkpointer;
   if (!job.checkpoint().dir().empty()) {

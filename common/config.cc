@@ -77,6 +77,7 @@ const RangeRule kRangeRules[] = {
     {"model.init_std", 0, kInf},
     {"model.l2_dense", 0, kInf},
     {"model.ncf_minibatch", 1, kInf},
+    {"model.pretrain.alpha", 0, 1},
     // "*": every entry of the repeated `tables`, named by its name.
     {"tables.*.optimizer.learning_rate", 0, kInf, true},
     {"tables.*.optimizer.lr_decay", 0, 1, true},
@@ -321,6 +322,18 @@ Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) 
     return fail("data.implicit.recency_half_life",
                 "is not supported with training.update_mode FEDERATED");
   }
+  if (const auto& m = job.model(); m.has_pretrain()) {
+    if (m.type() != config::ModelConfig::NEUMF) {
+      return fail("model.pretrain", "only model.type NEUMF starts from pretrained models, got " +
+                                        config::ModelConfig::Type_Name(m.type()));
+    }
+    if (m.pretrain().gmf_checkpoint().empty()) {
+      return fail("model.pretrain.gmf_checkpoint", "must name a GMF job's checkpoint");
+    }
+    if (m.pretrain().mlp_checkpoint().empty()) {
+      return fail("model.pretrain.mlp_checkpoint", "must name an MLP job's checkpoint");
+    }
+  }
   if (job.data().min_rating() > job.data().max_rating()) {
     return fail("data.min_rating", "greater than data.max_rating");
   }
@@ -521,7 +534,9 @@ std::string EffectiveConfigText(const config::JobConfig& job) {
   config::JobConfig full = job;
   FillDefaults(&full);
   // Fields whose presence is a switch stay absent when they were: filled in, the text would
-  // turn DP (clip_norm, target_epsilon) or the buffered schedule on when read back.
+  // turn DP (clip_norm, target_epsilon), the buffered schedule or NCF pretraining on when
+  // read back.
+  if (!job.model().has_pretrain()) full.mutable_model()->clear_pretrain();
   config::FederatedConfig* federated = full.mutable_training()->mutable_federated();
   const config::FederatedConfig& given = job.training().federated();
   if (!given.has_clip_norm()) federated->clear_clip_norm();

@@ -73,6 +73,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     RETURN_IF_ERROR(server->service_->LoadCheckpoint(options.resume_from)
                         .WithContext("server " + std::to_string(options.server_id) +
                                      ": resuming from " + options.resume_from));
+  } else if (options.initial_rows) {
+    RETURN_IF_ERROR(server->service_->LoadInitialRows().WithContext(
+        "server " + std::to_string(options.server_id) + ": initial rows"));
   }
   RETURN_IF_ERROR(server->Listen());
   server->Accept();

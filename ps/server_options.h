@@ -2,11 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/proto/config.pb.h"
+#include "common/status.h"
 #include "table/table_spec.h"
 #include "checkpoint/checkpoint_writer.h"
 #include "wire/transport.h"
@@ -38,6 +40,14 @@ struct ServerOptions {
   // and the clock every worker starts at (its manifest's clock).
   std::string resume_from;
   int32_t start_clock = 0;
+  // A fresh start's rows other than the initializer's (NeuMF from pretrained models:
+  // train/pretrained_rows.h): called once per served table before listening, unless
+  // resume_from is set; put(key, payload) sets the row (spec.dim floats) with the optimizer's
+  // initial state. keep(key) says which keys are this server's. Null: none.
+  using KeepKey = std::function<bool(uint64_t key)>;
+  using PutRow = std::function<void(uint64_t key, const float* payload)>;
+  std::function<Status(const TableSpec& spec, const KeepKey& keep, const PutRow& put)>
+      initial_rows;
   // How the server listens and what its connections run over. Not owned; must outlive the
   // server. Tests give a wire::FrameTap to see (or break) the frames the server sends.
   wire::Transport* transport = wire::Transport::Default();

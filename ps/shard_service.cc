@@ -69,6 +69,21 @@ Status ShardService::LoadCheckpoint(const std::string& dir) {
   return Status::OK();
 }
 
+Status ShardService::LoadInitialRows() {
+  const int server = options_.server_id;
+  const int servers = options_.num_servers;
+  for (size_t id = 0; id < tables_.size(); ++id) {
+    if (tables_[id] == nullptr) continue;
+    table::EmbeddingTable* out = tables_[id].get();
+    const auto table = static_cast<TableId>(id);
+    RETURN_IF_ERROR(options_.initial_rows(
+        out->spec(),
+        [table, server, servers](uint64_t key) { return ServerOf(table, key, servers) == server; },
+        [out](uint64_t key, const float* payload) { out->UpsertRow(key, payload, nullptr); }));
+  }
+  return Status::OK();
+}
+
 bool ShardService::AddConnection(std::shared_ptr<Connection> conn) {
   // The challenge goes out before anything is read: a peer proves it knows the job secret
   // for this nonce, so no proof seen on another connection is of use here.

@@ -63,6 +63,9 @@ class ShardService final : public FrameSink {
   // Loads this shard's rows of every served table from a checkpoint (resume); before the
   // first connection.
   Status LoadCheckpoint(const std::string& dir);
+  // Sets this shard's rows of every served table from options.initial_rows (a fresh start
+  // from pretrained models); before the first connection.
+  Status LoadInitialRows();
   ~ShardService() override;
 
   // Handshake replies name this abstract socket (Server::local_socket()) from now on.

@@ -8,7 +8,9 @@
 
 #include <glog/logging.h>
 
+#include "models/model_tables.h"
 #include "models/ncf/ncf_pretrain.h"
+#include "table/row_initializer.h"
 
 namespace psrec::models {
 namespace {
@@ -69,31 +71,6 @@ Result<LeaveOneOutData> ReadLeaveOneOut(const std::string& dir) {
   return data;
 }
 
-void InitDense(std::span<const DenseParam> params, uint64_t seed, float* dense) {
-  std::mt19937_64 rng(seed);
-  for (const DenseParam& p : params) {
-    const size_t size = static_cast<size_t>(p.rows) * static_cast<size_t>(p.cols);
-    float* out = dense + p.offset;
-    const auto fan_in = static_cast<float>(p.cols), fan_out = static_cast<float>(p.rows);
-    switch (p.init) {
-      case DenseInit::kZeros: std::fill(out, out + size, 0.0f); break;
-      case DenseInit::kXavierUniform:
-      case DenseInit::kHeUniform: {
-        const float a = p.init == DenseInit::kHeUniform ? std::sqrt(6.0f / fan_in)
-                                                        : std::sqrt(6.0f / (fan_in + fan_out));
-        std::uniform_real_distribution<float> uniform(-a, a);
-        for (size_t x = 0; x < size; ++x) out[x] = uniform(rng);
-        break;
-      }
-      case DenseInit::kNormal: {
-        std::normal_distribution<float> normal(0.0f, p.init_scale);
-        for (size_t x = 0; x < size; ++x) out[x] = normal(rng);
-        break;
-      }
-    }
-  }
-}
-
 NcfOfflineTrainer::NcfOfflineTrainer(const NcfModel& model,
                                      const config::OptimizerConfig& optimizer, uint32_t users,
                                      uint32_t items, uint64_t seed)
@@ -104,17 +81,30 @@ NcfOfflineTrainer::NcfOfflineTrainer(const NcfModel& model,
       state_floats_(optimizer_->state_floats(floats_)),
       stride_(static_cast<size_t>(floats_ + state_floats_)),
       rng_(seed) {
-  std::normal_distribution<float> normal(0.0f, model.tables()[0].init_std);
-  for (auto [table, rows] : {std::pair(&users_, users), std::pair(&items_, items)}) {
+  // The servers' initializer (table/row_initializer.h), so that a row or dense float starts
+  // here as it does on the parameter servers of a job with the same seed.
+  Result<std::vector<TableSpec>> specs = TableSpecsFor(model, config::JobConfig());
+  CHECK(specs.ok()) << specs.status().message();
+  for (auto [table, rows, spec] : {std::tuple(&users_, users, &(*specs)[0]),
+                                   std::tuple(&items_, items, &(*specs)[1])}) {
+    CHECK_EQ(spec->dim, floats_);
     table->resize(rows * stride_);
     for (size_t r = 0; r < rows; ++r) {
       float* row = table->data() + r * stride_;
-      for (int f = 0; f < floats_; ++f) row[f] = normal(rng_);
+      table::InitializeRow(*spec, seed, r, row);
       optimizer_->InitState(row, row + floats_, floats_);
     }
   }
+  const TableSpec& dense = (*specs)[2];
+  CHECK(dense.is_dense());
   dense_.resize(model.network().dense_floats());
-  InitDense(model.network().params(), seed + 1, dense_.data());
+  std::vector<float> block(static_cast<size_t>(dense.dim));
+  for (uint64_t b = 0; b < dense.blocks(); ++b) {
+    table::InitializeRow(dense, seed, b, block.data());
+    const size_t first = b * block.size();
+    std::copy_n(block.begin(), std::min(block.size(), dense_.size() - first),
+                dense_.begin() + static_cast<std::ptrdiff_t>(first));
+  }
   dense_state_.resize(static_cast<size_t>(optimizer_->state_floats(static_cast<int>(dense_.size()))));
   optimizer_->InitState(dense_.data(), dense_state_.data(), static_cast<int>(dense_.size()));
 }

@@ -33,17 +33,15 @@ struct LeaveOneOutData {
 // An error names the file and line that do not parse.
 Result<LeaveOneOutData> ReadLeaveOneOut(const std::string& dir);
 
-// Fills the dense vector as DenseParam::init says, from a generator seeded by `seed`.
-void InitDense(std::span<const DenseParam> params, uint64_t seed, float* dense);
-
 struct RankingFigures {
   double hr = 0, ndcg = 0;  // at k
 };
 
 class NcfOfflineTrainer {
  public:
-  // Rows ~ N(0, init_std^2) (the tables' init_std) and the dense vector by InitDense, all
-  // from `seed`; `optimizer` for every table (the rate too: no decay).
+  // Rows and the dense vector start as the servers' tables of a job with training.seed
+  // `seed` start them (table::InitializeRow: user and item keys are the ids); `optimizer`
+  // for every table (the rate too: no decay). Sampling and shuffling draw from `seed` too.
   NcfOfflineTrainer(const NcfModel& model, const config::OptimizerConfig& optimizer,
                     uint32_t users, uint32_t items, uint64_t seed);
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <set>
+#include <utility>
 #include <string>
 
 #include "common/config.h"
@@ -17,14 +18,17 @@ namespace psrec::models {
 namespace {
 
 TEST(NcfConfigsTest, ShippedConfigsBuildTheirModel) {
-  for (const char* name : {"gmf", "mlp", "neumf"}) {
-    const std::string path = std::string(PSREC_SOURCE_DIR) + "/configs/ml100k_loo_" + name + ".textproto";
+  for (auto [file, name] : {std::pair{"gmf", "gmf"}, std::pair{"mlp", "mlp"},
+                            std::pair{"neumf", "neumf"}, std::pair{"neumf_pretrained", "neumf"}}) {
+    const std::string path = std::string(PSREC_SOURCE_DIR) + "/configs/ml100k_loo_" + file + ".textproto";
     Result<config::JobConfig> job = LoadJobConfig(path, {});
     ASSERT_TRUE(job.ok()) << path << ": " << job.status().message();
     Result<std::unique_ptr<Model>> model = CreateModel(job->model());
     ASSERT_TRUE(model.ok()) << model.status().message();
     EXPECT_EQ((*model)->name(), name);
     EXPECT_EQ((*model)->examples(), Examples::kPointwise);
+    // The pretrained NeuMF names its two checkpoints (scripts/ncf_pretrain.sh sets them).
+    EXPECT_EQ(job->model().has_pretrain(), std::string(file) == "neumf_pretrained") << path;
     std::set<std::string> declared;
     for (const TableDecl& t : (*model)->tables()) declared.insert(t.name);
     EXPECT_EQ(declared, (std::set<std::string>{"user", "item", "dense"}));
