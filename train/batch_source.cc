@@ -85,10 +85,10 @@ BatchSource::BatchSource(const config::TrainingConfig& training, int rank,
                                               static_cast<size_t>(training.tile_item_rows()));
     size_t user_blocks = 0;
     if (VisitsUserBlocks(training, remote_users)) {
-      // tile_user_blocks blocks per batch, so a batch (cut at multiples of n / batches of
-      // the epoch's order) is about one group of blocks. At most one block per 64 tiles'
-      // worth of ratings: tiny batches would make millions of near-empty tiles, and only
-      // cost the batch alignment (a user pulled in two batches) there.
+      // tile_user_blocks blocks per batch, so that batch b can be the epoch's group b of
+      // blocks (StartEpoch). At most one block per 64 tiles' worth of ratings: tiny batches
+      // would make millions of near-empty tiles; batches are then runs of n / batches
+      // ratings of the order, and the users at their edges are pulled in two batches.
       tile_width_ = static_cast<size_t>(std::max(1, training.tile_user_blocks()));
       item_blocks = std::max(item_blocks, tile_width_);
       user_blocks = std::clamp<size_t>(
