@@ -95,6 +95,7 @@ const RangeRule kRangeRules[] = {
     {"training.pipeline_depth", 1, 64},
     {"training.tile_item_rows", 1, kInf},
     {"training.compute_threads", 1, 256},
+    {"training.tile_user_blocks", 1, 256},
     {"training.eval_train_sample", 0, kInf},
     {"cluster.servers", 1, 4096},
     {"cluster.workers", 1, 4096},

@@ -65,16 +65,41 @@ Result<int64_t> BatchSource::AgreeBatchesPerEpoch(size_t ratings, int64_t batch_
       1, static_cast<int64_t>(std::ceil(largest[0] / static_cast<double>(batch_size))));
 }
 
+bool BatchSource::VisitsUserBlocks(const config::TrainingConfig& training, bool remote_users) {
+  switch (training.tile_order()) {
+    case config::TrainingConfig::TILE_ROUNDS: return false;
+    case config::TrainingConfig::TILE_USER_BLOCKS: return true;
+    default: return remote_users;
+  }
+}
+
 BatchSource::BatchSource(const config::TrainingConfig& training, int rank,
-                         data::RatingsShard* train, int64_t batches_per_epoch)
+                         data::RatingsShard* train, int64_t batches_per_epoch, bool remote_users)
     : seed_(training.seed() ^ Mix64(static_cast<uint64_t>(rank) + 1)),
       batches_per_epoch_(batches_per_epoch),
       planner_({}, {}) {
   const uint64_t rank_mix = Mix64(static_cast<uint64_t>(rank) + 1);
   const std::vector<uint32_t> order = ShuffledOrder(training, rank_mix, *train);
   if (training.rating_order() == config::BY_TILE) {
-    tiles_ = TileGrid::Build(order, *train, static_cast<size_t>(training.tile_item_rows()),
-                             static_cast<size_t>(training.compute_threads()),
+    size_t item_blocks = TileGrid::ItemBlocks(train->item_ids.size(),
+                                              static_cast<size_t>(training.tile_item_rows()));
+    size_t user_blocks = 0;
+    if (VisitsUserBlocks(training, remote_users)) {
+      // tile_user_blocks blocks per batch, so that batch b can be the epoch's group b of
+      // blocks (StartEpoch). At most one block per 64 tiles' worth of ratings: tiny batches
+      // would make millions of near-empty tiles; batches are then runs of n / batches
+      // ratings of the order, and the users at their edges are pulled in two batches.
+      tile_width_ = static_cast<size_t>(std::max(1, training.tile_user_blocks()));
+      item_blocks = std::max(item_blocks, tile_width_);
+      user_blocks = std::clamp<size_t>(
+          static_cast<size_t>(batches_per_epoch) * tile_width_, 1,
+          std::max<size_t>(1, order.size() / (64 * item_blocks)));
+    } else {
+      // Rounds of G tiles: a square grid, at least compute_threads blocks a side.
+      item_blocks = std::max(item_blocks, static_cast<size_t>(training.compute_threads()));
+      user_blocks = item_blocks;
+    }
+    tiles_ = TileGrid::Build(order, *train, user_blocks, item_blocks,
                              Mix64(training.seed() ^ 0x74696c65ULL ^ rank_mix), &packed_);
     // The train-RMSE sample: the first ratings of the shuffle (the tiled array's first
     // ratings are one tile's).
@@ -95,12 +120,26 @@ BatchSource::BatchSource(const config::TrainingConfig& training, int rank,
 void BatchSource::StartEpoch(int epoch) {
   const uint64_t epoch_seed = Mix64(seed_ ^ Mix64(static_cast<uint64_t>(epoch) << 32));
   epoch_seed_ = epoch_seed;
-  if (tiles_.blocks() > 0) {
+  if (tiles_.tiles() > 0) {
     // Batches are consecutive runs of the epoch's tile order, itself random.
-    tiles_.EpochOrder(epoch_seed, &visits_);
+    if (tile_width_ > 0) {
+      tiles_.UserBlockOrder(epoch_seed, tile_width_, &visits_);
+    } else {
+      tiles_.EpochOrder(epoch_seed, &visits_);
+    }
     visit_end_.resize(visits_.size());
     size_t end = 0;
     for (size_t v = 0; v < visits_.size(); ++v) visit_end_[v] = end += tiles_.size(visits_[v].tile);
+    // Batch b ends at n (b + 1) / batches, or, when every batch is one group of the
+    // user-blocks order, where group b ends: each user then in exactly one batch.
+    const size_t batches = static_cast<size_t>(batches_per_epoch_);
+    const size_t group_visits = tile_width_ * tiles_.item_blocks();
+    const bool by_group = tile_width_ > 0 && tiles_.user_blocks() == batches * tile_width_;
+    batch_end_.resize(batches);
+    for (size_t b = 0; b < batches; ++b) {
+      batch_end_[b] = by_group ? visit_end_[(b + 1) * group_visits - 1]
+                               : packed_.size() * (b + 1) / batches;
+    }
     return;
   }
   batch_order_.resize(static_cast<size_t>(batches_per_epoch_));
@@ -115,10 +154,10 @@ void BatchSource::SliceParts(size_t batch) {
   const std::span<const data::PackedRating> all(packed_);
   parts_.clear();
   rounds_.clear();
-  if (tiles_.blocks() > 0) {
+  if (tiles_.tiles() > 0) {
     // Ratings [begin, end) of the epoch's tile order: pieces of consecutive visits.
-    const size_t begin = n * batch / batches;
-    const size_t end = n * (batch + 1) / batches;
+    const size_t begin = batch == 0 ? 0 : batch_end_[batch - 1];
+    const size_t end = batch_end_[batch];
     size_t v = static_cast<size_t>(
         std::upper_bound(visit_end_.begin(), visit_end_.end(), begin) - visit_end_.begin());
     for (size_t at = begin; at < end; ++v) {

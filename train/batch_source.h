@@ -3,14 +3,18 @@
 // The worker's partition is packed once into an array of PackedRating, shuffled (seeded by
 // training.seed and the worker's rank) or, with training.rating_order BY_USER, grouped by
 // user (users in a random order, each user's ratings in the shuffled order), or with
-// BY_TILE cut into a grid of (user block x item block) tiles (train/tile_grid.h). Every worker
+// BY_TILE cut into a grid of (user block x item block) tiles (train/tile_grid.h; with
+// training.tile_order user blocks, tile_user_blocks user blocks per batch). Every worker
 // cuts its array into the same number of batches (so clocks advance in step and BSP/SSP
 // never wait on a worker that has simply run out of data). Each epoch visits the batches
 // in a new random order, with batch boundaries shifted by a random offset, so batch
 // contents change between epochs while every batch is a sequential read (a batch may wrap
 // around the end of the array). BY_TILE instead visits the tiles in a new random order
 // each epoch, and batch b is the b-th run of n / batches ratings of that order (one part
-// per tile it touches). Every rating is in exactly one batch of every epoch. The
+// per tile it touches); under the user-blocks order with a group of blocks per batch,
+// batch b is the b-th group's tiles (about n / batches ratings: blocks are cut by user),
+// so each user is in one batch per epoch. Every rating is in exactly one batch of every
+// epoch. The
 // orders depend on (seed, rank, epoch) only, so runs repeat exactly.
 //
 // Thread safety: one thread (the trainer's).
@@ -43,9 +47,10 @@ class BatchSource {
   // dictionaries only (data::DictionariesOnly: the rating columns are a worker's largest
   // allocation and are not needed twice). Batches are planned against those dictionaries,
   // so `*train` must outlive the source and stay as left here.
-  // REQUIRES: batches_per_epoch >= 1.
+  // `remote_users`: the user table is REMOTE (training.tile_order AUTO then visits tiles
+  // user block by user block). REQUIRES: batches_per_epoch >= 1.
   BatchSource(const config::TrainingConfig& training, int rank, data::RatingsShard* train,
-              int64_t batches_per_epoch);
+              int64_t batches_per_epoch, bool remote_users = false);
   BatchSource(const BatchSource&) = delete;
   BatchSource& operator=(const BatchSource&) = delete;
 
@@ -66,13 +71,20 @@ class BatchSource {
   void Plan(size_t batch, BatchPlan* plan, bool items_only);
 
   int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  // rating_order BY_TILE: whether an epoch visits the tiles user block by user block
+  // (training.tile_order, resolved for the user table's placement).
+  static bool VisitsUserBlocks(const config::TrainingConfig& training, bool remote_users);
+  // The grid (no tiles unless BY_TILE).
+  const TileGrid& tiles() const { return tiles_; }
+  // BY_TILE visited user block by user block: the user blocks per batch; 0 otherwise.
+  size_t tile_user_blocks() const { return tile_width_; }
   // Every rating of the partition, in packed order: a random permutation (BY_USER: users'
   // ratings together; BY_TILE: tile by tile).
   std::span<const data::PackedRating> packed() const { return packed_; }
   // Ratings whose first n are a uniform sample of the partition (BY_USER: every rating of
   // a uniform sample of users), at least min(training.eval_train_sample, ratings) of them.
   std::span<const data::PackedRating> sample() const {
-    return tiles_.blocks() > 0 ? std::span<const data::PackedRating>(sample_) : packed();
+    return tiles_.tiles() > 0 ? std::span<const data::PackedRating>(sample_) : packed();
   }
 
  private:
@@ -88,11 +100,14 @@ class BatchSource {
   uint64_t epoch_seed_ = 0;
   std::shared_ptr<const ImplicitTraining> implicit_;  // null: ratings are the examples
   std::vector<uint32_t> negatives_;                   // scratch of Plan
-  // BY_TILE: the grid (blocks() == 0 otherwise), this epoch's visits and the end of each
-  // visit in the epoch's rating order, the train-RMSE sample.
+  // BY_TILE: the grid (tiles() == 0 otherwise), the user-blocks order's group width (0: the
+  // rounds order), this epoch's visits and the end of each visit in the epoch's rating
+  // order, the train-RMSE sample.
   TileGrid tiles_;
+  size_t tile_width_ = 0;
   std::vector<TileGrid::Visit> visits_;
   std::vector<size_t> visit_end_;
+  std::vector<size_t> batch_end_;  // end of each batch in the epoch's rating order
   std::vector<data::PackedRating> sample_;
   std::vector<std::span<const data::PackedRating>> parts_;  // scratch of Plan
   std::vector<uint32_t> rounds_;

@@ -46,6 +46,13 @@ DeltaPush::DeltaPush(const UpdateModeContext& context)
 std::string DeltaPush::Describe() const {
   std::string text = pull_ahead_ ? ", DELTAS (next batch pulled ahead)"
                                  : ", DELTAS (next batch pulled after the push)";
+  if (const BatchSource* batches = context_.batches; batches != nullptr &&
+                                                      batches->tiles().tiles() > 0) {
+    text += batches->tile_user_blocks() > 0
+                ? ", tiles by user block (" + std::to_string(batches->tile_user_blocks()) +
+                      " a batch)"
+                : ", tiles in rounds";
+  }
   if (pool_) text += ", " + std::to_string(pool_->threads()) + " compute threads";
   return text;
 }

@@ -198,7 +198,7 @@ Status Trainer::Run() {
                        federated ? 0 : data_->train.size(), job_.training().batch_size(),
                        collective_));
   batches_ = std::make_unique<BatchSource>(job_.training(), collective_->rank(), &data_->train,
-                                           batches);
+                                           batches, users_->local_table() == nullptr);
   if (implicit != nullptr) batches_->ExpandImplicit(std::move(implicit));
   clocks_.emplace(options_.first_step, options_.first_clock, batches,
                   job_.training().clock_every());

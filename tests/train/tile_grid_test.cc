@@ -1,7 +1,8 @@
 // TileGrid and BatchSource with rating_order BY_TILE: the grid's layout (every rating once,
 // a tile's ratings from one user block and one item block, by user), each epoch's order
-// (every tile once, rounds sharing no block), batches (every rating once per epoch,
-// repeatable from the seed).
+// (every tile once, rounds sharing no block; the user-blocks order a user block's tiles
+// together), batches (every rating once per epoch, repeatable from the seed; under the
+// user-blocks order a user in about one batch per epoch).
 #include "train/tile_grid.h"
 
 #include <gtest/gtest.h>
@@ -16,13 +17,13 @@
 namespace psrec::train {
 namespace {
 
-// `n` ratings of 60 users and 50 items; rating r has the value r (exact in a float).
-data::RatingsShard Shard(size_t n) {
+// `n` ratings of `users` users and 50 items; rating r has the value r (exact in a float).
+data::RatingsShard Shard(size_t n, uint32_t users = 60) {
   data::RatingColumns c;
-  for (uint64_t u = 0; u < 60; ++u) c.user_ids.push_back(1000 + u);
+  for (uint64_t u = 0; u < users; ++u) c.user_ids.push_back(1000 + u);
   for (uint64_t i = 0; i < 50; ++i) c.item_ids.push_back(5000 + i);
   for (size_t r = 0; r < n; ++r) {
-    c.user_index.push_back(static_cast<uint32_t>((r * 13 + r / 7) % 60));
+    c.user_index.push_back(static_cast<uint32_t>((r * 13 + r / 7) % users));
     c.item_index.push_back(static_cast<uint32_t>((r * 7 + r / 3) % 50));
     c.rating.push_back(static_cast<float>(r));
   }
@@ -34,8 +35,9 @@ TEST(TileGridTest, TilesHoldEveryRatingOnceFromOneUserAndOneItemBlock) {
   std::vector<uint32_t> order(shard.size());
   std::iota(order.rbegin(), order.rend(), 0u);  // any order: reversed
   std::vector<data::PackedRating> packed;
-  const TileGrid grid = TileGrid::Build(order, shard, /*tile_item_rows=*/12, 1, 99, &packed);
-  ASSERT_EQ(grid.blocks(), 5u);  // ceil(50 / 12)
+  ASSERT_EQ(TileGrid::ItemBlocks(50, 12), 5u);  // ceil(50 / 12)
+  const TileGrid grid = TileGrid::Build(order, shard, 5, 5, 99, &packed);
+  ASSERT_EQ(grid.tiles(), 25u);
   ASSERT_EQ(packed.size(), shard.size());
   std::vector<int> seen(shard.size(), 0);
   std::vector<int> user_block(60, -1), item_block(50, -1);
@@ -81,8 +83,7 @@ TEST(TileGridTest, EpochOrderVisitsEveryTileOnceInRoundsThatShareNoBlock) {
   std::vector<uint32_t> order(shard.size());
   std::iota(order.begin(), order.end(), 0u);
   std::vector<data::PackedRating> packed;
-  const TileGrid grid = TileGrid::Build(order, shard, 50, /*min_blocks=*/4, 3, &packed);
-  ASSERT_EQ(grid.blocks(), 4u);  // one item block would do; four asked for
+  const TileGrid grid = TileGrid::Build(order, shard, 4, 4, 3, &packed);
   std::vector<TileGrid::Visit> a, b, c;
   grid.EpochOrder(7, &a);
   grid.EpochOrder(7, &b);
@@ -107,6 +108,58 @@ TEST(TileGridTest, EpochOrderVisitsEveryTileOnceInRoundsThatShareNoBlock) {
   bool differs = false;
   for (size_t v = 0; v < a.size(); ++v) differs |= a[v].tile != c[v].tile;
   EXPECT_TRUE(differs) << "another seed, another order";
+}
+
+TEST(TileGridTest, UserBlockOrderKeepsABlocksTilesTogetherInRoundsThatShareNoBlock) {
+  const data::RatingsShard shard = Shard(3000, 300);
+  std::vector<uint32_t> order(shard.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::vector<data::PackedRating> packed;
+  const size_t users = 7, items = 5;  // a rectangle; groups of 2 (the last one of 1)
+  const TileGrid grid = TileGrid::Build(order, shard, users, items, 3, &packed);
+  ASSERT_EQ(grid.tiles(), 35u);
+  for (const size_t width : {1u, 2u}) {
+    std::vector<TileGrid::Visit> a, b, c;
+    grid.UserBlockOrder(7, width, &a);
+    grid.UserBlockOrder(7, width, &b);
+    grid.UserBlockOrder(8, width, &c);
+    ASSERT_EQ(a.size(), 35u);
+    std::vector<int> tiles(35, 0);
+    std::vector<int> last_visit(users, -1), first_visit(users, -1);
+    for (size_t v = 0; v < a.size(); ++v) {
+      ++tiles[a[v].tile];
+      EXPECT_EQ(a[v].tile, b[v].tile);
+      EXPECT_EQ(a[v].round, b[v].round);
+      if (v > 0) {
+        EXPECT_LE(a[v - 1].round, a[v].round);
+      }
+      const size_t u = a[v].tile / items;
+      if (first_visit[u] < 0) first_visit[u] = static_cast<int>(v);
+      last_visit[u] = static_cast<int>(v);
+    }
+    EXPECT_EQ(std::count(tiles.begin(), tiles.end(), 1), 35);
+    // A user block's tiles lie within its group's width x items visits.
+    for (size_t u = 0; u < users; ++u) {
+      EXPECT_LT(static_cast<size_t>(last_visit[u] - first_visit[u]), width * items) << u;
+    }
+    // Rounds: at most `width` tiles, no shared user block or item block.
+    for (size_t v = 0; v < a.size();) {
+      size_t end = v;
+      std::set<uint32_t> round_users, round_items;
+      while (end < a.size() && a[end].round == a[v].round) {
+        round_users.insert(a[end].tile / items);
+        round_items.insert(a[end].tile % items);
+        ++end;
+      }
+      EXPECT_LE(end - v, width);
+      EXPECT_EQ(round_users.size(), end - v);
+      EXPECT_EQ(round_items.size(), end - v);
+      v = end;
+    }
+    bool differs = false;
+    for (size_t v = 0; v < a.size(); ++v) differs |= a[v].tile != c[v].tile;
+    EXPECT_TRUE(differs) << "another seed, another order";
+  }
 }
 
 config::TrainingConfig Tiled(int threads) {
@@ -164,6 +217,64 @@ TEST(TileGridTest, ByTileBatchesHoldEveryRatingOncePerEpochAndRepeat) {
   const auto first = EpochBatches(&source, 0);
   EXPECT_EQ(EpochBatches(&same, 0), first);
   EXPECT_NE(EpochBatches(&source, 1), first);
+}
+
+// The distinct users of each batch of an epoch, summed: pulls of REMOTE user rows.
+size_t UserPulls(BatchSource* source, int epoch, std::vector<int>* seen) {
+  source->StartEpoch(epoch);
+  BatchPlan plan;
+  size_t pulls = 0;
+  for (size_t b = 0; b < static_cast<size_t>(source->batches_per_epoch()); ++b) {
+    source->Plan(b, &plan, false);
+    pulls += plan.user_keys.size();
+    for (size_t i = 0; i < plan.ratings; ++i) ++(*seen)[static_cast<size_t>(plan.rating[i])];
+  }
+  return pulls;
+}
+
+TEST(TileGridTest, UserBlockOrderPullsAUserInAboutOneBatchPerEpoch) {
+  const size_t n = 6000, users = 600, batches = 6;  // 10 ratings a user, 1000 a batch
+  config::TrainingConfig rounds = Tiled(1);
+  rounds.set_tile_order(config::TrainingConfig::TILE_ROUNDS);
+  EXPECT_FALSE(BatchSource::VisitsUserBlocks(rounds, true));
+  config::TrainingConfig automatic = Tiled(1);
+  EXPECT_TRUE(BatchSource::VisitsUserBlocks(automatic, true));
+  EXPECT_FALSE(BatchSource::VisitsUserBlocks(automatic, false));
+  for (const int width : {1, 2}) {
+    config::TrainingConfig by_blocks = Tiled(1);
+    by_blocks.set_tile_user_blocks(width);
+    data::RatingsShard shard = Shard(n, users), again = Shard(n, users);
+    BatchSource source(by_blocks, 0, &shard, batches, /*remote_users=*/true);
+    BatchSource same(by_blocks, 0, &again, batches, /*remote_users=*/true);
+    ASSERT_EQ(source.tiles().user_blocks(), batches * static_cast<size_t>(width));
+    ASSERT_EQ(source.tiles().item_blocks(), 5u);
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      std::vector<int> seen(n, 0);
+      const size_t pulls = UserPulls(&source, epoch, &seen);
+      EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<long>(n)) << epoch;
+      // A batch is one group of user blocks: every user in exactly one batch.
+      EXPECT_EQ(pulls, users) << "width " << width << " epoch " << epoch;
+    }
+    EXPECT_EQ(EpochBatches(&source, 1), EpochBatches(&same, 1));
+    EXPECT_NE(EpochBatches(&source, 1), EpochBatches(&source, 2));
+  }
+  // More batches than the ratings allow blocks for (one per 64 x 5 tiles' worth): batches
+  // are then runs of n / batches ratings, still every rating once.
+  {
+    config::TrainingConfig by_blocks = Tiled(1);
+    data::RatingsShard shard = Shard(n, users);
+    BatchSource source(by_blocks, 0, &shard, 40, /*remote_users=*/true);
+    EXPECT_EQ(source.tiles().user_blocks(), n / (64 * 5));
+    std::vector<int> seen(n, 0);
+    UserPulls(&source, 0, &seen);
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<long>(n));
+  }
+  // The rounds order spreads a user's tiles over the epoch: pulled in several batches
+  // (this shard's users have their 10 ratings in few item blocks: 1.6 batches each).
+  data::RatingsShard shard = Shard(n, users);
+  BatchSource spread(rounds, 0, &shard, batches, /*remote_users=*/true);
+  std::vector<int> seen(n, 0);
+  EXPECT_GT(UserPulls(&spread, 0, &seen), users * 3 / 2);
 }
 
 TEST(TileGridTest, ComputeThreadsMakeAtLeastThatManyBlocks) {
