@@ -1,4 +1,6 @@
 #include "common/config.h"
+#include "common/config_path.h"
+#include "common/config_ranges.h"
 
 #include <algorithm>
 #include <cctype>
@@ -20,197 +22,7 @@ namespace {
 
 namespace pb = google::protobuf;
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// The numeric ranges the schema documents as [range ...]. Bounds are inclusive unless the
-// *_open flag says otherwise.
-struct RangeRule {
-  const char* path;
-  double min;
-  double max;
-  bool min_open = false;
-  bool max_open = false;
-};
-
-const RangeRule kRangeRules[] = {
-    {"training.federated.sampling_rate", 0, 1, true, false},
-    {"training.federated.local_epochs", 1, kInf},
-    {"training.federated.client_lr", 0, kInf, true},
-    {"training.federated.server_lr", 0, kInf, true},
-    {"training.federated.dropout_fraction", 0, 1, false, true},
-    {"training.federated.noise_multiplier", 0, kInf},
-    {"training.federated.delta", 0, 1, true, true},
-    {"training.federated.server_momentum", 0, 1, false, true},
-    {"training.federated.client_lr_decay", 0, 1, true, false},
-    {"training.federated.eval_every", 1, kInf},
-    {"training.federated.server_lr_decay", 0, 1, true, false},
-    {"training.federated.refit_epochs", 0, kInf},
-    {"training.federated.buffered.buffer_size", 1, kInf},
-    {"training.federated.buffered.concurrency", 1, kInf},
-    {"training.federated.buffered.staleness_exponent", 0, kInf},
-    {"training.federated.buffered.max_staleness", 0, kInf},
-    {"training.federated.client_compute.speed_spread", 0, kInf},
-    {"training.federated.client_compute.straggler_fraction", 0, 1, false, true},
-    {"training.federated.client_compute.straggler_slowdown", 1, kInf},
-    {"training.federated.server_adam_beta1", 0, 1, false, true},
-    {"training.federated.server_adam_beta2", 0, 1, false, true},
-    {"training.federated.server_adam_epsilon", 0, kInf, true},
-    {"data.split.test_fraction", 0, 1, true, true},
-    {"data.split.leave_last_k", 1, kInf},
-    {"data.synthetic.num_users", 1, kInf},
-    {"data.synthetic.num_items", 1, kInf},
-    {"data.synthetic.rank", 1, 1024},
-    {"data.synthetic.factor_std", 0, kInf},
-    {"data.synthetic.bias_std", 0, kInf},
-    {"data.synthetic.noise_std", 0, kInf},
-    {"data.synthetic.zipf_exponent", 0, kInf},
-    {"data.synthetic.ratings_per_user", 1, kInf},
-    {"data.synthetic.test_fraction", 0, 1, false, true},
-    {"data.implicit.popularity_alpha", 0, kInf},
-    {"data.implicit.negatives_per_positive", 1, 1000},
-    {"data.implicit.max_draws_per_negative", 1, kInf},
-    {"data.implicit.recency_half_life", 0, kInf},
-    {"data.implicit.recency_min_weight", 0, 1},
-    {"model.dim", 1, 4096},
-    {"model.l2_factors", 0, kInf},
-    {"model.l2_bias", 0, kInf},
-    {"model.init_std", 0, kInf},
-    {"model.l2_dense", 0, kInf},
-    {"model.ncf_minibatch", 1, kInf},
-    {"model.pretrain.alpha", 0, 1},
-    // "*": every entry of the repeated `tables`, named by its name.
-    {"tables.*.optimizer.learning_rate", 0, kInf, true},
-    {"tables.*.optimizer.lr_decay", 0, 1, true},
-    {"tables.*.optimizer.initial_accumulator", 0, kInf},
-    {"tables.*.optimizer.epsilon", 0, kInf, true},
-    {"tables.*.optimizer.beta1", 0, 1, false, true},
-    {"tables.*.optimizer.beta2", 0, 1, false, true},
-    {"tables.*.optimizer.ftrl_beta", 0, kInf},
-    {"tables.*.optimizer.ftrl_l1", 0, kInf},
-    {"tables.*.optimizer.ftrl_l2", 0, kInf},
-    {"training.epochs", 1, kInf},
-    {"training.batch_size", 1, kInf},
-    {"training.staleness", 0, kInf},
-    {"training.clock_every", 1, kInf},
-    {"training.pipeline_depth", 1, 64},
-    {"training.tile_item_rows", 1, kInf},
-    {"training.compute_threads", 1, 256},
-    {"training.tile_user_blocks", 1, 256},
-    {"training.eval_train_sample", 0, kInf},
-    {"cluster.servers", 1, 4096},
-    {"cluster.workers", 1, 4096},
-    {"cluster.base_port", 0, 65535},
-    {"cluster.rpc_timeout_ms", 1, kInf},
-    {"cluster.connect_timeout_ms", 1, kInf},
-    {"cluster.max_frame_bytes", 1024, 1 << 30},
-    {"cluster.handshake_timeout_ms", 1, kInf},
-    {"cluster.max_connections", 0, kInf},
-    {"cluster.metrics_port", 0, 65535},
-    {"simulation.latency_us", 0, kInf},
-    {"simulation.bandwidth_mbps", 0, kInf},
-    {"simulation.straggler_worker", -1, kInf},
-    {"simulation.straggler_factor", 1, kInf},
-    {"checkpoint.every_epochs", 0, kInf},
-    {"checkpoint.every_seconds", 0, kInf},
-    {"checkpoint.keep_last", 1, kInf},
-    {"evaluation.k", 1, kInf},
-    {"evaluation.negatives", 1, kInf},
-};
-
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> parts;
-  std::stringstream in(path);
-  std::string part;
-  while (std::getline(in, part, '.')) parts.push_back(part);
-  return parts;
-}
-
-// The index of the entry of repeated message field `f` of `msg` whose `name` is `name`, or
-// -1 when there is none.
-int NamedEntryIndex(const pb::Message& msg, const pb::FieldDescriptor* f,
-                    const std::string& name) {
-  const pb::Reflection* r = msg.GetReflection();
-  for (int j = 0; j < r->FieldSize(msg, f); ++j) {
-    const pb::Message& entry = r->GetRepeatedMessage(msg, f, j);
-    const pb::FieldDescriptor* name_field = entry.GetDescriptor()->FindFieldByName("name");
-    if (entry.GetReflection()->GetString(entry, name_field) == name) return j;
-  }
-  return -1;
-}
-
-// The entry of repeated message field `f` of `msg` whose `name` is `name`; created (with
-// that name) when `mutate`, else null when there is none.
-pb::Message* NamedEntry(pb::Message* msg, const pb::FieldDescriptor* f, const std::string& name,
-                        bool mutate) {
-  const pb::Reflection* r = msg->GetReflection();
-  if (const int j = NamedEntryIndex(*msg, f, name); j >= 0) {
-    return r->MutableRepeatedMessage(msg, f, j);
-  }
-  if (!mutate) return nullptr;
-  pb::Message* entry = r->AddMessage(msg, f);
-  entry->GetReflection()->SetString(entry, entry->GetDescriptor()->FindFieldByName("name"),
-                                    name);
-  return entry;
-}
-
-// Walks `path` from `root`; returns the message holding the last field and the field, or
-// an error naming the first unknown component. An entry of a repeated message with a
-// `name` field (tables) is named by the next component: "tables.user.placement". Creates
-// nothing when `mutate` is false; then a named entry that does not exist reads as defaults.
-Status ResolveField(const std::string& path, pb::Message* root, bool mutate,
-                    pb::Message** holder, const pb::FieldDescriptor** field) {
-  std::vector<std::string> parts = SplitPath(path);
-  if (parts.empty()) return Status::InvalidArgument("empty field path");
-  pb::Message* msg = root;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const pb::FieldDescriptor* f = msg->GetDescriptor()->FindFieldByName(parts[i]);
-    if (f == nullptr) {
-      return Status::InvalidArgument("no field '" + parts[i] + "' in " +
-                                     msg->GetDescriptor()->name());
-    }
-    if (f->is_repeated()) {
-      const bool named = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE &&
-                         f->message_type()->FindFieldByName("name") != nullptr;
-      if (!named) return Status::InvalidArgument("repeated field '" + parts[i] + "'");
-      if (i + 2 >= parts.size()) {
-        return Status::InvalidArgument("'" + parts[i] + "' needs an entry name and a field, as in " +
-                                       parts[i] + ".<name>.<field>");
-      }
-      pb::Message* entry = NamedEntry(msg, f, parts[i + 1], mutate);
-      if (entry == nullptr) {
-        entry = const_cast<pb::Message*>(
-            pb::MessageFactory::generated_factory()->GetPrototype(f->message_type()));
-      }
-      msg = entry;
-      ++i;
-      continue;
-    }
-    if (i + 1 == parts.size()) {
-      *holder = msg;
-      *field = f;
-      return Status::OK();
-    }
-    if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-      return Status::InvalidArgument("'" + parts[i] + "' is not a message");
-    }
-    msg = mutate ? msg->GetReflection()->MutableMessage(msg, f)
-                 : const_cast<pb::Message*>(&msg->GetReflection()->GetMessage(*msg, f));
-  }
-  return Status::Internal("unreachable");
-}
-
-double NumericValue(const pb::Message& msg, const pb::FieldDescriptor* f) {
-  const pb::Reflection* r = msg.GetReflection();
-  switch (f->cpp_type()) {
-    case pb::FieldDescriptor::CPPTYPE_INT32: return r->GetInt32(msg, f);
-    case pb::FieldDescriptor::CPPTYPE_INT64: return static_cast<double>(r->GetInt64(msg, f));
-    case pb::FieldDescriptor::CPPTYPE_UINT32: return r->GetUInt32(msg, f);
-    case pb::FieldDescriptor::CPPTYPE_UINT64: return static_cast<double>(r->GetUInt64(msg, f));
-    case pb::FieldDescriptor::CPPTYPE_FLOAT: return r->GetFloat(msg, f);
-    case pb::FieldDescriptor::CPPTYPE_DOUBLE: return r->GetDouble(msg, f);
-    default: CHECK(false) << "not numeric: " << f->full_name(); return 0;
-  }
-}
+constexpr double kInf = kRangeUnbounded;
 
 std::string FormatBound(double v) {
   std::ostringstream out;
@@ -244,7 +56,7 @@ Status ValidateWithLocator(const config::JobConfig& job, const Locator& locate) 
       return fail("tables." + name, "named twice (one entry per table)");
     }
   }
-  for (const RangeRule& rule : kRangeRules) {
+  for (const RangeRule& rule : RangeRules()) {
     // A rule on "tables.*" applies to each table the config names.
     std::vector<std::string> paths;
     const std::string rule_path = rule.path;
