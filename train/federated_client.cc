@@ -55,13 +55,7 @@ FederatedRound::ClientCost FederatedRound::TrainLocally(uint32_t dense, TrainSum
     }
     examples = BuildLocalExamples(dense, e, &client_slot_of_item_);
     BindFields(users_.row_of_dense()[dense], client_rows_.data(), lr, lr);
-    models::ExampleBatch batch;
-    batch.size = examples;
-    batch.labels = labels_.data();
-    batch.fields = std::span<const models::RowLookup>(fields_, context_.model->fields().size());
-    batch.steppers =
-        std::span<const models::RowStepper>(steppers_, context_.model->fields().size());
-    const double loss = context_.model->Step(batch, &scratch_);
+    const double loss = StepLocalExamples(examples);
     if (e == 0) {  // the loss before the round's steps, as a DELTAS epoch reports it
       sums->squared_error += loss;
       sums->ratings += examples;
@@ -162,16 +156,20 @@ Status FederatedRound::RefitUserRows() {
       // The item steppers' rate is 0: only the user row moves.
       const size_t examples = BuildLocalExamples(d, e, nullptr);
       BindFields(users_.row_of_dense()[d], item_rows.data(), federated_.client_lr(), 0.0f);
-      models::ExampleBatch batch;
-      batch.size = examples;
-      batch.labels = labels_.data();
-      batch.fields = std::span<const models::RowLookup>(fields_, context_.model->fields().size());
-      batch.steppers =
-          std::span<const models::RowStepper>(steppers_, context_.model->fields().size());
-      context_.model->Step(batch, &scratch_);
+      StepLocalExamples(examples);
     }
   }
   return Status::OK();
+}
+
+double FederatedRound::StepLocalExamples(size_t examples) {
+  const size_t fields = context_.model->fields().size();
+  models::ExampleBatch batch;
+  batch.size = examples;
+  batch.labels = labels_.data();
+  batch.fields = std::span<const models::RowLookup>(fields_, fields);
+  batch.steppers = std::span<const models::RowStepper>(steppers_, fields);
+  return context_.model->Step(batch, &scratch_);
 }
 
 }  // namespace psrec::train

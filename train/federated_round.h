@@ -136,6 +136,8 @@ class FederatedRound : public UpdateMode {
   // The model's fields for one client's examples over `item_rows`; steppers for the user
   // row (user_lr) and the item rows (item_lr).
   void BindFields(float* user_row, float* item_rows, float user_lr, float item_lr);
+  // One Model::Step over the first `examples` local examples on the bound fields; its loss.
+  double StepLocalExamples(size_t examples);
 
   const UpdateModeContext context_;
   const config::FederatedConfig& federated_;
