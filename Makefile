@@ -31,7 +31,7 @@ bench: build
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 fuzz:
-	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Release \
 	  -DPSREC_FUZZ=ON -DPSREC_BUILD_TESTS=OFF -DPSREC_BUILD_BENCH=OFF > /dev/null
 	@cmake --build $(FUZZ_DIR) --target psrec_fuzz -j $(JOBS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh $(FUZZ_DIR)
@@ -57,19 +57,19 @@ SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 .PHONY: ci-sanitize ci-tsan ci-fuzz
 
 ci-sanitize: deps
-	@CC=clang CXX=clang++ cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	@CC=clang CXX=clang++ cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Release \
 	  -DPSREC_FUZZ=ON -DPSREC_BUILD_TESTS=ON -DPSREC_BUILD_BENCH=OFF $(CLANG_LAUNCHER) > /dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 ci-tsan: deps
-	@CC=clang CXX=clang++ cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	@CC=clang CXX=clang++ cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Release \
 	  -DPSREC_SANITIZE=thread -DPSREC_BUILD_TESTS=ON -DPSREC_BUILD_BENCH=OFF $(CLANG_LAUNCHER) > /dev/null
 	@cmake --build $(TSAN_DIR) -j $(JOBS) --target psrec_tests_ps psrec_tests_client psrec_tests_train
 	cd $(TSAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) -L '^(ps|client|train)$$' $(CTEST_ARGS)
 
 ci-fuzz: deps
-	@CC=clang CXX=clang++ cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	@CC=clang CXX=clang++ cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Release \
 	  -DPSREC_FUZZ=ON -DPSREC_BUILD_TESTS=ON -DPSREC_BUILD_BENCH=OFF $(CLANG_LAUNCHER) > /dev/null
 	@cmake --build $(ASAN_DIR) --target psrec_fuzz -j $(JOBS)
 	@FUZZ_SECONDS=$(CI_FUZZ_SECONDS) bash scripts/fuzz.sh $(ASAN_DIR)
